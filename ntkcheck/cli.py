@@ -1,0 +1,63 @@
+"""The ``ntkcheck`` command line.
+
+Each subcommand lives in its own module ``ntkcheck/commands/<name>.py`` exposing ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``.  Exit codes: 0 success, 1 a check failed or a
+counterexample was found, 2 bad input (a one-line message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from . import __version__
+from .errors import NtkcheckError
+
+#: Subcommands in the order ``ntkcheck --help`` lists them.  A module that is not present yet is skipped.
+COMMANDS = ("verify", "kernel", "empirical", "bounds", "bound", "connectivity", "converge", "search", "figures")
+
+
+def _load(name: str):
+    modname = f"ntkcheck.commands.{name}"
+    if importlib.util.find_spec(modname) is None:
+        return None
+    return importlib.import_module(modname)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ntkcheck",
+        description="Verify neural-tangent-kernel theory for neural architecture search numerically.",
+    )
+    parser.add_argument("--version", action="version", version=f"ntkcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        mod = _load(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except NtkcheckError as exc:
+        print(f"ntkcheck: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ntkcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Atomic file output and validated input.
+
+Reports, kernels and figures are written to a temporary file in the destination directory and
+moved into place with :func:`os.replace`, so a crash or a user error never leaves a half-written
+file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import NtkcheckError
+
+__all__ = [
+    "atomic_path",
+    "write_bytes_atomic",
+    "write_text_atomic",
+    "write_json_atomic",
+    "save_npz_atomic",
+    "save_figure_atomic",
+    "load_data",
+    "validate_data",
+    "to_jsonable",
+]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it onto ``path``, else delete it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, dataclasses, paths and sets to JSON-serialisable objects.
+
+    Non-finite floats become the strings ``"inf"``, ``"-inf"``, ``"nan"`` so that the JSON stays standard.
+    """
+    import dataclasses
+    import math
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        if math.isfinite(x):
+            return x
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    return write_text_atomic(path, json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
+
+
+def save_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically; the format follows the file extension."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **kwargs)
+    return path
+
+
+def validate_data(X: Any, *, name: str = "X", allow_duplicates: bool = False, dtype=np.float64) -> np.ndarray:
+    """Check a data matrix: 2-D (N, d) with N, d >= 1, finite, and (by default) pairwise distinct rows."""
+    try:
+        X = np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise NtkcheckError(f"{name} is not a numeric array ({exc})") from None
+    if X.ndim != 2:
+        raise NtkcheckError(f"{name} must have shape (N, d), got shape {X.shape}")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise NtkcheckError(f"{name} must have N >= 1 rows and d >= 1 columns, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        bad = int(np.sum(~np.isfinite(X)))
+        raise NtkcheckError(f"{name} contains {bad} NaN or infinite value(s)")
+    if not allow_duplicates and X.shape[0] > 1:
+        _, first, counts = np.unique(X, axis=0, return_index=True, return_counts=True)
+        if np.any(counts > 1):
+            i = int(first[np.argmax(counts > 1)])
+            raise NtkcheckError(f"{name} has duplicate rows (row {i} appears {int(counts.max())} times); "
+                                "the Gram matrix would be singular")
+    return X
+
+
+def load_data(path: str | os.PathLike, *, allow_duplicates: bool = False) -> np.ndarray:
+    """Load an (N, d) float64 ``.npy`` data file and validate it (see :func:`validate_data`)."""
+    path = Path(path)
+    if not path.exists():
+        raise NtkcheckError(f"data file not found: {path}")
+    try:
+        X = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error
+        raise NtkcheckError(f"cannot read data file {path}: {exc}") from None
+    return validate_data(X, name=str(path.name), allow_duplicates=allow_duplicates)
