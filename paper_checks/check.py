@@ -73,7 +73,8 @@ class Check:
     ``needs``: requirements; each is one of
       ``"module:<dotted.name>"`` (skipped while that module is absent, e.g. not landed yet),
       ``"cuda"`` (skipped without a CUDA device), ``"nats-bench"`` (skipped without ``--nats-bench``),
-      ``"torch"``.
+      ``"torch"``, ``"accuracies"`` (uses the accuracy table of the run: the micro-benchmark or the user's
+      NATS-Bench file; the runner builds it once before checks run in parallel).
     ``scales``: scales at which the check is defined (others → skipped).  ``budget_s``: the expected
     run time at small scale on 2 CPU cores (measured; the runner reports overruns).
     """
@@ -335,6 +336,8 @@ def missing_needs(check: Check, ctx: Context) -> str:
         elif need == "cuda":
             if ctx.device != "cuda":
                 return "needs a CUDA GPU"
+        elif need == "accuracies":
+            continue
         elif need == "nats-bench":
             if not ctx.nats_bench:
                 return "needs a NATS-Bench topology file (--nats-bench PATH)"

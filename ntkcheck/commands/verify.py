@@ -1,0 +1,46 @@
+"""``ntkcheck verify``: run every paper's checkable claims and write a report (see paper_checks/runner.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "run the paper checks; print a verdict table, write report.json/report.md and figures"
+DESCRIPTION = (HELP + ". Exit status: 0 when no check fails, 1 when a check fails or errors, 2 for bad input. "
+               "Hypothesis checks (unverified statements) are reported but never fail the run.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--only", metavar="PATTERN", help="comma-separated check ids, globs or paper names "
+                   "(e.g. 'tenas2021.T1,mok2022.L*' or 'mok')")
+    p.add_argument("--scale", choices=("small", "paper"), default="small",
+                   help="small (default): minutes on a laptop CPU; paper: paper-sized widths/batches (GPU advised)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1, help="run checks in J worker processes")
+    p.add_argument("--report", default="ntkcheck-report", metavar="DIR", help="report directory (default %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    p.add_argument("--nats-bench", metavar="PATH", help="your NATS-Bench topology file: use its accuracies "
+                   "instead of the built-in micro-benchmark (needs the optional nats_bench package)")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache for micro-benchmark accuracies "
+                   "(default $NTKCHECK_CACHE or ~/.cache/ntkcheck)")
+    p.add_argument("--no-figures", action="store_true", help="do not regenerate the figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ntkcheck.paper_checks.runner import VerifyOptions, print_table, verify
+
+    opts = VerifyOptions(only=args.only, scale=args.scale, device=args.device, seed=args.seed, jobs=args.jobs,
+                         report=args.report, quiet=args.quiet, nats_bench=args.nats_bench,
+                         figures=not args.no_figures, cache_dir=args.cache_dir)
+    code, report = verify(opts)
+    if not args.quiet:
+        from ntkcheck.paper_checks.check import CheckResult
+
+        print_table([CheckResult(**{k: v for k, v in r.items()}) for r in report["results"]])
+        s = ", ".join(f"{k}: {v}" for k, v in report["summary"].items())
+        print(f"{s}; {report['timings']['total_s']:.1f} s; accuracy source: "
+              f"{report['accuracy_source'].get('description', report['accuracy_source'].get('source'))}; "
+              f"report: {args.report}/report.md")
+        for e in report["figure_errors"]:
+            print(f"figure error: {e}")
+    return code

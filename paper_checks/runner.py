@@ -1,0 +1,298 @@
+"""``ntkcheck verify``: run the paper checks, print a table, write report.json / report.md and figures.
+
+The report files are written atomically *after* all checks ran (``ntkcheck.io.write_*_atomic``): a run
+that is interrupted or crashes in the runner leaves no half-written report; a check that crashes is
+recorded with verdict ``error`` (a failure) and the report is still complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ntkcheck.errors import NtkcheckError
+from ntkcheck.paper_checks.check import (Check, CheckResult, Context, FAILING_VERDICTS, VERDICTS, format_value,
+                                         run_check)
+from ntkcheck.paper_checks.registry import all_checks, select
+
+REPORT_SCHEMA = "ntkcheck.verify/1"
+
+
+@dataclass
+class VerifyOptions:
+    only: str | None = None
+    scale: str = "small"
+    device: str = "auto"
+    seed: int = 0
+    jobs: int = 1
+    report: str = "ntkcheck-report"
+    quiet: bool = False
+    nats_bench: str | None = None
+    figures: bool = True
+    cache_dir: str | None = None
+
+
+def resolve_device(device: str) -> str:
+    if device not in ("auto", "cpu", "cuda"):
+        raise NtkcheckError(f"--device must be auto, cpu or cuda, got {device!r}")
+    has_cuda = False
+    if device != "cpu" and importlib.util.find_spec("torch") is not None:
+        import torch
+
+        has_cuda = bool(torch.cuda.is_available())
+    if device == "cuda" and not has_cuda:
+        raise NtkcheckError("--device cuda requested but no CUDA device is available")
+    return "cuda" if (device == "cuda" or (device == "auto" and has_cuda)) else "cpu"
+
+
+def versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for mod in ("ntkcheck", "numpy", "scipy", "sympy", "torch", "sklearn", "matplotlib"):
+        try:
+            m = importlib.import_module(mod)
+            out[mod] = str(getattr(m, "__version__", "?"))
+        except Exception:  # pragma: no cover - reporting only
+            out[mod] = "absent"
+    return out
+
+
+def make_context(opts: VerifyOptions) -> Context:
+    if opts.scale not in ("small", "paper"):
+        raise NtkcheckError(f"--scale must be small or paper, got {opts.scale!r}")
+    if opts.jobs < 1:
+        raise NtkcheckError(f"--jobs must be >= 1, got {opts.jobs}")
+    if opts.seed < 0:
+        raise NtkcheckError(f"--seed must be >= 0, got {opts.seed}")
+    nb = None
+    if opts.nats_bench:
+        p = Path(opts.nats_bench)
+        if not p.exists():
+            raise NtkcheckError(f"--nats-bench file {p} does not exist")
+        nb = str(p.resolve())
+    kw: dict[str, Any] = {}
+    if opts.cache_dir:
+        kw["cache_dir"] = Path(opts.cache_dir)
+    return Context(scale=opts.scale, seed=opts.seed, device=resolve_device(opts.device), jobs=opts.jobs,
+                   accuracy_source="nats-bench" if nb else "microbench", nats_bench=nb, quiet=opts.quiet, **kw)
+
+
+# ---- workers -----------------------------------------------------------------------------------------
+
+def _set_threads(jobs: int) -> None:
+    if importlib.util.find_spec("torch") is None:
+        return
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+
+
+def _worker(check_id: str, ctx_fields: dict[str, Any]) -> CheckResult:
+    """Process-pool entry point: look the check up by id (functions need not be picklable)."""
+    _set_threads(ctx_fields.get("jobs", 1))
+    ctx = Context(**ctx_fields)
+    check = next(c for c in all_checks() if c.id == check_id)
+    return run_check(check, ctx)
+
+
+def _ctx_fields(ctx: Context) -> dict[str, Any]:
+    return {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)
+            if f.name not in ("rng", "progress_fn", "shared", "check_id")}
+
+
+def accuracy_source_info(ctx: Context, checks: Sequence[Check]) -> dict[str, Any]:
+    """Build (or load from cache) the accuracy table once, before checks run, and describe it."""
+    if not any("accuracies" in c.needs for c in checks):
+        return {"source": ctx.accuracy_source, "used": False}
+    from ntkcheck.paper_checks import microbench
+
+    table = microbench.accuracy_table(ctx)
+    return {"used": True, **table.describe()}
+
+
+def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
+    from tqdm import tqdm
+
+    results: list[CheckResult] = []
+    bar = tqdm(total=len(checks), desc="verify", unit="check", disable=ctx.quiet, file=sys.stderr)
+    ctx.progress_fn = lambda msg: bar.set_postfix_str(msg[:50])
+    try:
+        if ctx.jobs <= 1 or len(checks) <= 1:
+            for c in checks:
+                bar.set_postfix_str(c.id)
+                results.append(run_check(c, ctx))
+                bar.update(1)
+        else:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            fields = _ctx_fields(ctx)
+            by_id: dict[str, CheckResult] = {}
+            with cf.ProcessPoolExecutor(max_workers=ctx.jobs, mp_context=mp.get_context("spawn")) as pool:
+                futs = {pool.submit(_worker, c.id, fields): c for c in checks}
+                for fut in cf.as_completed(futs):
+                    c = futs[fut]
+                    try:
+                        by_id[c.id] = fut.result()
+                    except Exception as exc:  # the worker process itself died
+                        by_id[c.id] = CheckResult(id=c.id, paper=c.paper, kind=c.kind, claim=c.claim, source=c.source,
+                                                  verdict="error", error=f"worker failed: {type(exc).__name__}: {exc}",
+                                                  scale=ctx.scale)
+                    bar.set_postfix_str(c.id)
+                    bar.update(1)
+            results = [by_id[c.id] for c in checks]
+    finally:
+        bar.close()
+        ctx.progress_fn = None
+    return results
+
+
+def make_figures(scale: str, seed: int, quiet: bool, outdir: Path, papers: Sequence[str] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Regenerate every present figure module's figures into ``outdir``; returns (written, errors)."""
+    from ntkcheck.figures.common import write_figure
+    from ntkcheck.paper_checks.registry import PAPER_MODULES
+
+    written: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for p in papers or PAPER_MODULES:
+        modname = f"ntkcheck.figures.{p}"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        t0 = time.perf_counter()
+        try:
+            mod = importlib.import_module(modname)
+            for fr in mod.make_figures(scale=scale, seed=seed, quiet=quiet):
+                paths = write_figure(fr, outdir)
+                written.append({"paper": p, "name": fr.name, "caption": fr.caption,
+                                "files": [str(x) for x in paths]})
+        except Exception as exc:
+            errors.append(f"{p}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        if written and written[-1]["paper"] == p:
+            written[-1]["seconds_for_paper"] = round(time.perf_counter() - t0, 2)
+    return written, errors
+
+
+# ---- report ------------------------------------------------------------------------------------------
+
+def summarize(results: Sequence[CheckResult]) -> dict[str, int]:
+    counts = {v: 0 for v in VERDICTS}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    return {k: v for k, v in counts.items() if v}
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# ntkcheck verify report", "",
+             f"- scale: `{report['configuration']['scale']}`, seed: {report['seed']}, device: "
+             f"`{report['configuration']['device']}`, jobs: {report['configuration']['jobs']}",
+             f"- accuracy source: {report['accuracy_source'].get('description', report['accuracy_source'].get('source'))}",
+             f"- total time: {report['timings']['total_s']:.1f} s (checks {report['timings']['checks_s']:.1f} s, "
+             f"figures {report['timings']['figures_s']:.1f} s)",
+             f"- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
+             f"- exit status: {report['exit_code']} ({'no check failed' if report['exit_code'] == 0 else 'a check failed or errored'})",
+             "- `hypothesis` checks (unverified [R] statements or toy-scale reproductions of qualitative claims) are "
+             "informational (supported / not supported / inconclusive) and never fail the run.", "",
+             "| check | kind | measured | claimed | verdict | time (s) |", "|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['measured']))} | "
+                     f"{_md(format_value(r['claimed']))} | **{r['verdict']}** | {r['seconds']:.1f} |")
+    lines += ["", "## Details", ""]
+    for r in report["results"]:
+        lines += [f"### {r['id']} — {r['verdict']}", "", f"- claim: {r['claim']}", f"- source: {r['source']}",
+                  f"- kind: {r['kind']}", f"- measured: {r['how_measured']}", f"- claimed: {r['how_claimed']}",
+                  f"- tolerance: {r['tolerance']} — {r['tolerance_reason']}"]
+        if r.get("reason"):
+            lines.append(f"- reason: {r['reason']}")
+        if r.get("error"):
+            lines.append(f"- error: `{r['error']}`")
+        lines.append("")
+    if report.get("figures"):
+        lines += ["## Figures", ""]
+        for f in report["figures"]:
+            lines.append(f"- `{f['name']}` ({f['paper']}): {f['caption']}")
+        lines.append("")
+    if report.get("figure_errors"):
+        lines += ["## Figure errors", ""] + [f"- {e}" for e in report["figure_errors"]] + [""]
+    return "\n".join(lines) + "\n"
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def print_table(results: Sequence[CheckResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    colour = {"pass": "green", "fail": "red bold", "error": "red bold", "vacuous": "yellow", "skipped": "dim",
+              "supported": "cyan", "not supported": "magenta", "inconclusive": "yellow"}
+    t = Table(title="ntkcheck verify", show_lines=False)
+    for col in ("check", "kind", "measured", "claimed", "verdict"):
+        t.add_column(col, overflow="fold")
+    for r in results:
+        v = r.verdict + (f" ({r.reason[:40]})" if r.verdict == "skipped" and r.reason else "")
+        t.add_row(r.id, r.kind, format_value(r.measured), format_value(r.claimed),
+                  f"[{colour.get(r.verdict, 'white')}]{v}[/]")
+    Console(stderr=False, width=160).print(t)
+
+
+def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
+    """Run the selected checks and write the report; returns (exit code, report)."""
+    t_start = time.perf_counter()
+    ctx = make_context(opts)
+    checks = select(all_checks(), opts.only)
+    outdir = Path(opts.report)
+    if outdir.exists() and not outdir.is_dir():
+        raise NtkcheckError(f"--report {outdir} exists and is not a directory")
+    _set_threads(1)
+    t0 = time.perf_counter()
+    acc_info = accuracy_source_info(ctx, checks)
+    t_acc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results = run_checks(checks, ctx)
+    t_checks = time.perf_counter() - t0
+    figs: list[dict[str, Any]] = []
+    fig_errors: list[str] = []
+    t0 = time.perf_counter()
+    if opts.figures:
+        papers = sorted({c.paper for c in checks})
+        figs, fig_errors = make_figures(opts.scale, opts.seed, opts.quiet, outdir / "figures", papers)
+    t_figs = time.perf_counter() - t0
+    failed = [r.id for r in results if r.verdict in FAILING_VERDICTS]
+    code = 1 if (failed or fig_errors) else 0
+    report = {
+        "schema": REPORT_SCHEMA,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": " ".join(["ntkcheck", "verify"] + sys.argv[2:]) if sys.argv and "verify" in sys.argv else "verify",
+        "seed": opts.seed,
+        "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
+                          "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,
+                          "cache_dir": str(ctx.cache_dir), "figures": opts.figures,
+                          "cpu_count": os.cpu_count()},
+        "versions": versions(),
+        "accuracy_source": acc_info,
+        "timings": {"total_s": time.perf_counter() - t_start, "accuracy_table_s": t_acc, "checks_s": t_checks,
+                    "figures_s": t_figs, "per_check_s": {r.id: r.seconds for r in results},
+                    "over_budget": [r.id for r in results if r.budget_s and r.seconds > r.budget_s]},
+        "summary": summarize(results),
+        "failed": failed,
+        "exit_code": code,
+        "results": [r.to_json() for r in results],
+        "figures": figs,
+        "figure_errors": fig_errors,
+    }
+    from ntkcheck.io import write_json_atomic, write_text_atomic
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    md = render_markdown(report)              # render first: a rendering bug must not leave a lone report.json
+    write_json_atomic(outdir / "report.json", report)
+    write_text_atomic(outdir / "report.md", md)
+    return code, report
