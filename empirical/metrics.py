@@ -1,0 +1,419 @@
+r"""Training-free NAS metrics computed from the empirical NTK.
+
+Definitions and sources (digests ``shared/papers/tenas_chen2021.md`` = [TE], ``lga_mok2022.md`` = [LGA],
+``zhu2022_nas_generalization.md`` = [Z]):
+
+* The NAS-code kernel ([TE] §1, §2.2; [LGA] §3): per sample i the gradient row g_i = ∂/∂θ Σ_c f_c(x_i; θ)
+  (backward of sample i's logit row with an all-ones upstream gradient) over a *batched* forward pass, so
+  that train-mode BN couples the samples; Θ = G Gᵀ (N×N).  Parameter filters: TE-NAS takes every parameter
+  whose name contains ``'weight'`` and that receives a gradient (conv, BN affine, classifier weights, no
+  biases); the LGA code additionally drops names containing ``'classifier'``.  :func:`logit_sum_ntk`.
+* κ_N = λ_max/λ_min of Θ ([TE] Eq. 3; lower is better): :func:`condition_number`, :func:`tenas_kappa`.
+* Eigen-NAS score = λ_min(Θ) at initialisation, averaged over seeds; select the maximum ([Z] §5): :func:`eigen_nas_score`.
+* LGA = Pearson correlation of the N² entries of Θ and of the ±1 label-similarity matrix ([LGA] §4):
+  :func:`lga`, :func:`lga_score`.
+* Mok et al.'s other metrics ([LGA] §3): mean of Θ ("knas"), condition number ("tenas"), Frobenius norm,
+  and trace (NASI's trace norm; not in their released code, [LGA] §3 [R]): :func:`ntk_metrics`.
+* Kernel comparisons ([LGA] §6): kernel distance S = 1 − ⟨Θ₁,Θ₂⟩_F/(‖Θ₁‖_F‖Θ₂‖_F) (Fort et al. 2020),
+  kernel correlation (Pearson over entries, population std), relative difference
+  ‖ |Θ₀−Θ_t| ⊘ (|Θ₀|+1e-4) ‖_F: :func:`kernel_distance`, :func:`kernel_correlation`,
+  :func:`relative_kernel_difference`.
+
+All kernels are handled in float64 unless a ``compat`` mode asks to reproduce a released code's numerics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ntkcheck.errors import NtkcheckError
+
+__all__ = [
+    "param_filter",
+    "logit_sum_ntk",
+    "ConditionNumber",
+    "condition_number",
+    "KappaResult",
+    "tenas_kappa",
+    "EigenNASScore",
+    "eigen_nas_score",
+    "label_similarity",
+    "lga",
+    "lga_score",
+    "NTKMetrics",
+    "ntk_metrics",
+    "ntk_mean",
+    "ntk_trace",
+    "frobenius_norm",
+    "kernel_distance",
+    "kernel_cosine",
+    "kernel_correlation",
+    "relative_kernel_difference",
+]
+
+ParamSpec = str | Callable[[str, torch.Tensor], bool]
+
+
+# ---- the NAS-code kernel -----------------------------------------------------------------------------
+
+def param_filter(params: ParamSpec) -> Callable[[str, torch.Tensor], bool]:
+    """Name filter for the gradient parameters.
+
+    ``"all"`` every trainable parameter (the contract's default θ, and Mok et al.'s kernel tracking);
+    ``"weight"`` names containing ``'weight'`` (TE-NAS, [TE] §2.2); ``"no_classifier"`` names containing
+    ``'weight'`` but not ``'classifier'`` (the LGA code, [LGA] §3); or a callable ``(name, tensor) -> bool``.
+    """
+    if callable(params):
+        return params
+    if params == "all":
+        return lambda n, p: True
+    if params == "weight":
+        return lambda n, p: "weight" in n
+    if params == "no_classifier":
+        return lambda n, p: "weight" in n and "classifier" not in n
+    raise NtkcheckError(f"unknown params selection {params!r} (expected all, weight, no_classifier or a callable)")
+
+
+def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "weight", output: str = "sum_logits",
+                  bn_train_mode: bool = True) -> torch.Tensor:
+    r"""Empirical NTK the way the NAS codes compute it ([TE] §2.2 table, [LGA] §3, §6).
+
+    One batched forward pass of all N samples (so train-mode BN statistics couple the samples, as in
+    TE-NAS's ``get_ntk_n``), then one backward pass per row of the output:
+
+    * ``output="sum_logits"``: row i is g_i = ∂/∂θ Σ_c f_c(x_i); returns Θ = G Gᵀ, N×N;
+    * ``output="full"``: row (i, c) is ∂f_c(x_i)/∂θ, sample-major order; returns the NC×NC kernel.
+
+    Only parameters that pass :func:`param_filter` and actually receive a gradient are used (TE-NAS
+    keeps ``W.grad is not None``).  The Gram matrix is accumulated in float64.  ``bn_train_mode`` puts the
+    model in ``train()`` (batch statistics, TE-NAS/LGA default) or ``eval()`` for the call; the previous
+    mode is restored.  Returns a float64 tensor on the model's device.
+    """
+    if not isinstance(model, nn.Module):
+        raise NtkcheckError(f"expected a torch module, got {type(model).__name__}")
+    if not isinstance(X, torch.Tensor) or X.ndim < 2 or X.shape[0] < 1:
+        raise NtkcheckError("X must be a tensor with a leading batch dimension")
+    if output not in ("sum_logits", "full"):
+        raise NtkcheckError(f"unknown output {output!r} for logit_sum_ntk (expected sum_logits or full)")
+    keep = param_filter(params)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and keep(n, p)]
+    if not named:
+        raise NtkcheckError(f"no parameter matches params={params!r}")
+    ps = [p for _, p in named]
+    was_training = model.training
+    model.train(bn_train_mode)
+    try:
+        out = model(X)
+        if out.ndim == 1:
+            out = out[:, None]
+        rows = [out[i].sum() for i in range(out.shape[0])] if output == "sum_logits" else \
+            [out[i, c] for i in range(out.shape[0]) for c in range(out.shape[1])]
+        grads: list[list[torch.Tensor | None]] = []
+        for r in rows:
+            grads.append(list(torch.autograd.grad(r, ps, retain_graph=True, allow_unused=True)))
+    finally:
+        model.train(was_training)
+    used = [k for k in range(len(ps)) if any(g[k] is not None for g in grads)]
+    if not used:
+        raise NtkcheckError("no selected parameter receives a gradient: the kernel is undefined")
+    G = torch.stack([torch.cat([(g[k] if g[k] is not None else torch.zeros_like(ps[k])).reshape(-1)
+                                for k in used]).to(torch.float64) for g in grads])
+    return G @ G.T
+
+
+def _as_kernel(K: Any, name: str = "K") -> np.ndarray:
+    if isinstance(K, torch.Tensor):
+        K = K.detach().cpu().to(torch.float64).numpy()
+    try:
+        K = np.asarray(K, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NtkcheckError(f"{name} is not a numeric matrix") from None
+    if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] < 1:
+        raise NtkcheckError(f"{name} must be a square matrix, got shape {K.shape}")
+    if not np.all(np.isfinite(K)):
+        raise NtkcheckError(f"{name} contains NaN or infinite entries")
+    return K
+
+
+# ---- condition number κ_N ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConditionNumber:
+    """κ = λ_max/λ_min ([TE] Eq. 3).  ``singular`` is True when λ_min ≤ tol (then ``value`` = inf in the
+    float64 mode); ``error_bound`` is the certified eigenvalue error bound (nan in compat modes)."""
+
+    value: float
+    lambda_min: float
+    lambda_max: float
+    singular: bool
+    error_bound: float
+    compat: str
+
+
+def _spectrum(K: np.ndarray):
+    from ntkcheck.theory.spectra import certified_eigvalsh  # the lead's certified solver
+
+    return certified_eigvalsh(K)
+
+
+def condition_number(K: Any, *, tol: float | None = None, compat: str = "float64") -> ConditionNumber:
+    r"""Condition number κ_N = λ_max/λ_min of a kernel matrix ([TE] Eq. 3, §2.2).
+
+    ``compat="float64"`` (default): symmetrise, certified float64 eigenvalues
+    (:func:`ntkcheck.theory.spectra.certified_eigvalsh`); the matrix counts as singular when λ_min ≤ tol
+    (``tol=None``: the solver's own singularity verdict, which accounts for its error bound) and then
+    κ = inf with ``singular=True`` — never a huge or negative number.
+
+    ``compat="tenas"``: TE-NAS's released numerics ([TE] §2.2, B3): fp32 ``eigvalsh`` (ascending; the
+    code's ``torch.symeig``), κ = λ_last/λ_first with no abs or eps, then ``np.nan_to_num(κ, nan=1e5)``
+    (which also maps ±inf to ±1.797e308).  The result may be negative or astronomically large.
+
+    ``compat="mok"``: Mok et al.'s released numerics ([LGA] §3): fp32 general eigen-solver, the real and
+    imaginary parts flattened into one list, exact zeros removed, κ = max/min of what remains, 1e-4 if
+    nothing remains.
+    """
+    if compat == "float64":
+        Kd = _as_kernel(K)
+        Kd = 0.5 * (Kd + Kd.T)
+        sp = _spectrum(Kd)
+        lmin, lmax = float(sp.lambda_min), float(sp.lambda_max)
+        singular = bool(sp.singular) if tol is None else bool(lmin <= tol)
+        singular = singular or lmin <= 0.0
+        value = math.inf if singular else lmax / lmin
+        return ConditionNumber(value, lmin, lmax, singular, float(sp.error_bound), compat)
+    if compat == "tenas":
+        Kt = torch.as_tensor(_as_kernel(K), dtype=torch.float32)
+        ev = torch.linalg.eigvalsh(Kt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.float32(ev[-1].item()) / np.float32(ev[0].item())
+        value = float(np.nan_to_num(np.float64(raw), copy=True, nan=100000.0))
+        lmin, lmax = float(ev[0]), float(ev[-1])
+        return ConditionNumber(value, lmin, lmax, bool(lmin <= (tol or 0.0)), math.nan, compat)
+    if compat == "mok":
+        ev = np.linalg.eigvals(_as_kernel(K).astype(np.float32))
+        flat = np.stack([ev.real, ev.imag], axis=1).reshape(-1).astype(np.float32)
+        flat = flat[flat != 0]
+        value = float(flat.max() / flat.min()) if flat.size else 1e-4
+        lmin, lmax = float(ev.real.min()), float(ev.real.max())
+        return ConditionNumber(value, lmin, lmax, bool(lmin <= (tol or 0.0)), math.nan, compat)
+    raise NtkcheckError(f"unknown compat mode {compat!r} (expected float64, tenas or mok)")
+
+
+# ---- model-level scores --------------------------------------------------------------------------------
+
+ModelOrFactory = nn.Module | Callable[[int], nn.Module]
+
+
+def _batches(X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], repeats: int) -> list:
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise NtkcheckError(f"repeats must be a positive integer, got {repeats!r}")
+    if isinstance(X, torch.Tensor):
+        return [X] * repeats
+    if callable(X):
+        return [X(r) for r in range(repeats)]
+    X = list(X)
+    if len(X) != repeats:
+        raise NtkcheckError(f"got {len(X)} batches for {repeats} repeats")
+    return X
+
+
+def _models(model: ModelOrFactory, repeats: int) -> list[nn.Module]:
+    if isinstance(model, nn.Module):
+        return [model] * repeats
+    if callable(model):
+        return [model(r) for r in range(repeats)]
+    raise NtkcheckError(f"expected a torch module or a factory seed -> module, got {type(model).__name__}")
+
+
+@dataclass(frozen=True)
+class KappaResult:
+    """κ_N over repeats: ``mean`` (inf if any repeat is singular), per-repeat ``values`` and details."""
+
+    mean: float
+    std: float
+    values: tuple[float, ...]
+    details: tuple[ConditionNumber, ...]
+
+
+def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], *,
+                repeats: int = 3, params: ParamSpec = "weight", output: str = "sum_logits",
+                bn_train_mode: bool = True, compat: str = "float64", tol: float | None = None) -> KappaResult:
+    r"""TE-NAS's κ_N ([TE] §2.2): the condition number of the logit-sum NTK, averaged over ``repeats``.
+
+    ``model`` is a module (the released code's behaviour: the same weights every repeat, bug B1, [TE] §2.7)
+    or a factory ``r -> module`` (the paper's protocol: fresh Kaiming-normal weights per repeat).  ``X`` is
+    one batch (reused), a list of one batch per repeat, or a callable ``r -> batch``.  Defaults follow the
+    code: parameters named 'weight', gradient of the sum of logits, train-mode BN.
+    """
+    Xs, ms = _batches(X, repeats), _models(model, repeats)
+    det = tuple(condition_number(logit_sum_ntk(m, x, params=params, output=output, bn_train_mode=bn_train_mode),
+                                 tol=tol, compat=compat) for m, x in zip(ms, Xs))
+    vals = tuple(d.value for d in det)
+    mean = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
+    std = float(np.std(vals)) if math.isfinite(mean) else math.nan
+    return KappaResult(mean, std, vals, det)
+
+
+@dataclass(frozen=True)
+class EigenNASScore:
+    """Eigen-NAS score ([Z] §5): mean of λ_min over seeds (larger is better), with per-seed values and
+    certified error bounds."""
+
+    score: float
+    lambda_mins: tuple[float, ...]
+    error_bounds: tuple[float, ...]
+    seeds: tuple[int, ...]
+
+
+def eigen_nas_score(model_factory: Callable[[int], nn.Module], X: torch.Tensor, *, seeds: Iterable[int] = (0, 1, 2),
+                    params: ParamSpec = "all", output: str = "sum_logits", bn_train_mode: bool = True) -> EigenNASScore:
+    r"""Eigen-NAS: score(arch) = λ_min(Θ̂) with Θ̂_ij = ⟨∇_θ f(x_i; θ₀), ∇_θ f(x_j; θ₀)⟩ at initialisation,
+    averaged over seeds; the search selects the **maximum** ([Z] §5, §9 item 4; direction [Z] §A.3).
+
+    No official code exists ([Z] §10), so the choices are stated: θ = all parameters (the contract's
+    default; pass ``params="weight"`` for the TE-NAS pattern), the gradient of the sum of logits, BN in train
+    mode; λ_min from the certified float64 solver.
+    """
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise NtkcheckError("eigen_nas_score needs at least one seed")
+    lm, eb = [], []
+    for s in seeds:
+        K = _as_kernel(logit_sum_ntk(model_factory(s), X, params=params, output=output, bn_train_mode=bn_train_mode))
+        sp = _spectrum(0.5 * (K + K.T))
+        lm.append(float(sp.lambda_min))
+        eb.append(float(sp.error_bound))
+    return EigenNASScore(float(np.mean(lm)), tuple(lm), tuple(eb), seeds)
+
+
+# ---- LGA -------------------------------------------------------------------------------------------------
+
+def label_similarity(y: Any) -> np.ndarray:
+    """L_ij = +1 if y_i = y_j (diagonal included), −1 otherwise ([LGA] §4, ``p_utils.label_sim_matrix``)."""
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y)
+    if y.ndim != 1 or y.size < 1:
+        raise NtkcheckError(f"labels must be a 1-D array of class ids, got shape {y.shape}")
+    return np.where(y[:, None] == y[None, :], 1.0, -1.0)
+
+
+def lga(K: Any, y: Any, *, include_diag: bool = True, compat: str = "float64") -> float:
+    r"""Label-Gradient Alignment ([LGA] §4, exactly as the official code computes it):
+
+        LGA(Θ, y) = ⟨Θ̃, L̃⟩_F / (‖Θ̃‖_F ‖L̃‖_F),   Θ̃ = Θ − mean(Θ),  L̃ = L − mean(L)
+
+    with L the ±1 label-similarity matrix and *global scalar* means (not the double centring H K H).  This
+    is the Pearson correlation between the N² entries of Θ and L.  ``include_diag=False`` uses only the
+    N(N−1) off-diagonal entries (the diagonal-inclusive value is biased upwards, ≈ 0.29 for a random Gram
+    matrix, [LGA] §4, L2).  Undefined (constant Θ or a single class): returns nan, or 1e-4 with
+    ``compat="mok"`` (the code's NaN → 1e-4).  Higher is better.
+    """
+    Kd = _as_kernel(K)
+    L = label_similarity(y)
+    if L.shape != Kd.shape:
+        raise NtkcheckError(f"{L.shape[0]} labels for a {Kd.shape[0]}×{Kd.shape[0]} kernel")
+    if compat not in ("float64", "mok"):
+        raise NtkcheckError(f"unknown compat mode {compat!r} (expected float64 or mok)")
+    if include_diag:
+        a, b = Kd.reshape(-1), L.reshape(-1)
+    else:
+        off = ~np.eye(Kd.shape[0], dtype=bool)
+        a, b = Kd[off], L[off]
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.linalg.norm(a) * np.linalg.norm(b)
+    val = float(a @ b / den) if den > 0 else math.nan
+    if math.isnan(val) and compat == "mok":
+        return 1e-4
+    return val
+
+
+def lga_score(model: nn.Module, X: torch.Tensor, y: Any, *, params: ParamSpec = "no_classifier",
+              bn_train_mode: bool = True, include_diag: bool = True) -> float:
+    """LGA of a model on a batch with the LGA code's kernel ([LGA] §3: logit-sum gradients, 'weight'
+    parameters without the classifier, train-mode BN for ``others_all_bn``)."""
+    return lga(logit_sum_ntk(model, X, params=params, bn_train_mode=bn_train_mode), y, include_diag=include_diag)
+
+
+# ---- Mok et al.'s other metrics ---------------------------------------------------------------------------
+
+def ntk_mean(K: Any) -> float:
+    """Mean of all N² entries of Θ ("knas" in the LGA code, [LGA] §3)."""
+    return float(_as_kernel(K).mean())
+
+
+def ntk_trace(K: Any) -> float:
+    """tr Θ = Σ λ_i (NASI's trace norm for a PSD kernel; [LGA] §3 [R])."""
+    return float(np.trace(_as_kernel(K)))
+
+
+def frobenius_norm(K: Any) -> float:
+    """‖Θ‖_F ("f_norm" in the LGA code, [LGA] §3)."""
+    return float(np.linalg.norm(_as_kernel(K)))
+
+
+@dataclass(frozen=True)
+class NTKMetrics:
+    """The at-init NTK metrics of Mok et al.'s code ([LGA] §3) plus the trace; ``lga`` is nan without labels."""
+
+    mean: float
+    trace: float
+    frobenius: float
+    cond: ConditionNumber
+    lga: float
+    lga_offdiag: float
+
+
+def ntk_metrics(K: Any, y: Any | None = None, *, compat: str = "float64") -> NTKMetrics:
+    """All of :class:`NTKMetrics` from one kernel (float64; ``compat`` is passed to :func:`condition_number`)."""
+    Kd = _as_kernel(K)
+    la = lga(Kd, y) if y is not None else math.nan
+    lo = lga(Kd, y, include_diag=False) if y is not None and Kd.shape[0] > 1 else math.nan
+    return NTKMetrics(ntk_mean(Kd), ntk_trace(Kd), frobenius_norm(Kd), condition_number(Kd, compat=compat), la, lo)
+
+
+# ---- kernel comparisons ([LGA] §6) -----------------------------------------------------------------------
+
+def _pair(K1: Any, K2: Any) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _as_kernel(K1, "K1"), _as_kernel(K2, "K2")
+    if a.shape != b.shape:
+        raise NtkcheckError(f"kernels have different shapes {a.shape} and {b.shape}")
+    return a, b
+
+
+def kernel_cosine(K1: Any, K2: Any) -> float:
+    """⟨Θ₁,Θ₂⟩_F / (‖Θ₁‖_F ‖Θ₂‖_F) (``corr_tom`` in the LGA code's tracking, [LGA] §6); nan if a kernel is 0."""
+    a, b = _pair(K1, K2)
+    den = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(np.sum(a * b) / den) if den > 0 else math.nan
+
+
+def kernel_distance(K1: Any, K2: Any) -> float:
+    """Kernel distance S(Θ₁, Θ₂) = 1 − ⟨Θ₁,Θ₂⟩_F/(‖Θ₁‖_F‖Θ₂‖_F) (Fort et al. 2020; [LGA] §6).
+
+    S(Θ,Θ) = 0, S(Θ,aΘ) = 0 for a > 0, S ∈ [0,1] for PSD kernels (L9).  The LGA repository's unused
+    ``kernel_dist`` multiplies elementwise before the trace (only the diagonal counts); this is the standard form.
+    """
+    return 1.0 - kernel_cosine(K1, K2)
+
+
+def kernel_correlation(K1: Any, K2: Any) -> float:
+    """Pearson correlation of the entries, mean[(Θ₁−μ₁)(Θ₂−μ₂)]/(σ₁σ₂) with population std ([LGA] §6
+    ``corr``); nan if a kernel is constant."""
+    a, b = _pair(K1, K2)
+    a, b = a - a.mean(), b - b.mean()
+    den = a.std() * b.std()
+    return float(np.mean(a * b) / den) if den > 0 else math.nan
+
+
+def relative_kernel_difference(K0: Any, Kt: Any, *, eps: float = 1e-4) -> float:
+    """‖ |Θ₀ − Θ_t| ⊘ (|Θ₀| + eps) ‖_F, elementwise ratio then Frobenius, eps = 1e-4 as in the LGA code ([LGA] §6)."""
+    a, b = _pair(K0, Kt)
+    return float(np.linalg.norm(np.abs(a - b) / (np.abs(a) + eps)))
