@@ -24,6 +24,8 @@ Verdicts
 * ``vacuous``: the claim is an inequality whose bound is ≤ 0 (true but says nothing) — never a pass.
 * ``skipped``: not run here, with a reason ("needs a GPU for paper scale", "needs a NATS-Bench file", ...).
 * ``error``: the check crashed; counts as a failure.
+* ``inconclusive``: a ``statistical`` (or ``hypothesis``) check whose confidence interval does not decide
+  (e.g. a Kendall τ whose bootstrap 95% CI contains 0 at toy scale); reported with the interval, not failed.
 * For ``kind="hypothesis"`` (statements the digests mark unverified [R], or toy-scale reproductions of a
   direction the paper only states qualitatively) the runner maps pass/fail to the informational verdicts
   ``supported`` / ``not supported`` (``inconclusive`` when the check says so). They are reported, never
@@ -48,7 +50,7 @@ import numpy as np
 __all__ = [
     "KINDS", "SCALES", "VERDICTS", "FAILING_VERDICTS", "HYPOTHESIS_VERDICTS",
     "Check", "CheckResult", "Outcome", "Context", "SkipCheck", "VacuousCheck",
-    "verdict_numeric", "verdict_bound", "verdict_condition", "verdict_fraction", "skipped", "vacuous",
+    "verdict_numeric", "verdict_bound", "verdict_sign", "verdict_condition", "verdict_fraction", "skipped", "vacuous",
     "inconclusive", "run_check", "missing_needs", "format_value",
 ]
 
@@ -257,6 +259,23 @@ def verdict_fraction(successes: int, trials: int, *, required: float, claimed: A
                    reason="" if ok else f"success fraction {p:.2f} < {required:.2f}")
 
 
+def verdict_sign(estimate: float, ci: Sequence[float], *, sign: int, claimed: Any = None,
+                 details: Mapping[str, Any] | None = None) -> Outcome:
+    """A directional statistical claim ("τ < 0"): pass when the 95% CI lies on the claimed side of 0,
+    fail when it lies on the other side, inconclusive when it contains 0 (or the estimate is nan)."""
+    det = dict(details or {})
+    lo, hi = float(ci[0]), float(ci[1])
+    det.setdefault("ci95", [lo, hi])
+    claimed = claimed if claimed is not None else ("> 0" if sign > 0 else "< 0")
+    if not (math.isfinite(estimate) and math.isfinite(lo) and math.isfinite(hi)):
+        return Outcome("inconclusive", estimate, claimed, det, reason="statistic undefined (nan)")
+    if (sign > 0 and lo > 0) or (sign < 0 and hi < 0):
+        return Outcome("pass", estimate, claimed, det)
+    if (sign > 0 and hi < 0) or (sign < 0 and lo > 0):
+        return Outcome("fail", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] has the opposite sign")
+    return Outcome("inconclusive", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] contains 0")
+
+
 # ---- context -----------------------------------------------------------------------------------------
 
 def _default_cache_dir() -> Path:
@@ -379,9 +398,12 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     verdict = out.verdict
     if check.kind == "hypothesis":
         verdict = {"pass": "supported", "fail": "not supported"}.get(verdict, verdict)
+    elif verdict == "inconclusive" and check.kind == "statistical":
+        pass  # a statistical check whose confidence interval straddles the claim's threshold: reported, not failed
     elif verdict in HYPOTHESIS_VERDICTS:
-        # a non-hypothesis check must decide; "inconclusive" there is reported as a failure to decide
-        verdict = "fail" if verdict == "not supported" else ("pass" if verdict == "supported" else "fail")
+        # exact/numeric checks must decide; "supported"/"not supported" there mean pass/fail, and an
+        # undecided exact check is a failure to decide
+        verdict = "pass" if verdict == "supported" else "fail"
         out.reason = out.reason or "check could not decide"
     res.verdict = verdict
     res.measured, res.claimed, res.details, res.reason = out.measured, out.claimed, dict(out.details), out.reason
