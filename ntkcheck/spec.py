@@ -162,17 +162,21 @@ class ArchSpec:
 
     @cached_property
     def zero_nodes(self) -> frozenset[int]:
-        """Nodes that are identically zero (every incoming path is cut by ``zero`` edges)."""
+        """Nodes that are identically zero: every incoming edge is ``zero`` or a skip from a zero node.
+
+        (A weighted edge from a zero node is not zero in general: it outputs φ(0) and biases.)
+        """
         zero: set[int] = set()
         for j in range(1, self.nodes):
-            if all(e.kind == "zero" or e.src in zero for e in self.incoming(j)):
+            if all(e.kind == "zero" or (e.kind == "skip" and e.src in zero) for e in self.incoming(j)):
                 zero.add(j)
         return frozenset(zero)
 
     @property
     def is_degenerate(self) -> bool:
-        """True when the output node is identically zero (no input→output path): kernels are 0."""
-        return self.output_node in self.zero_nodes
+        """True when no directed path joins the input to the output: the output does not depend on x,
+        so every Gram matrix is constant (0 without biases) and λ_min = 0 is reported as "degenerate"."""
+        return self.n_paths == 0
 
     # ---- serialisation ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,456 @@
+r"""Dual kernels of activations: Gaussian expectations E[φ(u)φ(v)] and E[φ'(u)φ'(v)].
+
+For (u, v) ~ N(0, [[q₁, c], [c, q₂]]) the *dual kernel* of φ is
+
+.. math::  \hat\varphi(q_1, c, q_2) = \mathbb E[\varphi(u)\varphi(v)],
+
+and the *derivative dual kernel* is the same with φ'.  These are the only activation-dependent
+ingredients of the infinite-width NNGP/NTK recursion (design card §3).
+
+Closed forms (exact in float64, with ρ = c/√(q₁q₂) and θ = arccos ρ):
+
+* ReLU (arc-cosine kernel of degree 1 and 0; Cho & Saul 2009):
+  E[φφ] = √(q₁q₂)/(2π)·(sin θ + (π − θ) cos θ),  E[φ'φ'] = (π − θ)/(2π);
+* leaky ReLU with slope a, φ = a·x + (1 − a)·relu(x) (E[u·relu(v)] = c/2 by the symmetry (u,v) ↦ (−u,−v)):
+  E[φφ] = a·c + (1 − a)²·E[relu relu],  E[φ'φ'] = a + (1 − a)²(π − θ)/(2π);
+* erf (Williams 1997, "Computing with infinite networks"):
+  E[φφ] = (2/π)·arcsin(2c/√((1 + 2q₁)(1 + 2q₂))),  E[φ'φ'] = (4/π)/√((1 + 2q₁)(1 + 2q₂) − 4c²);
+* identity: E[uv] = c, E[1·1] = 1.
+
+Every other activation is integrated numerically with a stated tolerance :data:`QUAD_RTOL` (relative to
+the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
+
+1. tensor Gauss–Hermite quadrature in standardized coordinates, with the order doubled (32 → 256) until
+   two successive orders agree to a tenth of the tolerance (only for q ≤ 64; above it the node spacing of
+   a 256-point rule cannot resolve φ(√q z), and agreement of two orders would not mean convergence);
+2. for the pairs where that fails — large pre-activation variance q makes φ(√q z) vary on a scale 1/√q that
+   a fixed Gauss–Hermite grid cannot resolve, and kinks make it converge only algebraically — a composite
+   Gauss–Legendre rule in *activation coordinates*, where φ's features (kinks, the transition of tanh, ...)
+   have a fixed O(1) scale: the real line is split at the activation's kinks, at the integer points of
+   [−F, F] (F = :data:`FEATURE_RANGE`) and at every standard deviation of the Gaussian weight out to
+   ±12σ (tail mass < 1e-32), and each panel gets a 16-point Gauss–Legendre rule (the result at 12 points
+   is kept as the error estimate). The conditional decomposition v | u ~ N(c u/q₁, q₂ − c²/q₁) turns the
+   2-D integral into nested 1-D ones.
+
+Variances q = 0 (a zero node, e.g. an NB201 cell with no input→output path) are handled exactly:
+u ≡ 0, so E[φ(u)φ(v)] = φ(0)·E[φ(v)].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+from numpy.polynomial.legendre import leggauss
+
+from ntkcheck.errors import NtkcheckError
+
+from .activations import Activation, get_activation
+
+__all__ = [
+    "dual_kernel",
+    "dual_kernel_with_error",
+    "dual_gram",
+    "dual_gram_pair",
+    "mean_activation",
+    "second_moment",
+    "has_closed_form",
+    "QUAD_RTOL",
+    "FEATURE_RANGE",
+    "CLOSED_FORMS",
+]
+
+#: Tolerance of the numerical dual kernels, relative to max(1, √(E[φ(u)²]E[φ(v)²])).
+QUAD_RTOL = 1e-10
+#: Activations are assumed to have their non-linear features (transitions, curvature) within [−F, F]
+#: and to be smooth on a unit scale elsewhere (true for every built-in one).
+FEATURE_RANGE = 16.0
+
+#: Activation families with closed-form dual kernels.
+CLOSED_FORMS = ("relu", "leaky_relu", "erf", "identity")
+
+_GH_ORDERS = (32, 64, 128, 256)
+#: Above this variance Gauss–Hermite cannot resolve φ(√q z) (feature width 1/√q): go straight to panels.
+_GH_MAX_VARIANCE = 64.0
+_GL_ORDER = 16
+_GL_CHECK_ORDER = 12
+_SIGMAS = 12.0
+
+
+def has_closed_form(act: str | Activation) -> bool:
+    """True when :func:`dual_kernel` uses an exact formula for this activation."""
+    return get_activation(act).family in CLOSED_FORMS
+
+
+# ---- closed forms --------------------------------------------------------------------------------
+
+def _rho_theta(q1, c, q2):
+    s = np.sqrt(q1 * q2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(s > 0, c / np.where(s > 0, s, 1.0), 0.0)
+    rho = np.clip(rho, -1.0, 1.0)
+    return s, rho, np.arccos(rho)
+
+
+def _relu_pair(q1, c, q2, derivative):
+    s, rho, theta = _rho_theta(q1, c, q2)
+    if derivative:
+        return (np.pi - theta) / (2 * np.pi)
+    return s / (2 * np.pi) * (np.sqrt(np.maximum(0.0, 1 - rho * rho)) + (np.pi - theta) * rho)
+
+
+def _closed_form(act: Activation, q1, c, q2, derivative):
+    fam = act.family
+    if fam == "identity":
+        return np.ones_like(c) if derivative else 1.0 * c
+    if fam in ("relu", "leaky_relu"):
+        a = 0.0 if fam == "relu" else float(act.name.split(":")[1])
+        base = _relu_pair(q1, c, q2, derivative)
+        return a + (1 - a) ** 2 * base if derivative else a * c + (1 - a) ** 2 * base
+    if fam == "erf":
+        d1, d2 = 1 + 2 * q1, 1 + 2 * q2
+        if derivative:
+            return (4 / np.pi) / np.sqrt(np.maximum(d1 * d2 - 4 * c * c, np.finfo(float).tiny))
+        return (2 / np.pi) * np.arcsin(np.clip(2 * c / np.sqrt(d1 * d2), -1.0, 1.0))
+    raise KeyError(fam)
+
+
+# ---- numerical quadrature ------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _gh(n: int):
+    z, w = hermegauss(n)
+    return z, w / np.sqrt(2 * np.pi)
+
+
+@lru_cache(maxsize=None)
+def _gl(n: int):
+    return leggauss(n)
+
+
+def _gh_pairs(f, q1, c, q2, n):
+    """Tensor Gauss–Hermite of E[f(u)f(v)] for 1-D arrays of pairs (q1, c, q2)."""
+    z, w = _gh(n)
+    sq1 = np.sqrt(q1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(sq1 > 0, c / np.where(sq1 > 0, sq1, 1.0), 0.0)  # v = a z1 + b z2
+    b = np.sqrt(np.maximum(q2 - a * a, 0.0))
+    fu = f(sq1[:, None] * z[None, :])  # (P, n)
+    fv = f(a[:, None, None] * z[None, :, None] + b[:, None, None] * z[None, None, :])  # (P, n, n)
+    inner = fv @ w  # (P, n)
+    return (fu * inner) @ w
+
+
+def _panel_rule(center, sigma, kinks, order):
+    """Composite Gauss–Legendre nodes/weights for ∫ g(x) N(x; center, sigma²) dx, rows = independent rules.
+
+    center, sigma: arrays of shape (R,). Returns x, w of shape (R, M).
+    """
+    R = center.shape[0]
+    k = np.arange(-_SIGMAS, _SIGMAS + 1.0)
+    lo = center - _SIGMAS * sigma
+    hi = center + _SIGMAS * sigma
+    feat = np.arange(-FEATURE_RANGE, FEATURE_RANGE + 1.0)
+    bp = [center[:, None] + sigma[:, None] * k[None, :],
+          np.clip(np.broadcast_to(feat, (R, feat.size)), lo[:, None], hi[:, None])]
+    if kinks:
+        kk = np.asarray(kinks, dtype=float)
+        bp.append(np.clip(np.broadcast_to(kk, (R, kk.size)), lo[:, None], hi[:, None]))
+    bp = np.sort(np.concatenate(bp, axis=1), axis=1)
+    left, right = bp[:, :-1], bp[:, 1:]
+    t, wt = _gl(order)
+    half = 0.5 * (right - left)
+    x = (0.5 * (right + left))[..., None] + half[..., None] * t  # (R, K, order)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        dens = np.exp(-0.5 * ((x - center[:, None, None]) / sigma[:, None, None]) ** 2) / (
+            np.sqrt(2 * np.pi) * sigma[:, None, None])
+    w = half[..., None] * wt * np.nan_to_num(dens)
+    return x.reshape(R, -1), w.reshape(R, -1)
+
+
+def _panel_pairs(f, kinks, q1, c, q2, order):
+    """Nested composite Gauss–Legendre for E[f(u)f(v)], 1-D arrays of pairs with q1 > 0."""
+    P = q1.shape[0]
+    su = np.sqrt(q1)
+    u, wu = _panel_rule(np.zeros(P), su, kinks, order)  # (P, Mo)
+    slope = c / q1
+    s2 = np.maximum(q2 - c * slope, 0.0)
+    s = np.sqrt(s2)
+    m = slope[:, None] * u  # (P, Mo) conditional means
+    out = np.empty(P)
+    for p in range(P):
+        if s[p] <= 1e-14 * max(1.0, np.sqrt(q2[p])):
+            inner = f(m[p])
+        else:
+            y, wy = _panel_rule(m[p], np.full(m.shape[1], s[p]), kinks, order)
+            inner = np.sum(f(y) * wy, axis=1)
+        out[p] = np.sum(f(u[p]) * inner * wu[p])
+    return out
+
+
+def _numeric_pairs(act: Activation, q1, c, q2, derivative):
+    """Numerical dual kernel for 1-D arrays of pairs with q1, q2 > 0; returns (value, error estimate)."""
+    f = act.deriv if derivative else act.fn
+    scale = np.maximum(1.0, np.sqrt(_second_moment_numeric(f, act.kinks, q1) * _second_moment_numeric(f, act.kinks, q2)))
+    tol = QUAD_RTOL * scale
+    val = np.full(q1.shape, np.nan)
+    err = np.full(q1.shape, np.inf)
+    todo = np.flatnonzero(np.maximum(q1, q2) <= _GH_MAX_VARIANCE)
+    direct = np.flatnonzero(np.maximum(q1, q2) > _GH_MAX_VARIANCE)
+    prev = _gh_pairs(f, q1[todo], c[todo], q2[todo], _GH_ORDERS[0]) if todo.size else np.empty(0)
+    for n in _GH_ORDERS[1:]:
+        if todo.size == 0:
+            break
+        cur = _gh_pairs(f, q1[todo], c[todo], q2[todo], n)
+        diff = np.abs(cur - prev)
+        ok = diff <= 0.1 * tol[todo]
+        val[todo[ok]] = cur[ok]
+        err[todo[ok]] = diff[ok]
+        todo, prev = todo[~ok], cur[~ok]
+    todo = np.concatenate([todo, direct])
+    if todo.size:
+        hi = _panel_pairs(f, act.kinks, q1[todo], c[todo], q2[todo], _GL_ORDER)
+        lo = _panel_pairs(f, act.kinks, q1[todo], c[todo], q2[todo], _GL_CHECK_ORDER)
+        val[todo] = hi
+        err[todo] = np.abs(hi - lo)
+        bad = err[todo] > tol[todo]
+        if np.any(bad):
+            i = todo[np.argmax(bad)]
+            raise NtkcheckError(
+                f"quadrature for the dual kernel of {act.name} did not reach tolerance {QUAD_RTOL:g} at "
+                f"(q1, c, q2) = ({q1[i]:.3g}, {c[i]:.3g}, {q2[i]:.3g}); the activation may have features "
+                f"outside [-{FEATURE_RANGE:g}, {FEATURE_RANGE:g}] or undeclared kinks")
+    return val, err
+
+
+def _second_moment_numeric(f, kinks, q):
+    """E[f(√q z)²] by the panel rule (1-D, cheap); q array."""
+    q = np.asarray(q, dtype=float)
+    flat = q.ravel()
+    out = np.zeros_like(flat)
+    pos = flat > 0
+    if np.any(pos):
+        uq, inv = np.unique(flat[pos], return_inverse=True)
+        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), kinks, _GL_ORDER)
+        out[pos] = np.sum(f(x) ** 2 * w, axis=1)[inv]
+    if np.any(~pos):
+        out[~pos] = float(f(np.zeros(1))[0] ** 2)
+    return out.reshape(q.shape)
+
+
+def _moment1(f, kinks, q):
+    q = np.asarray(q, dtype=float)
+    flat = q.ravel()
+    out = np.empty_like(flat)
+    pos = flat > 0
+    if np.any(pos):
+        uq, inv = np.unique(flat[pos], return_inverse=True)
+        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), kinks, _GL_ORDER)
+        out[pos] = np.sum(f(x) * w, axis=1)[inv]
+    if np.any(~pos):
+        out[~pos] = float(f(np.zeros(1))[0])
+    return out.reshape(q.shape)
+
+
+# ---- public API ----------------------------------------------------------------------------------
+
+def _check_cov(q1, c, q2):
+    q1, c, q2 = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (q1, c, q2)))
+    if np.any(q1 < 0) or np.any(q2 < 0):
+        raise NtkcheckError("dual kernel: variances must be >= 0")
+    if not (np.all(np.isfinite(q1)) and np.all(np.isfinite(q2)) and np.all(np.isfinite(c))):
+        raise NtkcheckError("dual kernel: covariance has NaN or infinite entries")
+    # Clip tiny violations of |c| <= sqrt(q1 q2) caused by rounding.
+    bound = np.sqrt(q1 * q2)
+    c = np.clip(c, -bound, bound)
+    return q1, c, q2
+
+
+def dual_kernel_with_error(act, q1, c, q2, *, derivative: bool = False):
+    r"""E[φ(u)φ(v)] (or E[φ'(u)φ'(v)]) for (u, v) ~ N(0, [[q₁, c], [c, q₂]]) with an error estimate.
+
+    Parameters broadcast against each other.  Returns ``(value, error)``; ``error`` is 0 for closed
+    forms (up to float64 rounding) and the quadrature's estimated absolute error otherwise.
+    """
+    act = get_activation(act)
+    q1, c, q2 = _check_cov(q1, c, q2)
+    if act.family in CLOSED_FORMS:
+        return _closed_form(act, q1, c, q2, derivative), np.zeros(q1.shape)
+    f = act.deriv if derivative else act.fn
+    val = np.empty(q1.shape)
+    err = np.zeros(q1.shape)
+    z1, z2 = q1 == 0, q2 == 0
+    f0 = float(f(np.zeros(1))[0])
+    both = z1 & z2
+    val[both] = f0 * f0
+    only1 = z1 & ~z2
+    val[only1] = f0 * _moment1(f, act.kinks, q2[only1])
+    only2 = z2 & ~z1
+    val[only2] = f0 * _moment1(f, act.kinks, q1[only2])
+    gen = ~(z1 | z2)
+    if np.any(gen):
+        # Deduplicate identical covariances (common on the sphere and across a batch of architectures).
+        trip = np.stack([q1[gen], c[gen], q2[gen]], axis=1)
+        uniq, inv = np.unique(trip, axis=0, return_inverse=True)
+        v, e = _numeric_pairs(act, uniq[:, 0], uniq[:, 1], uniq[:, 2], derivative)
+        val[gen] = v[inv.ravel()]
+        err[gen] = e[inv.ravel()]
+    return val, err
+
+
+def dual_kernel(act, q1, c, q2, *, derivative: bool = False) -> np.ndarray:
+    r"""E[φ(u)φ(v)] (``derivative=False``) or E[φ'(u)φ'(v)] for (u, v) ~ N(0, [[q₁, c], [c, q₂]]).
+
+    Domain: q₁, q₂ ≥ 0 and |c| ≤ √(q₁q₂) (tiny rounding violations are clipped).  Arrays broadcast.
+    Closed forms for :data:`CLOSED_FORMS`; otherwise quadrature to :data:`QUAD_RTOL` (module docstring).
+    """
+    return dual_kernel_with_error(act, q1, c, q2, derivative=derivative)[0]
+
+
+def second_moment(act, q, *, derivative: bool = False) -> np.ndarray:
+    """E[φ(√q z)²] (or E[φ'(√q z)²]), z ~ N(0, 1): the diagonal of the dual kernel."""
+    q = np.asarray(q, dtype=np.float64)
+    return dual_kernel(act, q, q, q, derivative=derivative)
+
+
+def mean_activation(act, q) -> np.ndarray:
+    r"""E[φ(√q z)], z ~ N(0,1), elementwise in q ≥ 0.
+
+    Closed forms: ReLU √q/√(2π); leaky ReLU (1 − a)√q/√(2π); 0 for identity and erf (odd);
+    otherwise the composite Gauss–Legendre rule of the module docstring (error ≲ 1e-13 relative).
+    """
+    act = get_activation(act)
+    q = np.asarray(q, dtype=np.float64)
+    if np.any(q < 0) or not np.all(np.isfinite(q)):
+        raise NtkcheckError("mean_activation: variance must be finite and >= 0")
+    fam = act.family
+    if fam == "relu":
+        return np.sqrt(q / (2 * np.pi))
+    if fam == "leaky_relu":
+        a = float(act.name.split(":")[1])
+        return (1 - a) * np.sqrt(q / (2 * np.pi))
+    if fam in ("identity", "erf", "tanh"):
+        return np.zeros_like(q)
+    return _moment1(act.fn, act.kinks, q)
+
+
+def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: bool = False):
+    r"""Apply the dual kernel entrywise to a covariance matrix (or a batch, shape (..., N, N)).
+
+    Returns the matrix [E[φ(u_i)φ(u_j)]]_{ij} with (u_i, u_j) ~ N(0, [[S_ii, S_ij], [S_ij, S_jj]]).
+    The diagonal uses ρ = 1 exactly (θ = 0), so no digits are lost to arccos near 1; the result is
+    symmetrized.  With ``return_error`` also returns the largest estimated quadrature error.
+    """
+    act = get_activation(act)
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise NtkcheckError(f"dual_gram needs a square matrix, got shape {S.shape}")
+    q = np.diagonal(S, axis1=-2, axis2=-1)
+    q1 = q[..., :, None]
+    q2 = q[..., None, :]
+    if act.family in CLOSED_FORMS:
+        out = _closed_form(act, *_check_cov(q1, S, q2), derivative)
+        err = 0.0
+    else:
+        iu = np.triu_indices(S.shape[-1])
+        vals, errs = dual_kernel_with_error(act, q1[..., iu[0], 0], S[..., iu[0], iu[1]], q2[..., 0, iu[1]],
+                                            derivative=derivative)
+        out = np.empty(S.shape)
+        out[..., iu[0], iu[1]] = vals
+        out[..., iu[1], iu[0]] = vals
+        err = float(np.max(errs)) if errs.size else 0.0
+    # Exact diagonal: ρ = 1.
+    n = S.shape[-1]
+    idx = np.arange(n)
+    if act.family in CLOSED_FORMS:
+        out[..., idx, idx] = _closed_form(act, q, q, q, derivative)
+    out = 0.5 * (out + np.swapaxes(out, -1, -2))
+    return (out, err) if return_error else out
+
+
+def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
+    """Fused evaluation of the (leaky) ReLU dual kernels on a matrix S (float64, (..., N, N)).
+
+    θ = arccos ρ is computed once for both kernels; the work is done in cache-sized row blocks (the
+    kernels are memory-bound for large N), and the diagonal is exact (ρ = 1, θ = 0).
+    """
+    if S.ndim > 2:
+        outs = [_arccos_pair_inplace(s, a, need_derivative) for s in S]
+        V = np.stack([o[0] for o in outs])
+        return V, (np.stack([o[1] for o in outs]) if need_derivative else None)
+    q = np.diagonal(S).copy()
+    sq = np.sqrt(q)
+    with np.errstate(divide="ignore"):
+        inv = np.where(sq > 0, 1.0 / np.where(sq > 0, sq, 1.0), 0.0)
+    n = S.shape[-1]
+    V = np.empty_like(S)
+    D = np.empty_like(S) if need_derivative else None
+    rows = max(1, 32768 // max(n, 1))
+    c1 = (1 - a) ** 2 / (2 * np.pi)
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        R = S[r0:r1] * inv[r0:r1, None]
+        R *= inv[None, :]
+        np.clip(R, -1.0, 1.0, out=R)
+        P = np.arccos(R)
+        np.subtract(np.pi, P, out=P)  # π − θ
+        W = np.multiply(R, R)
+        np.subtract(1.0, W, out=W)
+        np.maximum(W, 0.0, out=W)
+        np.sqrt(W, out=W)  # sin θ
+        np.multiply(P, R, out=R)
+        W += R  # sin θ + (π − θ) cos θ
+        W *= (c1 * sq[r0:r1])[:, None]
+        W *= sq[None, :]
+        if a:
+            W += a * S[r0:r1]
+        V[r0:r1] = W
+        if need_derivative:
+            P *= c1
+            if a:
+                P += a
+            D[r0:r1] = P
+    idx = np.arange(n)
+    V[idx, idx] = (c1 * np.pi + a) * q  # ρ = 1: E[φ(u)²] = ((1 − a)²/2 + a) q
+    if need_derivative:
+        D[idx, idx] = np.where(q > 0, c1 * np.pi + a, c1 * np.pi / 2 + a)
+    return V, D
+
+
+def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
+    r"""Both dual kernels of ``act`` on a covariance matrix (or batch): (E[φφ], E[φ'φ'] or None, error).
+
+    Same values as two calls of :func:`dual_gram`; for ReLU and leaky ReLU the arccos is evaluated once
+    and in place (the hot path of deep fully connected kernels).
+    """
+    act = get_activation(act)
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
+        raise NtkcheckError(f"dual_gram needs a square matrix, got shape {S.shape}")
+    if act.family in ("relu", "leaky_relu"):
+        a = 0.0 if act.family == "relu" else float(act.name.split(":")[1])
+        V, D = _arccos_pair_inplace(S, a, need_derivative)
+        return V, D, 0.0
+    F, e1 = dual_gram(act, S, return_error=True)
+    if not need_derivative:
+        return F, None, e1
+    Fd, e2 = dual_gram(act, S, derivative=True, return_error=True)
+    return F, Fd, max(e1, e2)
+
+
+@dataclass(frozen=True)
+class DualKernelInfo:
+    """What was used to evaluate an activation's dual kernel (for reports)."""
+
+    activation: str
+    method: str  # "closed form" or "quadrature"
+    tolerance: float
+
+
+def dual_kernel_info(act) -> DualKernelInfo:
+    act = get_activation(act)
+    if act.family in CLOSED_FORMS:
+        return DualKernelInfo(act.name, "closed form", 0.0)
+    return DualKernelInfo(act.name, "quadrature", QUAD_RTOL)
