@@ -37,8 +37,8 @@ This resolves narrow features such as tanh(√q z) at q = 10⁴ (transition widt
 
 Stated tolerance: |error in μ_r| ≤ rtol · ‖φ‖_q with ‖φ‖_q = E[φ(√q z)²]^{1/2} and rtol = 10⁻¹⁴ by default,
 plus a rounding floor of 100 ε times ∫|integrand| per panel.  Since |μ_r| ≤ ‖φ‖_q (Cauchy–Schwarz), this is a
-relative tolerance on the whole coefficient vector.  It holds for every r ≤ ~200 and q ∈ [10⁻⁴, 10⁴]
-(tests check r ≤ 30 at q = 10⁻³, 1, 10³ against closed forms to 10⁻¹²).  If the tolerance cannot be met
+relative tolerance on the whole coefficient vector.  Tests check it against closed forms for r ≤ 400 and
+q ∈ [10⁻⁴, 10⁴] (ReLU: measured error ≤ 2·10⁻¹⁶ √q), and against scipy's QUADPACK for smooth activations.  If the tolerance cannot be met
 (a discontinuity of φ that is not listed in ``kinks``), :class:`~ntkcheck.errors.NtkcheckError` is raised.
 
 Exact coefficients (:func:`hermite_coefficients_exact`)

@@ -110,6 +110,20 @@ def test_relu_quadrature_extreme_q(q, numeric_copy):
     assert np.max(np.abs(got - expected)) < 1e-12 * max(1.0, math.sqrt(q))
 
 
+@pytest.mark.parametrize("q", [1e-3, 10.0, 1e4])
+def test_relu_high_order(q, numeric_copy):
+    # r ≤ 400: h_r oscillates on a scale ≈ 1/√(2r) ≈ 0.035, the adaptive panels must follow.  Reference: the
+    # digest's closed form through its ratio μ_{r+2}/μ_r = −(r−1)/√((r+1)(r+2)) (even r ≥ 2), zeros for odd
+    # r ≥ 3.  Tolerance 1e-13·√q (the stated 1e-14‖φ‖_q, ‖φ‖_q = √(q/2), plus rounding).
+    R = 400
+    cf = np.zeros(R + 1)
+    cf[:3] = RELU_CF[:3]
+    for r in range(2, R - 1, 2):
+        cf[r + 2] = cf[r] * (-(r - 1) / math.sqrt((r + 1) * (r + 2)))
+    got = hermite_coefficients(numeric_copy("relu"), R, q)
+    assert np.max(np.abs(got - math.sqrt(q) * cf)) < 1e-13 * math.sqrt(q)
+
+
 def test_relu_exact_equals_digest_formula():
     exact = hermite_coefficients_exact("relu", 30)
     for r, e in enumerate(exact):
