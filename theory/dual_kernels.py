@@ -376,10 +376,6 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
     θ = arccos ρ is computed once for both kernels; the work is done in cache-sized row blocks (the
     kernels are memory-bound for large N), and the diagonal is exact (ρ = 1, θ = 0).
     """
-    if S.ndim > 2:
-        outs = [_arccos_pair_inplace(s, a, need_derivative) for s in S]
-        V = np.stack([o[0] for o in outs])
-        return V, (np.stack([o[1] for o in outs]) if need_derivative else None)
     q = np.diagonal(S).copy()
     sq = np.sqrt(q)
     with np.errstate(divide="ignore"):
@@ -429,7 +425,7 @@ def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
     S = np.asarray(S, dtype=np.float64)
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise NtkcheckError(f"dual_gram needs a square matrix, got shape {S.shape}")
-    if act.family in ("relu", "leaky_relu"):
+    if act.family in ("relu", "leaky_relu") and S.ndim == 2:
         a = 0.0 if act.family == "relu" else float(act.name.split(":")[1])
         V, D = _arccos_pair_inplace(S, a, need_derivative)
         return V, D, 0.0
