@@ -43,9 +43,9 @@ q ∈ [10⁻⁴, 10⁴] (ReLU: measured error ≤ 2·10⁻¹⁶ √q), and again
 
 Exact coefficients (:func:`hermite_coefficients_exact`)
 -------------------------------------------------------
-For an activation whose sympy expression is piecewise polynomial (ReLU, leaky ReLU, identity, polynomials,
-``Max``/``Abs``/``Heaviside`` expressions registered by a user) every μ_r is a finite combination of
-truncated Gaussian moments M_k(a, b) = ∫_a^b z^k ϕ(z) dz, which satisfy
+For an activation whose sympy expression is piecewise polynomial times exponentials e^{βx} (ReLU, leaky
+ReLU, identity, ELU, polynomials, ``Max``/``Abs``/``Heaviside`` expressions registered by a user) every μ_r
+is a finite combination (after e^{βz}ϕ(z) = e^{β²/2}ϕ(z − β)) of truncated Gaussian moments M_k(a, b) = ∫_a^b z^k ϕ(z) dz, which satisfy
 
     M_0 = Φ(b) − Φ(a),  M_1 = ϕ(a) − ϕ(b),  M_k = a^{k−1}ϕ(a) − b^{k−1}ϕ(b) + (k−1) M_{k−2}
 
@@ -349,22 +349,49 @@ def _hermite_poly_exact(r_max: int) -> list:
     return he[: r_max + 1]
 
 
-def _polynomial_pieces(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
-    """Split a piecewise-polynomial expression in x into (polynomial, a, b) on disjoint intervals (a, b)."""
+def _exp_poly_terms(e: sp.Expr, name: str) -> dict:
+    """Write e(x) = Σ_β P_β(x) e^{βx} (β real constants, P_β polynomials); return {β: P_β}."""
+    x = X_SYMBOL
+    out: dict = {}
+    for term in sp.Add.make_args(sp.expand(e, power_exp=True, mul=True)):
+        if term == 0:
+            continue
+        coeff, dep = term.as_independent(x, as_Add=False)
+        beta, poly = sp.Integer(0), sp.Integer(1)
+        for factor in sp.Mul.make_args(dep):
+            if factor == 1:
+                continue
+            base, expo = factor.as_base_exp()
+            if isinstance(factor, sp.exp) or base == sp.E:
+                arg = factor.args[0] if isinstance(factor, sp.exp) else expo
+                b = sp.simplify(arg / x)
+                if b.free_symbols or not b.is_real:
+                    raise NoClosedForm(name)
+                beta += b
+            elif base == x and expo.is_Integer and expo >= 0:
+                poly *= factor
+            else:
+                raise NoClosedForm(name)
+        if coeff.free_symbols or coeff.is_real is False:
+            raise NoClosedForm(name)
+        out[beta] = out.get(beta, sp.Integer(0)) + coeff * poly
+    return out
+
+
+def _exp_polynomial_pieces(expr: sp.Expr, name: str) -> list[tuple[dict, sp.Expr, sp.Expr]]:
+    """Split a piecewise exponential-polynomial expression in x into ({β: P_β}, a, b) on disjoint (a, b)."""
     x = X_SYMBOL
     try:
         expr = sp.piecewise_fold(expr.rewrite(sp.Piecewise))
     except Exception:                                         # pragma: no cover - sympy internals
         raise NoClosedForm(name) from None
-    if not isinstance(expr, sp.Piecewise):
-        branches = [(expr, sp.true)]
-    else:
-        branches = list(expr.args)
+    branches = list(expr.args) if isinstance(expr, sp.Piecewise) else [(expr, sp.true)]
     remaining = sp.S.Reals
     pieces = []
     for e, cond in branches:
-        if not (e.free_symbols <= {x} and e.is_polynomial(x)):
+        if not e.free_symbols <= {x}:
             raise NoClosedForm(name)
+        terms = _exp_poly_terms(e, name)
         try:
             cset = sp.S.Reals if cond is sp.true else cond.as_set()
         except Exception:
@@ -377,20 +404,27 @@ def _polynomial_pieces(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr,
                 continue                                       # measure zero
             if not isinstance(part, sp.Interval):
                 raise NoClosedForm(name)
-            pieces.append((e, part.start, part.end))
+            pieces.append((terms, part.start, part.end))
     return pieces
 
 
+def _shift(t, beta):
+    return t if t in (sp.oo, -sp.oo) else t - beta
+
+
 def hermite_coefficients_exact(act: str | Activation, r_max: int, q=1) -> list[sp.Expr]:
-    r"""Exact μ_0..μ_{r_max}(φ; q) as sympy expressions, for piecewise-polynomial φ.
+    r"""Exact μ_0..μ_{r_max}(φ; q) as sympy expressions, for piecewise exponential-polynomial φ.
 
     Domain: activations whose sympy ``expr`` is a polynomial in x, or a ``Piecewise``/``Max``/``Abs``/
-    ``Heaviside`` combination of polynomials with real breakpoints (ReLU, leaky ReLU, identity, user
-    polynomials).  q > 0 may be a number (floats are converted to rationals) or a positive sympy symbol.
+    ``Heaviside`` combination of terms P(x)·e^{βx} (P polynomial, β real) with real breakpoints: ReLU,
+    leaky ReLU, identity, ELU, user polynomials.  q > 0 may be a number (floats are converted to rationals)
+    or a positive sympy symbol.
 
-    Method: with φ(√q z) = P_j(z) on (a_j, b_j), μ_r = Σ_j Σ_k [z^k](P_j He_r) M_k(a_j, b_j)/√(r!), where
-    M_k are the truncated Gaussian moments of the module docstring.  This reproduces the ReLU closed form of
-    the Zhu et al. digest §3.4.
+    Method: with φ(√q z) = Σ_β P_β(z) e^{β z} on (a_j, b_j) (β already scaled by √q),
+    μ_r = Σ_j Σ_β ∫_{a_j}^{b_j} P_β(z) He_r(z) e^{βz} ϕ(z) dz / √(r!), and e^{βz}ϕ(z) = e^{β²/2}ϕ(z − β) turns
+    each integral into Σ_k [z^k](P_β He_r) Σ_i C(k,i) β^{k−i} M_i(a_j − β, b_j − β) e^{β²/2}, with the
+    truncated Gaussian moments M_i of the module docstring.  For ReLU this is the closed form of the
+    Zhu et al. digest §3.4.
 
     Raises
     ------
@@ -406,24 +440,32 @@ def hermite_coefficients_exact(act: str | Activation, r_max: int, q=1) -> list[s
             raise NtkcheckError(f"variance q must be positive, got {q}")
     else:
         _check_q(q)
-        q_s = sp.nsimplify(q, rational=True) if isinstance(q, float) else sp.Integer(q) if isinstance(
-            q, (int, np.integer)) else sp.nsimplify(float(q), rational=True)
+        q_s = sp.Integer(int(q)) if isinstance(q, (int, np.integer)) else sp.nsimplify(float(q), rational=True)
     sqrt_q = sp.sqrt(q_s)
-    pieces = _polynomial_pieces(act.expr, act.name)
+    pieces = _exp_polynomial_pieces(act.expr, act.name)
     he = _hermite_poly_exact(r_max)
     mu = [sp.Integer(0)] * (r_max + 1)
-    for e, a, b in pieces:
+    for terms, a, b in pieces:
         a_z = a if a in (sp.oo, -sp.oo) else a / sqrt_q
         b_z = b if b in (sp.oo, -sp.oo) else b / sqrt_q
-        p = sp.Poly(sp.expand(e.subs(X_SYMBOL, sqrt_q * _Z)), _Z)
-        if p.is_zero:
-            continue
-        M = _truncated_moments(p.degree() + r_max, a_z, b_z)
-        for r in range(r_max + 1):
-            prod = p * he[r]
-            s = sum((c * M[k] for (k,), c in prod.terms()), sp.Integer(0))
-            mu[r] += s / sp.sqrt(sp.factorial(r))
-    return [sp.simplify(sp.expand(m)) for m in mu]
+        for beta_x, poly_x in terms.items():
+            beta = beta_x * sqrt_q
+            p = sp.Poly(sp.expand(poly_x.subs(X_SYMBOL, sqrt_q * _Z)), _Z)
+            if p.is_zero:
+                continue
+            k_max = p.degree() + r_max
+            M = _truncated_moments(k_max, _shift(a_z, beta), _shift(b_z, beta))
+            if beta == 0:
+                I = M                                          # I_k = ∫ z^k ϕ over (a, b)
+            else:                                              # I_k = e^{β²/2} Σ_i C(k,i) β^{k−i} M_i
+                w = sp.exp(beta ** 2 / 2)
+                I = [w * sum(sp.binomial(k, i) * beta ** (k - i) * M[i] for i in range(k + 1))
+                     for k in range(k_max + 1)]
+            for r in range(r_max + 1):
+                prod = p * he[r]
+                s_r = sum((c * I[k] for (k,), c in prod.terms()), sp.Integer(0))
+                mu[r] += s_r / sp.sqrt(sp.factorial(r))
+    return [sp.factor_terms(sp.expand(m)) for m in mu]
 
 
 # ---------------------------------------------------------------------------------------------------------

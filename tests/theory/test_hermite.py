@@ -364,11 +364,33 @@ def test_shifted_relu_exact_vs_numeric():
         unregister_activation("t_hermite_shift")
 
 
+def test_non_linear_exponent_has_no_closed_form():
+    unregister_activation("t_hermite_gauss")
+    act = register_activation("t_hermite_gauss", "exp(-x**2)")
+    try:
+        with pytest.raises(NoClosedForm, match=r"μ_r\(t_hermite_gauss\)"):
+            hermite_coefficients_exact(act, 2)
+    finally:
+        unregister_activation("t_hermite_gauss")
+
+
 def test_identity_exact():
     assert hermite_coefficients_exact("identity", 3, 4) == [0, 2, 0, 0]
 
 
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "gelu", "elu", "softplus", "swish", "erf"])
+@pytest.mark.parametrize("q", [1, 0.01, 30])
+def test_elu_exact_vs_numeric(q, numeric_copy):
+    # exponential pieces: e^{βz}ϕ(z) = e^{β²/2}ϕ(z − β) in the exact path; numeric copy for the quadrature
+    for name in ("elu", "elu:0.5"):
+        exact = np.array([float(e) for e in hermite_coefficients_exact(name, 10, q)])
+        got = hermite_coefficients(numeric_copy(name), 10, q)
+        assert np.max(np.abs(exact - got)) < 1e-13 * max(1.0, math.sqrt(q))
+    # by hand: E[elu(z)] = E[z; z > 0] + E[e^z − 1; z < 0] = 1/√(2π) + e^{1/2}Φ(−1) − 1/2
+    mu0 = 1 / math.sqrt(2 * math.pi) + math.exp(0.5) * 0.5 * special.erfc(1 / math.sqrt(2)) - 0.5
+    assert abs(float(hermite_coefficients_exact("elu", 0)[0]) - mu0) < 1e-15
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "gelu", "softplus", "swish", "erf"])
 def test_no_closed_form(name):
     with pytest.raises(NoClosedForm, match=r"^no closed form for μ_r\(" + name + r"\)$"):
         hermite_coefficients_exact(name, 3)
