@@ -29,6 +29,7 @@ subtracted (lower bounds) so that each returned lower bound is certified up to t
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -57,7 +58,8 @@ KERNELS = ("ntk", "nngp")
 
 # ---- Gaussian moments ---------------------------------------------------------------------------------
 
-def _gl_grid(kinks: Sequence[float], zmax: float = 12.0, seg: float = 1.0, order: int = 24):
+@functools.lru_cache(maxsize=256)
+def _gl_grid(kinks: tuple[float, ...], zmax: float = 12.0, seg: float = 1.0, order: int = 24):
     """Composite Gauss–Legendre nodes/weights on [−zmax, zmax] with the kinks as breakpoints."""
     pts = set(np.arange(-zmax, zmax + 1e-9, seg).tolist())
     pts.update(float(k) for k in kinks if -zmax < k < zmax)
@@ -138,14 +140,14 @@ def gaussian_moments(act: str | Activation, q: Iterable[float] | float, r_max: i
     e2 = np.empty(qs.size)
     de2 = np.empty(qs.size)
     nonzero_kinks = [k for k in act.kinks if k != 0.0]
-    base = _gl_grid([0.0])
+    base = _gl_grid((0.0,))
     cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for k, qv in enumerate(qs):
         s = math.sqrt(qv)
         if nonzero_kinks and s > 0:
             key = float(qv)
             if key not in cache:
-                cache[key] = _gl_grid([0.0] + [kk / s for kk in nonzero_kinks])
+                cache[key] = _gl_grid(tuple([0.0] + [kk / s for kk in nonzero_kinks]))
             z, w = cache[key]
         else:
             z, w = base
@@ -269,6 +271,7 @@ class _Node:
     # per-term pieces (for the single-term and layer-sum bounds)
     termS: np.ndarray | None = None   # termS[r] ≤ λ_min of the r-th Mehler term of S (atoms only)
     factors: dict[str, float] = field(default_factory=dict)
+    moments: Any = None
 
 
 def _lam_ones(N: int) -> float:
@@ -348,7 +351,7 @@ def _dense_atom(act_name: str, src: _Node, spec: ArchSpec, N: int, R: int, mode:
     lT = lS + sw * cross
     theta = q_out + sw * m.de2 * src.theta
     return _Node(q=q_out, theta=theta, lS=lS, lT=lT, rho=rho, hadam=np.empty(0), theta_ge_sigma=True,
-                 termS=termS, factors={"mu1": sw * d0, "diag": sw * dd})
+                 termS=termS, factors={"mu1": sw * d0, "diag": sw * dd}, moments=m)
 
 
 def _combine(gam: Mapping[Any, float], atoms: Mapping[Any, _Node], N: int, R: int) -> _Node:
@@ -441,7 +444,9 @@ def _out_term(p: _Prop, spec: ArchSpec, r: int, kernel: str, gersh_only: bool) -
             continue
         e_act = spec.readout if a == "out" else spec.edges[a].activation
         src = p.nodes[-1] if a == "out" else p.nodes[spec.edges[a].src]
-        m = gaussian_moments(e_act, src.q, r)
+        m = p.atoms[a].moments
+        if m is None or m.mu_lb.shape[0] <= r:
+            m = gaussian_moments(e_act, src.q, r)
         mr = float(np.min(m.mu_lb[r] ** 2))
         if r == 0:
             lamR = _lam_ones(p.N)
