@@ -30,18 +30,20 @@ __all__ = ["check_bound", "assert_bound_holds", "describe_counterexample", "arch
 
 def check_bound(quantity: str, *, lower: Any = None, upper: Any = None, assume: Iterable[Any] | str = (),
                 space: str = "all", trials: int | None = 200, budget: float | None = None, seed: int = 0,
-                unit_norm: bool = True, seeds: int = 8, eta: float | None = None, top_k: int = 3,
+                unit_norm: bool = True, seeds: int = 8, eta: float | None = None,
+                activations: Iterable[str] | str | None = None, top_k: int = 3,
                 shrink: bool = True, out: str | Path | None = None, quiet: bool = True) -> SearchResult:
     """Search for a certified violation of ``quantity ≥ lower`` or ``quantity ≤ upper``.
 
     ``lower``/``upper``: a sympy expression (string) over the vocabulary, or a function of the context.
     ``assume``: relations restricting the search (``"N <= d"``, ``"L == 1"``, ``"n >= 4*N"``).
     ``trials``/``budget``: number of configurations / seconds; with only ``trials`` the run is reproducible.
+    ``activations``: the activations the search draws (default: strategies.EXPLORED_ACTIVATIONS).
     ``out``: directory for the report (spec.json, X.npy, report.md/.json/.png/.pdf).
     Bad input raises :class:`~ntkcheck.errors.NtkcheckError`.
     """
     problem = make_problem(quantity, lower=lower, upper=upper, assume=assume, space=space, unit_norm=unit_norm,
-                           seeds=seeds, eta=eta)
+                           seeds=seeds, eta=eta, activations=activations)
     result = search(problem, trials=trials, budget=budget, seed=seed, top_k=top_k, shrink=shrink, quiet=quiet)
     if out is not None:
         from .report import write_report

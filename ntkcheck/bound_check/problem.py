@@ -45,6 +45,7 @@ class Problem:
     unit_norm: bool = True
     seeds: int = 8                      # networks per configuration (empirical quantity)
     eta: float | None = None            # learning rate (convergence_rate)
+    activations: tuple[str, ...] | None = None   # activations the search draws (None: the default set)
 
     @property
     def bound_text(self) -> str:
@@ -68,11 +69,13 @@ class Problem:
     def to_json(self) -> dict[str, Any]:
         return {"quantity": self.quantity, "direction": self.direction, "bound": self.bound_text,
                 "assumptions": [a.text for a in self.assumptions], "space": self.space,
-                "unit_norm": self.unit_norm, "seeds": self.seeds, "eta": self.eta}
+                "unit_norm": self.unit_norm, "seeds": self.seeds, "eta": self.eta,
+                "activations": list(self.activations) if self.activations else None}
 
 
 def make_problem(quantity: str, *, lower: Any = None, upper: Any = None, assume: Any = (), space: str = "all",
-                 unit_norm: bool = True, seeds: int = 8, eta: float | None = None) -> Problem:
+                 unit_norm: bool = True, seeds: int = 8, eta: float | None = None,
+                 activations: Any = None) -> Problem:
     """Validate and build a :class:`Problem` (bad input raises :class:`NtkcheckError`)."""
     check_quantity_name(quantity)
     if (lower is None) == (upper is None):
@@ -97,7 +100,15 @@ def make_problem(quantity: str, *, lower: Any = None, upper: Any = None, assume:
         for b in ((bound,) if isinstance(bound, BoundExpr) else ()) + assumptions:
             if "n" in b.symbols:
                 raise NtkcheckError(f"the name 'n' (width) is defined only for empirical_ntk_lambda_min ({b.text!r})")
-    return Problem(quantity, direction, bound, assumptions, space, bool(unit_norm), seeds, eta)
+    if activations is not None:
+        from ntkcheck.theory.activations import get_activation
+
+        if isinstance(activations, str):
+            activations = [a for a in activations.split(",") if a.strip()]
+        activations = tuple(get_activation(a.strip()).name for a in activations)
+        if not activations:
+            raise NtkcheckError("activations: give at least one activation name")
+    return Problem(quantity, direction, bound, assumptions, space, bool(unit_norm), seeds, eta, activations)
 
 
 @dataclass(frozen=True)

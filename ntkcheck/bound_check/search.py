@@ -3,16 +3,17 @@ r"""Adversarial search for a certified counterexample to a bound.
 Two phases, both counted in one budget of *trials* (configurations evaluated; an identical configuration is
 evaluated once) and, optionally, seconds:
 
-1. **Exploration** (≈ 60 % of the trials): hypothesis draws configurations from the strategies of
+1. **Exploration** (≈ 60 % of the trials left): hypothesis draws configurations from the strategies of
    :mod:`ntkcheck.bound_check.strategies` — architecture of the chosen space, data distribution, σ_w², σ_b²,
    width — with a fixed ``random.Random(seed)`` and no example database, so a run is reproducible.  Hypothesis
    generates small and boundary cases early (N = 1, one layer, the first activation), then random ones.
 2. **Local adversarial optimization**: the ``top_k`` explored configurations with the smallest relative
    slack (slack/(|B|+|Q|), :mod:`ntkcheck.bound_check.problem`) are improved by ``scipy.optimize.minimize``
-   (L-BFGS-B, finite-difference gradients) over the data points on the sphere — unconstrained Y, X = rows of Y
-   renormalised (a retraction of tangent-space moves) — and the continuous hyper-parameters log σ_w², σ_b²;
-   the architecture and N, d stay fixed.
+   (Nelder–Mead) over the data points on the sphere — moves X + Σ θ_i V_i along k random tangent-space
+   directions V_i, rows renormalised (the retraction), new directions each round — and the continuous
+   hyper-parameters log σ_w², √σ_b²; the architecture and N, d stay fixed.
 
+Rounds of (1, 2) repeat, with a new hypothesis seed, until the budget is spent.
 The search stops at the first certified violation, which :mod:`ntkcheck.bound_check.shrink` then shrinks.
 """
 
@@ -29,7 +30,7 @@ import numpy as np
 from ntkcheck.errors import NtkcheckError
 
 from .problem import Configuration, Evaluation, Problem, evaluate
-from .strategies import ACTIVATIONS, Domain, configurations_strategy
+from .strategies import EXPLORED_ACTIVATIONS, Domain, configurations_strategy
 
 __all__ = ["SearchResult", "search", "domain_from_assumptions"]
 
@@ -93,6 +94,7 @@ class _Tracker:
         self.first_violation: Evaluation | None = None
         self.found_at: int | None = None
         self.cap: int | None = None       # per-phase limit on `tried`
+        self.optimized: set = set()       # configurations already used as optimization starts
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -173,7 +175,8 @@ def domain_from_assumptions(problem: Problem) -> Domain:
                 hi = max(hi, lo)
             rng[str(lhs)] = [lo, max(lo, hi)]
     return Domain(N=tuple(rng["N"]), d=tuple(rng["d"]), L=tuple(rng["L"]), n=tuple(rng["n"]), N_le_d=n_le_d,
-                  N_lt_d=n_lt_d, unit_norm=problem.unit_norm, activations=ACTIVATIONS)
+                  N_lt_d=n_lt_d, unit_norm=problem.unit_norm,
+                  activations=problem.activations or EXPLORED_ACTIVATIONS)
 
 
 def _explore(problem: Problem, tracker: _Tracker, domain: Domain, n_examples: int, seed: int) -> None:
@@ -202,50 +205,82 @@ def _explore(problem: Problem, tracker: _Tracker, domain: Domain, n_examples: in
             raise
 
 
-def _unpack(theta: np.ndarray, base: Configuration, problem: Problem, free_sigma: bool) -> Configuration:
-    N, d = base.X.shape
-    Y = theta[: N * d].reshape(N, d)
+def _tangent_directions(X: np.ndarray, k: int, rng: np.random.Generator, unit_norm: bool) -> np.ndarray:
+    """k random unit directions (k, N, d) of data moves, projected on the tangent space of each row's sphere."""
+    V = rng.standard_normal((k,) + X.shape)
+    if unit_norm:
+        V -= np.sum(V * X[None], axis=2, keepdims=True) * X[None]
+    nrm = np.linalg.norm(V.reshape(k, -1), axis=1).reshape(k, 1, 1)
+    return V / np.where(nrm > 0, nrm, 1.0)
+
+
+def _move(base: Configuration, X0: np.ndarray, V: np.ndarray, theta: np.ndarray, problem: Problem,
+          free_sigma: bool, sw0: float, sb0: float) -> Configuration:
+    """X = X0 + Σ θ_i V_i, rows renormalised to the sphere (the retraction); then σ_w², σ_b² (log / square root)."""
+    k = V.shape[0]
+    Y = X0 + np.tensordot(theta[:k], V, axes=1)
     if problem.unit_norm:
         nrm = np.linalg.norm(Y, axis=1, keepdims=True)
         Y = Y / np.where(nrm > 0, nrm, 1.0)
     spec = base.spec
     if free_sigma:
-        sw = float(np.clip(math.exp(theta[N * d]), 0.05, 20.0))
-        sb = float(np.clip(abs(theta[N * d + 1]), 0.0, 4.0))
+        sw = float(np.clip(sw0 * math.exp(theta[k]), 0.05, 20.0))
+        sb = float(np.clip((math.sqrt(sb0) + theta[k + 1]) ** 2, 0.0, 4.0))
         spec = spec.with_(sigma_w2=sw, sigma_b2=sb, name=spec.name, note=spec.note)
     return Configuration(spec, Y, base.width, origin="optimization")
 
 
-def _optimize(problem: Problem, tracker: _Tracker, start: Evaluation, max_evals: int) -> None:
-    """L-BFGS-B on the relative slack from ``start`` (module docstring); raises _Found on a violation."""
+def _optimize(problem: Problem, tracker: _Tracker, start: Evaluation, max_evals: int, seed: int = 0,
+              k: int = 6, rounds: int = 4) -> None:
+    """Minimize the relative slack from ``start`` (module docstring); raises _Found on a certified violation.
+
+    Each of ``rounds`` rounds runs Nelder–Mead (derivative-free: λ_min is not differentiable where eigenvalues
+    cross) over k random tangent-space directions of the data plus log σ_w² and √σ_b², from the best point so
+    far; a new round draws new directions.  The random directions come from ``seed``: reproducible.
+    """
     from scipy.optimize import minimize
 
     base = start.config
     free_sigma = problem.quantity != "convergence_rate"
-    theta0 = base.X.reshape(-1).copy()
-    if free_sigma:
-        theta0 = np.concatenate([theta0, [math.log(base.spec.sigma_w2), math.sqrt(base.spec.sigma_b2)]])
+    rng = np.random.default_rng(seed)
     cap = tracker.tried + max_evals
+    best = [start.rel_slack, base.X.copy(), base.spec.sigma_w2, base.spec.sigma_b2]
+    kk = max(1, min(k, base.X.size))
 
-    def f(theta: np.ndarray) -> float:
-        if tracker.tried >= cap:
-            raise _Stop()
+    for _ in range(rounds):
+        X0, sw0, sb0 = best[1], best[2], best[3]
+        V = _tangent_directions(X0, kk, rng, problem.unit_norm)
+
+        def f(theta: np.ndarray) -> float:
+            if tracker.tried >= cap:
+                raise _Stop()
+            try:
+                cfg = _move(base, X0, V, theta, problem, free_sigma, sw0, sb0)
+            except NtkcheckError:
+                return 2.0
+            X = cfg.X
+            if X.shape[0] > 1:
+                D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+                np.fill_diagonal(D, np.inf)
+                if np.min(D) < 1e-9:
+                    return 2.0
+            ev = tracker.evaluate(cfg)
+            if ev.violated:
+                raise _Found(ev)
+            r = ev.rel_slack
+            val = float(r) if ev.status in ("holds", "within_tolerance") and math.isfinite(r) else 2.0
+            if val < best[0]:
+                best[:] = [val, cfg.X.copy(), cfg.spec.sigma_w2, cfg.spec.sigma_b2]
+            return val
+
+        dim = kk + (2 if free_sigma else 0)
+        simplex = np.vstack([np.zeros(dim), 0.3 * np.eye(dim)])
         try:
-            cfg = _unpack(theta, base, problem, free_sigma)
-        except NtkcheckError:
-            return 2.0
-        if any(np.linalg.norm(cfg.X[i] - cfg.X[j]) < 1e-9 for i in range(len(cfg.X)) for j in range(i)):
-            return 2.0
-        ev = tracker.evaluate(cfg)
-        if ev.violated:
-            raise _Found(ev)
-        r = ev.rel_slack
-        return float(r) if ev.status in ("holds", "within_tolerance", "vacuous") and math.isfinite(r) else 2.0
-
-    try:
-        minimize(f, theta0, method="L-BFGS-B", options={"maxfun": max_evals, "eps": 1e-7, "maxiter": 200})
-    except _Stop:
-        pass
+            minimize(f, np.zeros(dim), method="Nelder-Mead",
+                     options={"initial_simplex": simplex, "maxfev": max(dim + 2, max_evals // rounds),
+                              "xatol": 1e-6, "fatol": 1e-9})
+        except _Stop:
+            return
 
 
 def search(problem: Problem, *, trials: int | None = 200, budget: float | None = None, seed: int = 0,
@@ -266,31 +301,39 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
     bar = tqdm(total=trials, desc="bound search", unit="config", disable=quiet, leave=False)
     tracker = _Tracker(problem, trials, budget, bar)
     domain = domain_from_assumptions(problem)
-    n_explore = max(1, int(0.6 * trials)) if trials is not None else 10**6
-    tracker.cap = n_explore if trials is not None else None
-    explore_budget = None if budget is None else 0.5 * budget
-    tracker_budget = tracker.budget
-    tracker.budget = explore_budget if explore_budget is not None else tracker_budget
     found_in = None
-    _explore(problem, tracker, domain, n_explore if trials is not None else 10**6, seed)
-    tracker.cap, tracker.budget = None, tracker_budget
-    if tracker.first_violation is not None:
-        found_in = "exploration"
-    else:
+    for rnd in range(1000):
+        # one round: explore (≈ 60 % of what is left), then optimize the top_k; repeat while budget remains
+        left = (trials - tracker.tried) if trials is not None else None
+        before = tracker.tried
+        tracker.cap = tracker.tried + max(1, int(0.6 * left)) if left is not None else None
+        tracker.budget = (tracker.elapsed() + 0.5 * (budget - tracker.elapsed())) if budget is not None else None
+        # hypothesis repeats its simplest examples in every round (cached, not counted): allow it 10× more
+        # draws than new configurations; tracker.cap stops it at the round's share
+        _explore(problem, tracker, domain, 10 * (tracker.cap - tracker.tried) + 20 if left is not None else 10**6,
+                 seed + 7919 * rnd)
+        tracker.cap, tracker.budget = None, budget
+        if tracker.first_violation is not None:
+            found_in = "exploration"
+            break
         cands = sorted((e for e in tracker.evals if e.status in ("holds", "within_tolerance")
-                        and math.isfinite(e.rel_slack)), key=lambda e: e.rel_slack)[:top_k]
+                        and math.isfinite(e.rel_slack) and e.config.origin == "exploration"
+                        and e.config.key() not in tracker.optimized), key=lambda e: e.rel_slack)[:top_k]
         for i, c in enumerate(cands):
             if tracker.exhausted():
                 break
+            tracker.optimized.add(c.config.key())
             left = (trials - tracker.tried) if trials is not None else 10**6
-            per = max(10, left // (len(cands) - i))
+            per = max(10, left // (2 * (len(cands) - i)))
             try:
-                _optimize(problem, tracker, c, per)
+                _optimize(problem, tracker, c, per, seed=seed + 104729 * rnd + i)
             except _Found:
                 found_in = "optimization"
                 break
             except _Stop:
                 break
+        if found_in is not None or tracker.exhausted() or tracker.tried == before:
+            break
     stopped_by = "violation" if tracker.first_violation is not None else (tracker.exhausted() or "exhausted")
     bar.close()
     found = tracker.first_violation

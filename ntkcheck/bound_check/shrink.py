@@ -24,7 +24,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.spec import ArchSpec, parse_spec
 
 from .problem import Configuration, Evaluation, Problem, evaluate
-from .strategies import ACTIVATIONS
+from .strategies import ACTIVATIONS, EXPLORED_ACTIVATIONS
 
 __all__ = ["shrink_counterexample", "candidates", "size_of", "SAFETY"]
 
@@ -97,16 +97,22 @@ def _arch_candidates(spec: ArchSpec) -> Iterator[dict[str, Any]]:
             yield {**base, "edges": ed}
 
 
-def _activation_candidates(spec: ArchSpec) -> Iterator[dict[str, Any]]:
+def _simpler(a: str, allowed: tuple[str, ...]) -> list[str]:
+    """Activations of ``allowed`` that come before ``a`` in :data:`ACTIVATIONS` (all of them if ``a`` is not listed)."""
+    rank = ACTIVATIONS.index(a) if a in ACTIVATIONS else len(ACTIVATIONS)
+    return [b for b in ACTIVATIONS[:rank] if b in allowed]
+
+
+def _activation_candidates(spec: ArchSpec, allowed: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     base = spec.to_json()
     for k, e in enumerate(spec.edges):
-        if e.kind == "dense" and e.activation in ACTIVATIONS:
-            for a in ACTIVATIONS[: ACTIVATIONS.index(e.activation)]:
+        if e.kind == "dense":
+            for a in _simpler(e.activation, allowed):
                 ed = [list(x) for x in base["edges"]]
                 ed[k][2] = f"dense:{a}"
                 yield {**base, "edges": ed}
-    if spec.readout in ACTIVATIONS and not any(e.kind == "linact" for e in spec.edges):
-        for a in ACTIVATIONS[: ACTIVATIONS.index(spec.readout)]:
+    if spec.readout != "none" and not any(e.kind == "linact" for e in spec.edges):
+        for a in _simpler(spec.readout, allowed):
             yield {**base, "readout": a}
 
 
@@ -139,7 +145,7 @@ def candidates(cfg: Configuration, problem: Problem) -> Iterator[tuple[str, Conf
     if X.shape[0] > 1:
         for i in range(X.shape[0]):
             yield f"drop point {i}", Configuration(spec, np.delete(X, i, axis=0), cfg.width, "shrink")
-    for what, gen in (("architecture", _arch_candidates(spec)), ("activation", _activation_candidates(spec)),
+    for what, gen in (("architecture", _arch_candidates(spec)), ("activation", _activation_candidates(spec, problem.activations or EXPLORED_ACTIVATIONS)),
                       ("hyper-parameter", _hyper_candidates(spec))):
         for d in gen:
             s = _spec_from(d, spec)

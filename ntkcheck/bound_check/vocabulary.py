@@ -162,11 +162,11 @@ def parse_bound(text: str | sp.Expr | BoundExpr, *, what: str = "bound") -> Boun
                               transformations=standard_transformations + (convert_xor,), evaluate=True)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a user error
             raise NtkcheckError(f"cannot parse {what} {src!r}: {type(exc).__name__}: {exc}") from None
-    if isinstance(expr, bool) or not isinstance(expr, sp.Basic):
-        try:
-            expr = sp.sympify(expr)
-        except Exception:  # noqa: BLE001
-            raise NtkcheckError(f"{what} {src!r} is not an expression") from None
+    if isinstance(expr, (int, float)) and not isinstance(expr, bool):
+        expr = sp.sympify(expr)
+    if not isinstance(expr, sp.Basic):
+        raise NtkcheckError(f"unknown name or a function without its arguments in {what} {src!r} "
+                            f"(write e.g. mu(1), lam_min_hadamard(2))")
     unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in _SYMBOLS)
     if unknown:
         raise NtkcheckError(f"unknown name(s) {', '.join(unknown)} in {what} {src!r}; "

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
     p.add_argument("--seeds", type=int, default=8, help="networks per configuration for empirical_ntk_lambda_min")
     p.add_argument("--eta", type=float, default=None, help="learning rate of convergence_rate (default 1)")
+    p.add_argument("--activations", default=None, metavar="A,B,...",
+                   help="comma-separated activations the search draws (default: all built-ins but elu)")
     p.add_argument("--free-norm", action="store_true", help="draw data rows of free norm instead of unit norm")
     p.add_argument("--out", default=None, metavar="DIR", help="write spec.json, X.npy, report.md/json/png/pdf here")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise NtkcheckError(f"--budget must be > 0 seconds, got {args.budget}")
     budget = args.budget if (args.budget is not None or args.trials is not None) else 60.0
     problem = make_problem(args.quantity, lower=args.lower, upper=args.upper, assume=args.assume,
-                           space=args.space, unit_norm=not args.free_norm, seeds=args.seeds, eta=args.eta)
+                           space=args.space, unit_norm=not args.free_norm, seeds=args.seeds, eta=args.eta,
+                           activations=args.activations)
     result = search(problem, trials=args.trials, budget=budget, seed=args.seed, quiet=args.quiet)
     if args.out:
         from ntkcheck.bound_check.report import write_report
