@@ -204,7 +204,10 @@ def _check_activation(name: Any, where: str) -> str:
 
     if not isinstance(name, str):
         raise NtkcheckError(f"{where}: activation must be a string, got {name!r}")
-    return get_activation(name).name
+    try:
+        return get_activation(name).name
+    except NtkcheckError as exc:
+        raise NtkcheckError(f"{where}: {exc}") from None
 
 
 def _parse_op(op: Any, where: str) -> tuple[str, str | None, float]:
@@ -296,6 +299,8 @@ def _expand_shorthand(d: Mapping[str, Any]) -> dict[str, Any]:
     body = d.pop(form)
     if form == "fc":
         acts = _act_list(body, "fc")
+        for k, a in enumerate(acts):
+            _check_activation(a, f"fc[{k}]")
         L = len(acts)
         edges: list[list[Any]] = [[l - 1, l, f"dense:{acts[l - 1]}"] for l in range(1, L)]
         for k, sk in enumerate(d.pop("skips", []) or []):

@@ -29,7 +29,8 @@ the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
    have a fixed O(1) scale: the real line is split at the activation's kinks, at the integer points of
    [−F, F] (F = :data:`FEATURE_RANGE`) and at every standard deviation of the Gaussian weight out to
    ±12σ (tail mass < 1e-32), and each panel gets a 16-point Gauss–Legendre rule (the result at 12 points
-   is kept as the error estimate). The conditional decomposition v | u ~ N(c u/q₁, q₂ − c²/q₁) turns the
+   is kept as the error estimate); the rule is built in standardized coordinates, so a very narrow
+   conditional Gaussian (ρ → 1) loses no digits. The conditional decomposition v | u ~ N(c u/q₁, q₂ − c²/q₁) turns the
    2-D integral into nested 1-D ones.
 
 Variances q = 0 (a zero node, e.g. an NB201 cell with no input→output path) are handled exactly:
@@ -146,27 +147,23 @@ def _gh_pairs(f, q1, c, q2, n):
 def _panel_rule(center, sigma, kinks, order):
     """Composite Gauss–Legendre nodes/weights for ∫ g(x) N(x; center, sigma²) dx, rows = independent rules.
 
-    center, sigma: arrays of shape (R,). Returns x, w of shape (R, M).
+    Built in standardized coordinates t = (x − center)/sigma (so a narrow Gaussian loses no digits to
+    cancellation): breakpoints at every integer t in [−12, 12] and at the images of the activation's kinks and
+    of the integer feature points of [−F, F], each panel with an ``order``-point Gauss–Legendre rule weighted by
+    the standard normal density.  center, sigma: arrays of shape (R,) with sigma > 0. Returns x, w (R, M).
     """
     R = center.shape[0]
     k = np.arange(-_SIGMAS, _SIGMAS + 1.0)
-    lo = center - _SIGMAS * sigma
-    hi = center + _SIGMAS * sigma
     feat = np.arange(-FEATURE_RANGE, FEATURE_RANGE + 1.0)
-    bp = [center[:, None] + sigma[:, None] * k[None, :],
-          np.clip(np.broadcast_to(feat, (R, feat.size)), lo[:, None], hi[:, None])]
-    if kinks:
-        kk = np.asarray(kinks, dtype=float)
-        bp.append(np.clip(np.broadcast_to(kk, (R, kk.size)), lo[:, None], hi[:, None]))
-    bp = np.sort(np.concatenate(bp, axis=1), axis=1)
+    pts = np.concatenate([feat, np.asarray(kinks, dtype=float)])
+    tb = np.clip((pts[None, :] - center[:, None]) / sigma[:, None], -_SIGMAS, _SIGMAS)
+    bp = np.sort(np.concatenate([np.broadcast_to(k, (R, k.size)), tb], axis=1), axis=1)
     left, right = bp[:, :-1], bp[:, 1:]
     t, wt = _gl(order)
     half = 0.5 * (right - left)
-    x = (0.5 * (right + left))[..., None] + half[..., None] * t  # (R, K, order)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        dens = np.exp(-0.5 * ((x - center[:, None, None]) / sigma[:, None, None]) ** 2) / (
-            np.sqrt(2 * np.pi) * sigma[:, None, None])
-    w = half[..., None] * wt * np.nan_to_num(dens)
+    tt = (0.5 * (right + left))[..., None] + half[..., None] * t  # (R, K, order)
+    w = half[..., None] * wt * np.exp(-0.5 * tt * tt) / np.sqrt(2 * np.pi)
+    x = center[:, None, None] + sigma[:, None, None] * tt
     return x.reshape(R, -1), w.reshape(R, -1)
 
 
@@ -181,7 +178,7 @@ def _panel_pairs(f, kinks, q1, c, q2, order):
     m = slope[:, None] * u  # (P, Mo) conditional means
     out = np.empty(P)
     for p in range(P):
-        if s[p] <= 1e-14 * max(1.0, np.sqrt(q2[p])):
+        if s[p] == 0.0:
             inner = f(m[p])
         else:
             y, wy = _panel_rule(m[p], np.full(m.shape[1], s[p]), kinks, order)
@@ -409,9 +406,9 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
                 P += a
             D[r0:r1] = P
     idx = np.arange(n)
-    V[idx, idx] = (c1 * np.pi + a) * q  # ρ = 1: E[φ(u)²] = ((1 − a)²/2 + a) q
+    V[idx, idx] = (0.5 * (1 - a) ** 2 + a) * q  # ρ = 1: E[φ(u)²] = ((1 − a)²/2 + a) q, exact in float64
     if need_derivative:
-        D[idx, idx] = np.where(q > 0, c1 * np.pi + a, c1 * np.pi / 2 + a)
+        D[idx, idx] = np.where(q > 0, 0.5 * (1 - a) ** 2 + a, 0.25 * (1 - a) ** 2 + a)
     return V, D
 
 

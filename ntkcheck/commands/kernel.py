@@ -1,0 +1,146 @@
+"""``ntkcheck kernel``: exact infinite-width NNGP and NTK Gram matrices of a spec on a data set."""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ntkcheck.errors import NtkcheckError
+from ntkcheck.io import load_data, save_npz_atomic, validate_data
+from ntkcheck.meta import run_metadata
+
+HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
+DESCRIPTION = (HELP + ". SPEC is a JSON file, a JSON string, or an NB201 cell string; X is an (N, d) .npy "
+               "array. The output .npz holds 'nngp', 'ntk', their certified λ_min/λ_max and a 'meta' JSON string.")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("spec", nargs="?", help="spec JSON file / JSON string / NB201 string ('example' for the bundled DAG)")
+    p.add_argument("data", nargs="?", help="data file X.npy of shape (N, d)")
+    p.add_argument("-o", "--output", help="output .npz (written atomically)")
+    p.add_argument("--sphere", nargs=2, type=int, metavar=("N", "D"),
+                   help="instead of a data file: N points uniform on the unit sphere in R^D (seeded)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --sphere data (default 0)")
+    p.add_argument("--normalize", choices=["none", "sphere"], default="none",
+                   help="'sphere' scales every row of X to unit norm first (reported)")
+    p.add_argument("--no-cross-terms", action="store_true",
+                   help="drop the cross terms between edges into a node (a labelled approximation)")
+    p.add_argument("--nb201-all", action="store_true",
+                   help="compute all 15,625 NB201 cells (fully connected analog) and store λ_min of each")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _data(args) -> tuple[np.ndarray, str]:
+    if args.sphere:
+        n, d = args.sphere
+        if n < 1 or d < 1:
+            raise NtkcheckError("--sphere needs N >= 1 and D >= 1")
+        rng = np.random.default_rng(args.seed)
+        X = rng.standard_normal((n, d))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        return X, f"sphere(N={n}, d={d}, seed={args.seed})"
+    if not args.data:
+        raise NtkcheckError("give a data file X.npy or --sphere N D")
+    X = load_data(args.data)
+    if args.normalize == "sphere":
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
+        if np.any(norms == 0):
+            raise NtkcheckError("cannot normalize a zero row onto the sphere")
+        X = validate_data(X / norms)
+    return X, str(args.data)
+
+
+def run(args) -> int:
+    from ntkcheck.spec import parse_spec
+    from ntkcheck.theory.spectra import certified_eigvalsh
+
+    if args.nb201_all:
+        if args.data is None and args.spec and not args.sphere:  # `kernel --nb201-all X.npy`
+            args.data, args.spec = args.spec, None
+        return _run_nb201(args)
+    if not args.spec:
+        raise NtkcheckError("missing SPEC (a JSON file, JSON string, NB201 string, or 'example')")
+    if args.data is None and not args.sphere:
+        raise NtkcheckError("missing data: give X.npy or --sphere N D")
+    if args.spec == "example":
+        spec_src = resources.files("ntkcheck").joinpath("examples/dag.json").read_text()
+        spec = parse_spec(spec_src)
+    else:
+        spec = parse_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
+    X, data_desc = _data(args)
+    from ntkcheck.theory.kernels import infinite_width_kernels
+
+    t0 = time.perf_counter()
+    res = infinite_width_kernels(spec, X, cross_terms=not args.no_cross_terms)
+    secs = time.perf_counter() - t0
+    specs = {name: certified_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
+    summary = {
+        "spec": spec.to_json(), "data": data_desc, "N": X.shape[0], "d": X.shape[1],
+        "normalized": args.normalize == "sphere" or bool(args.sphere),
+        "recursion": res.label, "quadrature_error": res.quadrature_error, "seconds": secs,
+        "degenerate": res.degenerate,
+        **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
+    }
+    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
+    if args.output:
+        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
+                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
+                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
+                        meta=json.dumps(meta, default=str))
+    if not args.quiet:
+        if args.json:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            print(f"spec: {spec}  ({res.label})")
+            if spec.note:
+                print(f"note: {spec.note}")
+            print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
+            for k, s in specs.items():
+                print(f"  {k:5s} λ_min = {s.lambda_min:.10g} ± {s.error_bound:.2g}   λ_max = {s.lambda_max:.10g}   "
+                      f"cond = {s.cond:.4g}   [{s.status}]")
+            if res.quadrature_error:
+                print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
+            if args.output:
+                print(f"wrote {args.output}")
+    return 0
+
+
+def _run_nb201(args) -> int:
+    from ntkcheck.theory.nb201 import nb201_lambda_min_all
+
+    X, data_desc = _data(args)
+    progress = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        progress = lambda it: tqdm(list(it), desc="NB201 analog classes (chunks)", unit="chunk")  # noqa: E731
+    t0 = time.perf_counter()
+    tab = nb201_lambda_min_all(X, progress=progress)
+    secs = time.perf_counter() - t0
+    live = ~tab.degenerate
+    best = int(np.argmax(np.where(live, tab.ntk_lambda_min, -np.inf)))
+    summary = {"data": data_desc, "N": X.shape[0], "d": X.shape[1], "cells": len(tab.cells),
+               "distinct_analog_classes": tab.n_classes, "degenerate_cells": int(tab.degenerate.sum()),
+               "seconds": secs, "best_cell_by_ntk_lambda_min": tab.cells[best],
+               "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
+               "note": "NB201 cells as their fully connected analog (conv → dense:relu, avg_pool → skip)"}
+    if args.output:
+        meta = run_metadata("kernel --nb201-all", summary, seed=args.seed if args.sphere else None)
+        save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
+                        ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
+                        nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
+                        meta=json.dumps(meta, default=str))
+    if not args.quiet:
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            for k, v in summary.items():
+                print(f"{k}: {v}")
+            if args.output:
+                print(f"wrote {args.output}")
+    return 0
