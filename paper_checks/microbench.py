@@ -352,6 +352,22 @@ def accuracy_table(ctx) -> AccuracyTable:
     return t
 
 
+def cached_json(cache_dir: Path, name: str, key: dict, compute):
+    """Disk cache ``cache_dir/<name>-<hash of key>.json`` for small results shared by checks and figures
+    (written atomically; a corrupt file is recomputed)."""
+    from ntkcheck.io import write_json_atomic
+
+    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"{name}-{h}.json"
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    write_json_atomic(path, compute())
+    return json.loads(path.read_text())
+
+
 # ---- correlation statistics --------------------------------------------------------------------------------
 
 def correlation(x: Sequence[float], y: Sequence[float], *, method: str = "kendall", n_boot: int = 1000,

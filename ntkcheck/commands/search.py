@@ -1,0 +1,193 @@
+"""``ntkcheck search METHOD``: run a paper's training-free search on the NB201 cell space end to end.
+
+Methods: ``tenas`` (TE-NAS pruning, Chen et al. 2021 Algorithm 1), ``eigen-nas`` (argmax λ_min of the NTK at
+init, Zhu et al. 2022), ``lga`` (argmax label-gradient alignment, Mok et al. 2022; at initialisation unless
+``--lga-epochs`` > 0), ``chen-filter+<score>`` (Chen et al. 2022's depth/width filter, the official code's
+NB201 window, in front of ``eigen-nas``, ``lga`` or ``kappa``).  All run on sklearn digits (no download).
+The output names the chosen cell, the score trajectory, and — where accuracies are available (the built-in
+micro-benchmark, or ``--nats-bench``) — the chosen cell's accuracy and its rank among the scored
+population.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from ntkcheck.errors import NtkcheckError
+
+HELP = "run TE-NAS / Eigen-NAS / LGA / Chen-filter searches on NB201 and report the chosen cell"
+DESCRIPTION = __doc__.split("\n\n", 1)[0] if __doc__ else HELP
+METHODS = ("tenas", "eigen-nas", "lga", "chen-filter+eigen-nas", "chen-filter+lga", "chen-filter+kappa")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("method", metavar="METHOD", help=f"one of: {', '.join(METHODS)}")
+    p.add_argument("--space", default="nb201", help="search space (only nb201)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", choices=("small", "paper"), default="small")
+    p.add_argument("--candidates", type=int, default=None,
+                   help="cells sampled for score-based methods (default 24 small / 200 paper)")
+    p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported table")
+    p.add_argument("--no-accuracy", action="store_true", help="do not look up or train for the chosen cell's accuracy")
+    p.add_argument("--cache-dir", metavar="DIR", help="micro-benchmark cache directory")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON (atomically)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def _candidates(n: int, seed: int) -> list[str]:
+    import numpy as np
+    from ntkcheck.spec import NB201_OPS, nb201_string, parse_spec
+
+    rng = np.random.default_rng([seed, 201])
+    out: list[str] = []
+    tries = 0
+    while len(out) < n and tries < 100 * n:
+        tries += 1
+        s = nb201_string([NB201_OPS[i] for i in rng.integers(0, 5, 6)])
+        if s not in out and not parse_spec({"nb201": s}).is_degenerate:
+            out.append(s)
+    return out
+
+
+def _score_search(method: str, cells: list[str], seed: int, scale: str) -> dict[str, Any]:
+    import torch
+    from ntkcheck.empirical import nas_search
+    from ntkcheck.empirical.metrics import condition_number, logit_sum_ntk
+    from ntkcheck.empirical.nb201_conv import build_nb201_conv, tenas_ntk_config
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, _, ytr, _ = digits_data()
+    n = 16 if scale == "small" else 64
+    X = torch.as_tensor(Xtr[:n].reshape(-1, 1, 8, 8))
+    cfg = tenas_ntk_config(in_channels=1, input_size=8)
+    if method == "eigen-nas":
+        sel = nas_search.eigen_nas_search(cells, X, config=cfg, seeds=(seed, seed + 1, seed + 2), device="cpu")
+    elif method == "lga":
+        sel = nas_search.lga_search(cells, X, ytr[:n], config=cfg, seed=seed, device="cpu")
+    elif method == "kappa":
+        def score(c: str) -> float:
+            return condition_number(logit_sum_ntk(build_nb201_conv(c, cfg, seed=seed, device="cpu"), X)).value
+        sel = nas_search.select_by_score(cells, score, "min")
+    else:
+        raise NtkcheckError(f"unknown score {method!r}")
+    return {"cell": sel.best, "score": sel.best_score, "direction": sel.direction,
+            "trajectory": [{"cell": c, "score": s} for c, s in sel.ranking]}
+
+
+def _chen_filter(cells: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    from ntkcheck.theory.connectivity import filter_code, nb201_depth_width
+
+    kept, info = [], []
+    for c in cells:
+        d, m = nb201_depth_width(c)
+        keep = bool(filter_code(d, m))
+        info.append({"cell": c, "dbar": d, "mbar": m, "kept": keep})
+        if keep:
+            kept.append(c)
+    return kept, info
+
+
+def _accuracy(cell: str, args, population_cells: list[str]) -> dict[str, Any]:
+    """The chosen cell's accuracy and its rank among the scored cells (1 = best)."""
+    from pathlib import Path
+
+    if args.nats_bench:
+        from ntkcheck.paper_checks.natsbench import load_nats_bench
+
+        t = load_nats_bench(args.nats_bench)
+        acc = t.accuracy_of(cell)
+        if acc is None:
+            return {"source": t.describe(), "accuracy": None, "note": "chosen cell not in the file"}
+        space = sorted(t.accuracies, reverse=True)
+        return {"source": t.describe(), "accuracy": acc, "rank_in_file": 1 + sum(a > acc for a in space),
+                "n_in_file": len(space)}
+    from ntkcheck.paper_checks.check import Context
+    from ntkcheck.paper_checks.microbench import Arch, MicrobenchConfig, build_table
+
+    ctx = Context(scale=args.scale, seed=args.seed, **({"cache_dir": Path(args.cache_dir)} if args.cache_dir else {}))
+    cfg = MicrobenchConfig.for_scale(args.scale, args.seed)
+    cells = list(dict.fromkeys([cell] + population_cells))
+    archs = [Arch("search_" + "".join(ch for ch in c if ch.isalnum() or ch == "_"), "nb201-fc", c, c) for c in cells]
+    t = build_table(cfg, ctx.cache_dir, archs=archs, quiet=args.quiet)
+    accs = [float(r["acc_test"]) for r in t.records]
+    acc = accs[0]
+    return {"source": "built-in micro-benchmark: fc analog of each cell trained on sklearn digits "
+                      f"({cfg.epochs} epochs); rank among the {len(accs)} scored cells",
+            "accuracy": acc, "rank": 1 + sum(a > acc for a in accs), "n_ranked": len(accs),
+            "best_accuracy_among_scored": max(accs)}
+
+
+def run(args: argparse.Namespace) -> int:
+    method = args.method
+    if method not in METHODS:
+        raise NtkcheckError(f"unknown search method {method!r} (choose from {', '.join(METHODS)})")
+    if args.space != "nb201":
+        raise NtkcheckError(f"unknown search space {args.space!r} (only nb201)")
+    if args.seed < 0:
+        raise NtkcheckError("--seed must be >= 0")
+    if args.nats_bench:
+        from pathlib import Path
+
+        if not Path(args.nats_bench).exists():
+            raise NtkcheckError(f"--nats-bench file {args.nats_bench} does not exist")
+    t0 = time.perf_counter()
+    n_cand = args.candidates or (24 if args.scale == "small" else 200)
+    if n_cand < 1:
+        raise NtkcheckError("--candidates must be >= 1")
+    result: dict[str, Any] = {"method": method, "space": args.space, "seed": args.seed, "scale": args.scale}
+    population: list[str] = []
+    if method == "tenas":
+        from ntkcheck.paper_checks.tenas2021 import digit_pools, search_config
+        from ntkcheck.empirical.nas_search import tenas_prune
+
+        images, patches = digit_pools(seed=args.seed)
+        res = tenas_prune(search_config(args.scale, args.seed), images=images, patches=patches,
+                          progress=not args.quiet)
+        result.update(cell=res.cell, n_evaluations=res.n_evaluations,
+                      trajectory=[{"round": i, "kappa": k, "R": r} for i, (k, r) in enumerate(res.trajectory)])
+        population = _candidates(n_cand, args.seed)
+    else:
+        cells = _candidates(n_cand, args.seed)
+        score = method
+        if method.startswith("chen-filter+"):
+            score = method.split("+", 1)[1]
+            kept, info = _chen_filter(cells)
+            result["filter"] = {"kept": len(kept), "of": len(cells), "window": "official code NB201 window "
+                                "0.99 <= dbar <= 2.51, 0.99 <= mbar <= 3.01", "cells": info}
+            if not kept:
+                raise NtkcheckError("Chen's filter kept no candidate cell; raise --candidates")
+            cells = kept
+        result.update(_score_search(score, cells, args.seed, args.scale))
+        population = cells
+    if not args.no_accuracy:
+        result["accuracy"] = _accuracy(result["cell"], args, population)
+    result["seconds"] = time.perf_counter() - t0
+    if args.json:
+        from ntkcheck.io import write_json_atomic
+
+        write_json_atomic(args.json, result)
+    if not args.quiet:
+        print(f"method: {method}   chosen cell: {result['cell']}")
+        if method == "tenas":
+            for r in result["trajectory"]:
+                print(f"  round {r['round']}: kappa_N = {r['kappa']:.4g}, R_N = {r['R']:.4g}")
+        else:
+            for r in result["trajectory"][:10]:
+                print(f"  {r['score']:.5g}  {r['cell']}")
+            if len(result["trajectory"]) > 10:
+                print(f"  ... {len(result['trajectory']) - 10} more")
+        acc = result.get("accuracy")
+        if acc and acc.get("accuracy") is not None:
+            rk = acc.get("rank", acc.get("rank_in_file"))
+            n = acc.get("n_ranked", acc.get("n_in_file"))
+            print(f"accuracy: {acc['accuracy']:.2f}% (rank {rk} of {n}); source: {acc['source']}")
+        print(f"time: {result['seconds']:.1f} s")
+    else:
+        json.dump({"cell": result["cell"]}, sys.stdout)
+        print()
+    return 0

@@ -1,0 +1,514 @@
+r"""Checks for Mok, Na, Kim, Han, Yoon, "Demystifying the Neural Tangent Kernel from a Practical Perspective:
+Can it be trusted for Neural Architecture Search without training?", CVPR 2022 (arXiv 2203.14577).
+Claims L1–L10 of the digest ``shared/papers/lga_mok2022.md`` §12.
+
+**No numeric result of the paper is available** (digest §8: only the abstract, the Fig. 1 caption and the
+official code could be verified).  So no check compares against a number of the paper; exact checks test
+the code-level definitions (LGA, kernel distance, the logit-sum kernel), and the paper's qualitative claims
+(abstract, Fig. 1/2) are tested at toy scale as ``statistical`` checks, or as ``hypothesis`` where the
+digest marks the protocol [R] or says "report, do not assert".  ``mok2022.numbers`` records that the
+paper's tables cannot be checked here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ntkcheck.paper_checks.check import (Check, Context, Outcome, SkipCheck, inconclusive, skipped,
+                                         verdict_condition, verdict_fraction, verdict_sign)
+
+PAPER = "mok2022"
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+# ---- L1: LGA's exact properties ----------------------------------------------------------------------------
+
+def _l1(ctx: Context) -> Outcome:
+    from ntkcheck.empirical.metrics import label_similarity, lga
+
+    rng = ctx.rng
+    N, P = 40, 120
+    G = rng.standard_normal((N, P))
+    K = G @ G.T
+    y = rng.integers(0, 5, N)
+    L = label_similarity(y)
+    Y = np.eye(5)[y]
+    vals = {"lga": lga(K, y), "lga(L)": lga(L, y), "lga(-L)": lga(-L, y),
+            "lga(2.5K+7)": lga(2.5 * K + 7.0, y)}
+    # YYᵀ ∈ {0,1} encoding: Pearson correlation of entries of K with YYᵀ (independent: numpy corrcoef)
+    vals["corr(K, YY^T)"] = float(np.corrcoef(K.reshape(-1), (Y @ Y.T).reshape(-1))[0, 1])
+    tol = 1e-10
+    checks = {"range": -1 - tol <= vals["lga"] <= 1 + tol,
+              "lga(L)=1": abs(vals["lga(L)"] - 1) <= tol,
+              "lga(-L)=-1": abs(vals["lga(-L)"] + 1) <= tol,
+              "affine invariance": abs(vals["lga(2.5K+7)"] - vals["lga"]) <= tol * max(1, abs(vals["lga"])),
+              "YY^T encoding": abs(vals["corr(K, YY^T)"] - vals["lga"]) <= tol}
+    bad = [k for k, v in checks.items() if not v]
+    return verdict_condition(not bad, vals, {"lga(L)": 1, "lga(-L)": -1, "lga(2.5K+7)": "= lga",
+                                              "corr(K, YY^T)": "= lga"},
+                             reason=f"failed: {bad}", details={"properties": checks})
+
+
+# ---- L2: the random baseline ----------------------------------------------------------------------------------
+
+def _l2(ctx: Context) -> Outcome:
+    from ntkcheck.empirical.metrics import lga
+
+    rng = ctx.rng
+    N, P, draws = 64, 200, ctx.pick(200, 1000)
+    off, full = [], []
+    for _ in range(draws):
+        G = rng.standard_normal((N, P))
+        K = G @ G.T
+        y = rng.integers(0, 10, N)
+        off.append(lga(K, y, include_diag=False))
+        full.append(lga(K, y))
+    off, full = np.array(off), np.array(full)
+    bound = 4 / math.sqrt(N * (N - 1) / 2)          # digest L2: |LGA_off| < 4/√(#pairs)
+    viol = int(np.sum(np.abs(off) >= bound))
+    se = float(full.std(ddof=1) / math.sqrt(draws))
+    ok = viol <= max(1, int(0.01 * draws)) and full.mean() - 1.96 * se > 0
+    return verdict_condition(ok, {"offdiag_mean": float(off.mean()), "offdiag_violations": viol,
+                                  "diag_inclusive_mean": float(full.mean())},
+                             {"offdiag": f"|LGA| < {bound:.3f}", "diag_inclusive": "> 0 (digest: about 0.29)"},
+                             reason="off-diagonal LGA not centred at 0 or diagonal-inclusive LGA not positive",
+                             details={"draws": draws, "N": N, "P": P, "bound": bound,
+                                      "offdiag_std": float(off.std()), "diag_inclusive_se": se})
+
+
+# ---- micro-benchmark based: L3, L7, L8 ----------------------------------------------------------------------
+
+def _table(ctx: Context):
+    from ntkcheck.paper_checks.microbench import accuracy_table
+
+    return accuracy_table(ctx)
+
+
+def _l3(ctx: Context) -> Outcome:
+    from ntkcheck.paper_checks.microbench import metric_of
+
+    t = _table(ctx)
+    pairs = [(metric_of(r, "lga_init"), metric_of(r, "lga_ep1"), a.family) for a, r in zip(t.archs, t.records)]
+    pairs = [p for p in pairs if math.isfinite(p[0]) and math.isfinite(p[1])]
+    wins = sum(p[1] > p[0] for p in pairs)
+    per_fam = {f: f"{sum(p[1] > p[0] for p in pairs if p[2] == f)}/{sum(p[2] == f for p in pairs)}"
+               for f in sorted({p[2] for p in pairs})}
+    return verdict_fraction(wins, len(pairs), required=0.8, claimed="LGA(epoch 1) > LGA(init) in >= 80% of nets",
+                            details={"per_family": per_fam, "accuracy_source": t.source,
+                                     "note": "over architectures of the micro-benchmark (one seed each) rather "
+                                             "than over seeds of one CNN; digits instead of CIFAR-10"})
+
+
+def _l7(part: str):
+    def fn(ctx: Context) -> Outcome:
+        from ntkcheck.paper_checks.microbench import correlation, metric_of
+
+        t = _table(ctx)
+        acc = [r["acc_test"] for r in t.records]
+        ep1 = [metric_of(r, "lga_ep1") for r in t.records]
+        ini = [metric_of(r, "lga_init") for r in t.records]
+        c1 = correlation(ep1, acc, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for("b1"))
+        c0 = correlation(ini, acc, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for("b0"))
+        if part == "a":
+            return verdict_sign(c1["value"], c1["ci95"], sign=1, claimed="> 0 (abstract: 'meaningful' correlation)",
+                                details={"tau_lga_ep1": c1, "accuracy_source": t.source})
+        from scipy.stats import kendalltau
+
+        a, e, i = np.array(acc, float), np.array(ep1, float), np.array(ini, float)
+        keep = np.isfinite(a) & np.isfinite(e) & np.isfinite(i)
+        a, e, i = a[keep], e[keep], i[keep]
+        rng = np.random.default_rng(ctx.seed_for("bd"))
+        d0 = abs(kendalltau(e, a)[0]) - abs(kendalltau(i, a)[0])
+        boots = []
+        for _ in range(ctx.pick(1000, 2000)):
+            k = rng.integers(0, a.size, a.size)
+            v = abs(kendalltau(e[k], a[k])[0]) - abs(kendalltau(i[k], a[k])[0])
+            if math.isfinite(v):
+                boots.append(v)
+        ci = np.quantile(boots, [0.025, 0.975]) if boots else [math.nan, math.nan]
+        return verdict_sign(float(d0), ci, sign=1, claimed="|tau(LGA ep1)| - |tau(LGA init)| > 0",
+                            details={"tau_ep1": c1["value"], "tau_init": c0["value"], "n": int(a.size),
+                                     "accuracy_source": t.source})
+    return fn
+
+
+def _l8(ctx: Context) -> Outcome:
+    """Report the at-init correlations of mean, κ, ‖Θ‖_F, LGA per family; 'supported' when they are weak
+    (all |τ| < 0.3) or inconsistent (a sign flips between families)."""
+    from ntkcheck.paper_checks.microbench import correlation
+
+    t = _table(ctx)
+    fams = sorted({a.family for a in t.archs})
+    taus: dict[str, dict[str, float]] = {}
+    for m in ("mean", "kappa", "fnorm", "lga_init"):
+        taus[m] = {}
+        for f in fams + [None]:
+            c = correlation(t.metric(m, f), t.accuracies(f), n_boot=0)
+            taus[m][f or "all"] = c["value"]
+    weak = all(abs(v) < 0.3 for d in taus.values() for v in d.values() if math.isfinite(v))
+    flips = [m for m, d in taus.items()
+             if len({np.sign(d[f]) for f in fams if math.isfinite(d[f]) and d[f] != 0}) > 1]
+    ok = weak or bool(flips)
+    return verdict_condition(ok, {m: d["all"] for m, d in taus.items()},
+                             "weak (|tau| < 0.3) or sign-inconsistent across families",
+                             reason="at-init metrics correlate strongly and consistently at toy scale",
+                             details={"tau_per_family": taus, "sign_flips": flips, "accuracy_source": t.source})
+
+
+# ---- L4: the linearized model keeps its NTK -------------------------------------------------------------------
+
+def _linearized(net, params0: dict):
+    """f_lin(x; θ) = f(x; θ0) + J(x; θ0)(θ − θ0) via torch.func.jvp (Lee et al. 2019)."""
+    torch = _torch()
+    from torch.func import functional_call, jvp
+
+    names = list(params0)
+
+    def f_lin(theta: dict, x):
+        def f(*ps):
+            return functional_call(net, dict(zip(names, ps)), (x,))
+
+        out0, tangent = jvp(f, tuple(params0[n] for n in names), tuple(theta[n] - params0[n] for n in names))
+        return out0 + tangent
+
+    return f_lin
+
+
+def _sum_logit_kernel(fn, theta: dict, X):
+    """Θ_ij = ⟨∂Σ_c f_c(x_i)/∂θ, ∂Σ_c f_c(x_j)/∂θ⟩ of a functional model, by torch.func.jacrev."""
+    torch = _torch()
+    from torch.func import jacrev
+
+    J = jacrev(lambda th: fn(th, X).sum(dim=1))(theta)
+    G = torch.cat([J[n].reshape(X.shape[0], -1) for n in theta], dim=1)
+    return (G @ G.T).detach().numpy()
+
+
+def _l4(ctx: Context) -> Outcome:
+    torch = _torch()
+    from torch.func import functional_call
+    from ntkcheck.empirical.metrics import kernel_correlation, lga, relative_kernel_difference
+    from ntkcheck.empirical.networks import build_network
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, _, ytr, _ = digits_data()
+    X = torch.as_tensor(Xtr[:16])
+    y = ytr[:16]
+    Xt, yt = torch.as_tensor(Xtr[:256]), torch.as_tensor(ytr[:256])
+    net = build_network({"fc": ["relu", "tanh", "relu"]}, 64, 32, out_dim=10, parametrization="ntk",
+                        seed=ctx.seed_for("net"), device="cpu")
+    theta0 = {n: p.detach().clone() for n, p in net.named_parameters()}
+    f_lin = _linearized(net, theta0)
+    f_nl = lambda th, x: functional_call(net, th, (x,))  # noqa: E731
+    K0 = _sum_logit_kernel(f_lin, theta0, X)
+    out = {}
+    for name, fn in (("linearized", f_lin), ("network", f_nl)):
+        theta = {n: p.clone().requires_grad_(True) for n, p in theta0.items()}
+        opt = torch.optim.SGD(theta.values(), lr=1.0)
+        for _ in range(ctx.pick(30, 100)):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(fn(theta, Xt), yt)
+            loss.backward()
+            opt.step()
+        Kt = _sum_logit_kernel(fn, {n: p.detach() for n, p in theta.items()}, X)
+        out[name] = {"corr": kernel_correlation(K0, Kt), "reldiff": relative_kernel_difference(K0, Kt),
+                     "lga_change": lga(Kt, y) - lga(K0, y), "final_loss": float(loss)}
+    lin = out["linearized"]
+    ok = abs(lin["corr"] - 1) <= 1e-6 and lin["reldiff"] <= 1e-6 and abs(lin["lga_change"]) <= 1e-6
+    return verdict_condition(ok, {k: lin[k] for k in ("corr", "reldiff", "lga_change")},
+                             {"corr": 1, "reldiff": 0, "lga_change": 0},
+                             reason="the linearized model's NTK moved", details={"per_model": out})
+
+
+# ---- L5: lazy-regime scaling -------------------------------------------------------------------------------
+
+def _l5(ctx: Context) -> Outcome:
+    torch = _torch()
+    from ntkcheck.empirical.metrics import logit_sum_ntk
+    from ntkcheck.empirical.networks import build_network
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, _, ytr, _ = digits_data()
+    X = torch.as_tensor(Xtr[:12])
+    Xt, yt = torch.as_tensor(Xtr[:128]), torch.as_tensor(ytr[:128])
+    widths = ctx.pick((32, 128, 512), (64, 256, 1024, 4096))
+    seeds = range(ctx.pick(3, 5))
+    rel = np.zeros((len(seeds), len(widths)))
+    for si, s in enumerate(seeds):
+        for wi, w in enumerate(widths):
+            net = build_network({"fc": ["relu", "relu"]}, 64, w, out_dim=10, parametrization="ntk",
+                                seed=ctx.seed_for(s, w), device="cpu")
+            K0 = logit_sum_ntk(net, X, params="all").numpy()
+            opt = torch.optim.SGD(net.parameters(), lr=0.5)
+            for _ in range(20):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(Xt), yt).backward()
+                opt.step()
+            Kt = logit_sum_ntk(net, X, params="all").numpy()
+            rel[si, wi] = np.linalg.norm(Kt - K0) / np.linalg.norm(K0)
+    lw = np.log(widths)
+    slopes = [float(np.polyfit(lw, np.log(rel[i]), 1)[0]) for i in range(len(seeds))]
+    m = float(np.mean(slopes))
+    se = float(np.std(slopes, ddof=1) / math.sqrt(len(slopes))) if len(slopes) > 1 else math.inf
+    tq = 4.303 if len(slopes) == 3 else 2.776   # t(0.975) for 2 or 4 degrees of freedom
+    return verdict_sign(m, (m - tq * se, m + tq * se), sign=-1, claimed="slope < 0 (NTK theory: about -0.5)",
+                        details={"widths": list(widths), "rel_change": rel.tolist(), "slopes": slopes,
+                                 "parametrization": "ntk", "steps": 20, "lr": 0.5})
+
+
+# ---- L6: non-linear advantage ------------------------------------------------------------------------------
+
+def _l6_runs(ctx: Context):
+    memo = ctx.shared.get("mok_l6")
+    if memo is not None:
+        return memo
+    torch = _torch()
+    from torch.func import functional_call
+    from ntkcheck.empirical.networks import build_network
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, Xte, ytr, yte = digits_data()
+    xtr, xte = torch.as_tensor(Xtr), torch.as_tensor(Xte)
+    ttr = torch.as_tensor(ytr)
+    rng = np.random.default_rng(ctx.seed_for("archs"))
+    acts = ("relu", "tanh", "gelu", "sigmoid")
+    specs = [{"fc": [acts[i] for i in rng.integers(0, 4, int(rng.integers(2, 4)))]} for _ in range(ctx.pick(6, 20))]
+    rows = []
+    for k, spec in enumerate(specs):
+        net = build_network(spec, 64, 64, out_dim=10, parametrization="standard", seed=ctx.seed_for("n", k),
+                            device="cpu")
+        theta0 = {n: p.detach().clone() for n, p in net.named_parameters()}
+        accs = {}
+        for name in ("network", "linearized"):
+            fn = _linearized(net, theta0) if name == "linearized" else (lambda th, x: functional_call(net, th, (x,)))
+            theta = {n: p.clone().requires_grad_(True) for n, p in theta0.items()}
+            opt = torch.optim.Adam(theta.values(), lr=1e-3)
+            g = torch.Generator().manual_seed(k)
+            for _ in range(ctx.pick(3, 10)):
+                perm = torch.randperm(xtr.shape[0], generator=g)
+                for b in range(0, xtr.shape[0], 64):
+                    i = perm[b:b + 64]
+                    opt.zero_grad()
+                    torch.nn.functional.cross_entropy(fn(theta, xtr[i]), ttr[i]).backward()
+                    opt.step()
+            with torch.no_grad():
+                pred = fn({n: p.detach() for n, p in theta.items()}, xte).argmax(1).numpy()
+            accs[name] = float(100 * np.mean(pred == yte))
+        rows.append({"spec": spec, "acc": accs["network"], "acc_lin": accs["linearized"],
+                     "advantage": accs["network"] - accs["linearized"]})
+        ctx.progress(f"L6 {k + 1}/{len(specs)}")
+    ctx.shared["mok_l6"] = rows
+    return rows
+
+
+def _l6a(ctx: Context) -> Outcome:
+    rows = _l6_runs(ctx)
+    wins = sum(r["advantage"] > 0 for r in rows)
+    return verdict_fraction(wins, len(rows), required=0.8, claimed="Acc(f) - Acc(f_lin) > 0 in >= 80% of nets",
+                            details={"runs": rows})
+
+
+def _l6b(ctx: Context) -> Outcome:
+    from ntkcheck.paper_checks.microbench import correlation
+
+    rows = _l6_runs(ctx)
+    c = correlation([r["advantage"] for r in rows], [r["acc"] for r in rows], n_boot=1000, seed=ctx.seed_for("b"))
+    return verdict_sign(c["value"], c["ci95"], sign=1, claimed="tau(advantage, accuracy) > 0",
+                        details={**c, "runs": rows})
+
+
+# ---- L9, L10 -------------------------------------------------------------------------------------------------
+
+def _l9(ctx: Context) -> Outcome:
+    from ntkcheck.empirical.metrics import kernel_correlation, kernel_distance, relative_kernel_difference
+
+    rng = ctx.rng
+    res, bad = {}, []
+    for trial in range(20):
+        A = rng.standard_normal((12, 30))
+        B = rng.standard_normal((12, 30))
+        K1, K2 = A @ A.T, B @ B.T
+        a = float(rng.uniform(0.1, 10))
+        vals = {"S(K,K)": kernel_distance(K1, K1), "S(K,aK)": kernel_distance(K1, a * K1),
+                "S(K1,K2)": kernel_distance(K1, K2), "corr(K,K)": kernel_correlation(K1, K1),
+                "reldiff(K,K)": relative_kernel_difference(K1, K1)}
+        if not (abs(vals["S(K,K)"]) <= 1e-12 and abs(vals["S(K,aK)"]) <= 1e-12 and -1e-12 <= vals["S(K1,K2)"] <= 1 + 1e-12
+                and abs(vals["corr(K,K)"] - 1) <= 1e-12 and vals["reldiff(K,K)"] == 0):
+            bad.append(trial)
+        res = vals
+    return verdict_condition(not bad, res, {"S(K,K)": 0, "S(K,aK)": 0, "S(K1,K2)": "in [0,1]", "corr(K,K)": 1,
+                                            "reldiff(K,K)": 0}, reason=f"axioms failed in trials {bad}",
+                             details={"trials": 20})
+
+
+def _l10(ctx: Context) -> Outcome:
+    torch = _torch()
+    from torch.func import functional_call, jacrev
+    from ntkcheck.empirical.metrics import logit_sum_ntk
+    from ntkcheck.empirical.nb201_conv import NB201ConvConfig, build_nb201_conv
+
+    cell = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+    net = build_nb201_conv(cell, NB201ConvConfig(C=3, N=1, in_channels=1, num_classes=5, input_size=8, stages=2),
+                           seed=ctx.seed_for("net"), device="cpu")
+    g = torch.Generator().manual_seed(ctx.seed_for("x"))
+    X = torch.randn(6, 1, 8, 8, generator=g, dtype=torch.float64)
+    Ks = logit_sum_ntk(net, X, params="weight", bn_train_mode=True).numpy()
+    # independent side: the full per-logit Jacobian of the batched function (BN coupling included)
+    names = [n for n, _ in net.named_parameters() if "weight" in n]
+    params = {n: p.detach() for n, p in net.named_parameters()}
+    net.train()
+
+    def f(sel):
+        return functional_call(net, {**params, **sel}, (X,))        # (N, C)
+
+    J = jacrev(f)({n: params[n] for n in names})
+    N, C = 6, 5
+    G = torch.cat([J[n].reshape(N, C, -1) for n in names], dim=2).reshape(N * C, -1)
+    Kfull = (G @ G.T).numpy()
+    contracted = Kfull.reshape(N, C, N, C).sum(axis=(1, 3))
+    err = float(np.max(np.abs(contracted - Ks)))
+    scale = float(np.max(np.abs(Ks)))
+    return verdict_condition(err <= 1e-6 * max(1.0, scale), {"max_abs_diff": err}, {"max_abs_diff": 0},
+                             reason="contraction of the per-logit kernel differs from the logit-sum kernel",
+                             details={"kernel_scale": scale, "N": N, "C": C})
+
+
+def _numbers(ctx: Context) -> Outcome:
+    return skipped("no numeric result of the paper is available (digest §8 [TODO-LGA-NUMBERS]): its correlation "
+                   "tables, kernel-tracking curves and search results cannot be compared here")
+
+
+_METRICS = "module:ntkcheck.empirical.metrics"
+_SPECTRA = "module:ntkcheck.theory.spectra"
+
+
+def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=10.0, trust="", scales=("small", "paper")):
+    return Check(id=f"{PAPER}.{label}", paper=PAPER, claim=claim, source=source, kind=kind, how_measured=how_m,
+                 how_claimed=how_c, tolerance=tol, tolerance_reason=why, fn=fn, needs=tuple(needs), budget_s=budget,
+                 trust=trust, scales=scales)
+
+
+CHECKS: list[Check] = [
+    _c("L1", "LGA ∈ [−1, 1]; LGA(L) = 1; LGA(−L) = −1; LGA(aΘ + b) = LGA(Θ) for a > 0; the ±1 and the YYᵀ ∈ {0,1} "
+       "label encodings give the same value.", "§4 of the digest (official code, label_align_eig.py)", "exact",
+       "metrics.lga on a random Gram matrix (N=40, P=120) and 5 random classes",
+       "exact algebra (Pearson correlation is affine invariant; 2YYᵀ − 1 = L); YYᵀ side by numpy corrcoef",
+       "1e-10 absolute", "float64 sums of 1600 terms", _l1, (_METRICS,), 2, "[D]"),
+    _c("L2", "For a random Gram matrix and independent labels the off-diagonal LGA is ≈ 0 (|LGA| < 4/√#pairs), "
+       "while the diagonal-inclusive LGA is biased positive (≈ 0.29).", "digest §4, L2", "statistical",
+       "200 draws: G ∈ R^{64×200} Gaussian, 10 random classes; lga with and without the diagonal",
+       "the digest's derivation: off-diagonal mean 0, std ≈ 0.022; diagonal-inclusive ≈ 0.29",
+       "≤ 1% of draws beyond 4/√2016 = 0.089; diagonal-inclusive mean − 1.96 SE > 0",
+       "the bound is ≈ 4 standard deviations of the null; the bias claim is a sign", _l2, (_METRICS,), 10, "[D]"),
+    _c("L3", "NTK–label alignment grows with training: LGA after 1 epoch exceeds LGA at init (Fig. 1/2).",
+       "abstract, Fig. 1 caption; digest L3", "statistical",
+       "LGA (classifier excluded, train-mode BN) of every micro-benchmark network at init and after 1 epoch of "
+       "Adam on digits", "direction of Fig. 1 ('kernel twisting towards the labels')",
+       "holds for ≥ 80% of networks (digest's 80%)", "qualitative; one run per network", _l3,
+       (_METRICS, _SPECTRA, "accuracies"), 10, "[V direction]"),
+    _c("L4", "A linearized model keeps its NTK during training: kernel correlation 1, relative difference 0, LGA constant.",
+       "digest §7, L4 (Lee et al. 2019)", "exact",
+       "f_lin = f(θ0) + J(θ0)(θ − θ0) via torch.func.jvp, trained 30 SGD steps on digits; its logit-sum NTK by "
+       "jacrev at θ_t vs at θ0 (the non-linear net's change reported alongside)",
+       "exact: ∂f_lin/∂θ = J(θ0) for every θ", "1e-6 absolute", "float64 autograd through jvp", _l4,
+       (_METRICS, "torch"), 20, "[D]"),
+    _c("L5", "Lazy regime: the relative NTK change after a fixed number of steps shrinks with width (≈ width^−1/2, NTK "
+       "parametrization).", "digest L5 (prior work: Jacot et al. 2018; Lee et al. 2019)", "statistical",
+       "‖Θ_t − Θ_0‖_F/‖Θ_0‖_F after 20 SGD steps (lr 0.5, NTK parametrization) at widths 32/128/512, 3 seeds; "
+       "slope of log change vs log width", "sign of the theory's −1/2 exponent",
+       "t-interval of the mean slope over seeds below 0 → pass; above → fail; else inconclusive",
+       "finite-width fluctuations; the exponent itself is reported, not asserted", _l5, (_METRICS, "torch"), 40, "[P]"),
+    _c("L6a", "Non-linear advantage: networks beat their linearization after a few epochs, Acc(f) − Acc(f_lin) > 0.",
+       "abstract, Fig. 1; digest L6", "statistical",
+       "6 fc nets (mixed activations, width 64) and their jvp linearizations, 3 epochs Adam on digits",
+       "direction stated in the abstract", "advantage > 0 in ≥ 80% of nets", "qualitative claim at toy scale",
+       _l6a, (_METRICS, "torch"), 60, "[V direction]"),
+    _c("L6b", "The non-linear advantage is larger for higher-accuracy architectures.",
+       "abstract, Fig. 1; digest L6", "hypothesis",
+       "Kendall τ(advantage, accuracy) over the L6a nets with bootstrap CI", "direction in the abstract; the "
+       "paper's protocol is unknown [R]", "CI above 0 → supported", "6 nets: low power; informational", _l6b,
+       (_METRICS, "torch"), 5, "[V direction / R protocol]"),
+    _c("L7a", "After minimal training LGA correlates positively with final accuracy.",
+       "abstract; digest L7", "statistical",
+       "Kendall τ(LGA after 1 epoch, test accuracy) over the accuracy table, bootstrap 95% CI",
+       "abstract: 'meaningful rank correlation'", "CI above 0 → pass; below → fail; else inconclusive",
+       "directional claim at toy scale", _l7("a"), (_METRICS, _SPECTRA, "accuracies"), 10, "[V direction]"),
+    _c("L7b", "|τ(LGA after 1 epoch, acc)| > |τ(LGA at init, acc)|.", "abstract; digest L7", "statistical",
+       "difference of absolute Kendall τ, bootstrap 95% CI over architectures", "abstract",
+       "CI above 0 → pass; below → fail; else inconclusive", "directional claim at toy scale", _l7("b"),
+       (_METRICS, _SPECTRA, "accuracies"), 20, "[V direction]"),
+    _c("L8", "At-init NTK metrics (mean, κ, ‖Θ‖_F) give weak or inconsistent correlations with accuracy.",
+       "abstract; digest L8", "hypothesis",
+       "Kendall τ of each metric with test accuracy per network family of the accuracy table",
+       "the digest: report, do not assert a value", "supported when all |τ| < 0.3 or a sign flips between families",
+       "the thresholds are this toolkit's reading of 'weak or inconsistent'", _l8,
+       (_METRICS, _SPECTRA, "accuracies"), 5, "[V direction]"),
+    _c("L9", "Kernel distance axioms: S(Θ, Θ) = 0, S(Θ, aΘ) = 0 (a > 0), S ∈ [0, 1] for PSD kernels; kernel "
+       "correlation with itself 1; relative difference with itself 0.", "digest §6, L9", "exact",
+       "metrics.kernel_distance / kernel_correlation / relative_kernel_difference on 20 random PSD pairs",
+       "exact algebra (⟨Θ1, Θ2⟩_F ≥ 0 for PSD)", "1e-12 absolute", "float64 on 12×12 matrices", _l9, (_METRICS,), 2, "[D]"),
+    _c("L10", "The sum-of-logits N×N NTK equals the per-logit NC×NC kernel contracted over class blocks.",
+       "digest §1, L10", "exact",
+       "metrics.logit_sum_ntk (per-row backward passes, train-mode BN) of an NB201 conv net, 6 images, 5 classes",
+       "independent: torch.func.jacrev of the batched function, NC×NC kernel summed over class blocks",
+       "1e-6 × max(1, ‖Θ‖_max)", "float64; two autograd paths", _l10, (_METRICS, "torch"), 5, "[D]"),
+    _c("numbers", "The paper's reported correlation tables, tracking curves and search results.",
+       "CVPR 2022 body (unavailable; digest §8)", "numeric", "—", "not available", "—", "—", _numbers, (), 1, "[R]"),
+]
+
+
+# ---- data for the figures ------------------------------------------------------------------------------------
+
+def kernel_tracking_data(ctx: Context) -> dict:
+    """NTK evolution during training (digest §6) for the best and the worst fc-family network of the accuracy
+    table: per epoch, kernel correlation with Θ_0, relative kernel difference, kernel distance and LGA
+    (logit-sum kernel, all parameters, on a fixed batch of 48 training images).  Cached on disk."""
+    from ntkcheck.paper_checks.microbench import (MicrobenchConfig, accuracy_table, build_model, cached_json,
+                                                  digits_data, _inputs)
+
+    t = accuracy_table(ctx)
+    cfg = MicrobenchConfig.for_scale(ctx.scale, ctx.seed)
+    pool = [(r["acc_test"], a) for a, r in zip(t.archs, t.records) if a.family in ("fc", "nb201-fc")]
+    pool.sort(key=lambda p: p[0])
+    picks = {"lowest accuracy": pool[0][1], "highest accuracy": pool[-1][1]}
+    epochs = ctx.pick(8, 30)
+    key = {"v": 1, "table": t.config.get("key"), "archs": [a.key for a in picks.values()], "epochs": epochs}
+
+    def compute():
+        torch = _torch()
+        from ntkcheck.empirical import metrics as M
+
+        Xtr, _, ytr, _ = digits_data(cfg.n_train)
+        out = {}
+        for label, arch in picks.items():
+            model = build_model(arch, cfg, seed=ctx.seed_for(arch.key))
+            xtr = _inputs(arch, Xtr)
+            ttr = torch.as_tensor(ytr)
+            Xk, yk = xtr[:48], ytr[:48]
+            K0 = M.logit_sum_ntk(model, Xk, params="all").numpy()
+            rows = [{"epoch": 0, "corr": 1.0, "reldiff": 0.0, "distance": 0.0, "lga": M.lga(K0, yk)}]
+            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            g = torch.Generator().manual_seed(1)
+            for ep in range(1, epochs + 1):
+                perm = torch.randperm(xtr.shape[0], generator=g)
+                for b in range(0, xtr.shape[0], cfg.batch_size):
+                    i = perm[b:b + cfg.batch_size]
+                    opt.zero_grad()
+                    torch.nn.functional.cross_entropy(model(xtr[i]), ttr[i]).backward()
+                    opt.step()
+                K = M.logit_sum_ntk(model, Xk, params="all").numpy()
+                rows.append({"epoch": ep, "corr": M.kernel_correlation(K0, K),
+                             "reldiff": M.relative_kernel_difference(K0, K), "distance": M.kernel_distance(K0, K),
+                             "lga": M.lga(K, yk)})
+            out[label] = {"arch": arch.desc, "family": arch.family, "rows": rows}
+        return out
+
+    return cached_json(ctx.cache_dir, "mok2022/tracking", key, compute)
