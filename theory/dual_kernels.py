@@ -382,10 +382,11 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
     D = np.empty_like(S) if need_derivative else None
     rows = max(1, 32768 // max(n, 1))
     c1 = (1 - a) ** 2 / (2 * np.pi)
+    # Symmetry: evaluate the upper triangle block-row by block-row (columns ≥ the block's first row) and mirror.
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
-        R = S[r0:r1] * inv[r0:r1, None]
-        R *= inv[None, :]
+        R = S[r0:r1, r0:] * inv[r0:r1, None]
+        R *= inv[None, r0:]
         np.clip(R, -1.0, 1.0, out=R)
         P = np.arccos(R)
         np.subtract(np.pi, P, out=P)  # π − θ
@@ -396,15 +397,30 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
         np.multiply(P, R, out=R)
         W += R  # sin θ + (π − θ) cos θ
         W *= (c1 * sq[r0:r1])[:, None]
-        W *= sq[None, :]
+        W *= sq[None, r0:]
         if a:
-            W += a * S[r0:r1]
-        V[r0:r1] = W
+            W += a * S[r0:r1, r0:]
+        V[r0:r1, r0:] = W
         if need_derivative:
             P *= c1
             if a:
                 P += a
-            D[r0:r1] = P
+            D[r0:r1, r0:] = P
+    for r0 in range(rows, n, rows):  # mirror: lower triangle ← upper triangle
+        r1 = min(n, r0 + rows)
+        V[r0:r1, :r0] = V[:r0, r0:r1].T
+        if need_derivative:
+            D[r0:r1, :r0] = D[:r0, r0:r1].T
+    # Inside each diagonal block the strictly lower part was computed too (columns ≥ r0); make it exactly
+    # symmetric so that no rounding asymmetry remains.
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        blk = V[r0:r1, r0:r1]
+        il = np.tril_indices(r1 - r0, -1)
+        blk[il] = blk.T[il]
+        if need_derivative:
+            bd = D[r0:r1, r0:r1]
+            bd[il] = bd.T[il]
     idx = np.arange(n)
     V[idx, idx] = (0.5 * (1 - a) ** 2 + a) * q  # ρ = 1: E[φ(u)²] = ((1 − a)²/2 + a) q, exact in float64
     if need_derivative:
