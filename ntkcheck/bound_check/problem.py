@@ -133,7 +133,8 @@ class Evaluation:
     """The certified comparison of the bound with the quantity on one configuration.
 
     status: ``holds`` | ``violated`` (certified) | ``within_tolerance`` (a negative slack no larger than tol) |
-    ``vacuous`` | ``not_evaluable`` (NaN bound or undefined name) | ``excluded`` (an assumption fails).
+    ``vacuous`` | ``not_evaluable`` (NaN bound or undefined name) | ``excluded`` (an assumption fails) |
+    ``degenerate`` (no input→output path, design card §2: never a counterexample).
     """
 
     config: Configuration
@@ -201,6 +202,9 @@ def evaluate(problem: Problem, config: Configuration) -> Evaluation:
                 return Evaluation(config, "excluded", note=f"assumption {a.text} fails")
     except NtkcheckError as exc:
         return Evaluation(config, "excluded", note=str(exc))
+    if config.spec.is_degenerate:
+        # design card §2: a cell with no input→output path has zero kernels, reported as degenerate
+        return Evaluation(config, "degenerate", note="no input→output path: the kernels are identically 0")
     try:
         q = compute_quantity(problem.quantity, ctx, seeds=problem.seeds, eta=problem.eta)
     except NtkcheckError as exc:

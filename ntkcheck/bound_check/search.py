@@ -342,7 +342,7 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         from .shrink import shrink_counterexample
         shrunk, log = shrink_counterexample(problem, found)
     ok = [e for e in tracker.evals if e.status in ("holds", "within_tolerance") and math.isfinite(e.slack)]
-    mins = min(ok + ([found] if found else []), key=lambda e: e.slack, default=None)
+    mins = min(ok + [e for e in (found, shrunk) if e is not None], key=lambda e: e.slack, default=None)
     tight = min(ok, key=lambda e: e.rel_slack if math.isfinite(e.rel_slack) else math.inf, default=None)
     ratios = tuple(float(e.ratio) for e in tracker.evals
                    if e.status in ("holds", "within_tolerance", "violated") and math.isfinite(e.ratio))

@@ -4,7 +4,7 @@ Greedy passes, repeated until a whole pass changes nothing (or ``max_evals`` eva
 candidate is re-evaluated with :func:`ntkcheck.bound_check.problem.evaluate` — same certification, same
 assumptions — and accepted only if it is still ``violated`` by at least :data:`SAFETY` times its tolerance.  In order of preference:
 
-1. **fewer points**: drop one row of X;
+1. **fewer points**: drop one row of X (alone, or together with resetting σ_w² = 2, σ_b² = 0);
 2. **fewer layers / edges**: bypass an inner node (its out-edges are re-attached to the sources of its
    non-zero in-edges, removing that node's layer), drop the last node (the one before it becomes the output),
    drop an edge whose target keeps another in-edge, turn a ``dense`` edge into a ``skip``;
@@ -145,6 +145,14 @@ def candidates(cfg: Configuration, problem: Problem) -> Iterator[tuple[str, Conf
     if X.shape[0] > 1:
         for i in range(X.shape[0]):
             yield f"drop point {i}", Configuration(spec, np.delete(X, i, axis=0), cfg.width, "shrink")
+        if (spec.sigma_w2, spec.sigma_b2) != (2.0, 0.0):
+            # a point may matter only together with the hyper-parameters (σ_b² adds σ_b²·11ᵀ, which keeps
+            # λ_min of one point large): also try both steps at once
+            s0 = _spec_from({**spec.to_json(), "sigma_w2": 2.0, "sigma_b2": 0.0}, spec)
+            for i in range(X.shape[0]):
+                if s0 is not None:
+                    yield (f"drop point {i} and reset σ_w² = 2, σ_b² = 0",
+                           Configuration(s0, np.delete(X, i, axis=0), cfg.width, "shrink"))
     for what, gen in (("architecture", _arch_candidates(spec)), ("activation", _activation_candidates(spec, problem.activations or EXPLORED_ACTIVATIONS)),
                       ("hyper-parameter", _hyper_candidates(spec))):
         for d in gen:
