@@ -50,7 +50,7 @@ __all__ = [
     "dag_paths", "depth_width", "nb201_routes", "nb201_depth_width", "darts_depth_width",
     "CODE_WINDOW_NB201", "PAPER_WINDOW_NB201", "PAPER_WINDOW_DARTS", "space_window", "filter_code",
     "filter_paper", "nb201_chen_analog", "nb201_chen_spec", "BoundReport", "bound_report",
-    "nb201_connectivity_table", "unit_rows",
+    "nb201_connectivity_table", "unit_rows", "rank_correlations", "versions", "all_nb201_op_tuples",
 ]
 
 # ---------------------------------------------------------------------------------------------------
@@ -722,6 +722,18 @@ def nb201_connectivity_table(X: np.ndarray | None = None, *, engine: str = "proj
                               "lemma33_bound_paper")):
         cols[name] = vals[:, k]
     return cols
+
+
+def versions() -> dict[str, str]:
+    """Library versions for reports (numpy, scipy, ntkcheck, python)."""
+    import platform
+
+    import scipy
+
+    import ntkcheck
+
+    return {"ntkcheck": ntkcheck.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version()}
 
 
 def rank_correlations(x: Any, y: Any) -> dict[str, float]:
