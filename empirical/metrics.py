@@ -35,7 +35,6 @@ from torch import nn
 from ntkcheck.errors import NtkcheckError
 
 __all__ = [
-    "param_filter",
     "logit_sum_ntk",
     "ConditionNumber",
     "condition_number",
@@ -62,69 +61,35 @@ ParamSpec = str | Callable[[str, torch.Tensor], bool]
 
 # ---- the NAS-code kernel -----------------------------------------------------------------------------
 
-def param_filter(params: ParamSpec) -> Callable[[str, torch.Tensor], bool]:
-    """Name filter for the gradient parameters.
-
-    ``"all"`` every trainable parameter (the contract's default θ, and Mok et al.'s kernel tracking);
-    ``"weight"`` names containing ``'weight'`` (TE-NAS, [TE] §2.2); ``"no_classifier"`` names containing
-    ``'weight'`` but not ``'classifier'`` (the LGA code, [LGA] §3); or a callable ``(name, tensor) -> bool``.
-    """
-    if callable(params):
-        return params
-    if params == "all":
-        return lambda n, p: True
-    if params == "weight":
-        return lambda n, p: "weight" in n
-    if params == "no_classifier":
-        return lambda n, p: "weight" in n and "classifier" not in n
-    raise NtkcheckError(f"unknown params selection {params!r} (expected all, weight, no_classifier or a callable)")
-
-
 def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "weight", output: str = "sum_logits",
                   bn_train_mode: bool = True) -> torch.Tensor:
     r"""Empirical NTK the way the NAS codes compute it ([TE] §2.2 table, [LGA] §3, §6).
 
     One batched forward pass of all N samples (so train-mode BN statistics couple the samples, as in
-    TE-NAS's ``get_ntk_n``), then one backward pass per row of the output:
+    TE-NAS's ``get_ntk_n``), then one backward pass per differentiated output — the ``"loop"`` engine of
+    :func:`ntkcheck.empirical.ntk.empirical_ntk` without chunking:
 
     * ``output="sum_logits"``: row i is g_i = ∂/∂θ Σ_c f_c(x_i); returns Θ = G Gᵀ, N×N;
     * ``output="full"``: row (i, c) is ∂f_c(x_i)/∂θ, sample-major order; returns the NC×NC kernel.
 
-    Only parameters that pass :func:`param_filter` and actually receive a gradient are used (TE-NAS
-    keeps ``W.grad is not None``).  The Gram matrix is accumulated in float64.  ``bn_train_mode`` puts the
-    model in ``train()`` (batch statistics, TE-NAS/LGA default) or ``eval()`` for the call; the previous
-    mode is restored.  Returns a float64 tensor on the model's device.
+    ``params`` as in :func:`ntkcheck.empirical.ntk.select_parameters`: ``"weight"`` (TE-NAS: names
+    containing 'weight'), ``"weight_no_classifier"`` (the LGA code), ``"all"``, ``"no_classifier"`` or a
+    callable.  A parameter that receives no gradient contributes a zero row block (the same kernel as TE-NAS's
+    ``W.grad is not None`` filter).  ``bn_train_mode`` puts the model in ``train()`` (batch statistics,
+    TE-NAS/LGA default) or ``eval()`` for the call; the previous mode is restored.  Float64 result.
     """
+    from ntkcheck.empirical.ntk import empirical_ntk
+
     if not isinstance(model, nn.Module):
         raise NtkcheckError(f"expected a torch module, got {type(model).__name__}")
-    if not isinstance(X, torch.Tensor) or X.ndim < 2 or X.shape[0] < 1:
-        raise NtkcheckError("X must be a tensor with a leading batch dimension")
     if output not in ("sum_logits", "full"):
         raise NtkcheckError(f"unknown output {output!r} for logit_sum_ntk (expected sum_logits or full)")
-    keep = param_filter(params)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and keep(n, p)]
-    if not named:
-        raise NtkcheckError(f"no parameter matches params={params!r}")
-    ps = [p for _, p in named]
     was_training = model.training
     model.train(bn_train_mode)
     try:
-        out = model(X)
-        if out.ndim == 1:
-            out = out[:, None]
-        rows = [out[i].sum() for i in range(out.shape[0])] if output == "sum_logits" else \
-            [out[i, c] for i in range(out.shape[0]) for c in range(out.shape[1])]
-        grads: list[list[torch.Tensor | None]] = []
-        for r in rows:
-            grads.append(list(torch.autograd.grad(r, ps, retain_graph=True, allow_unused=True)))
+        return empirical_ntk(model, X, params=params, output=output, engine="loop", chunk_size=None)
     finally:
         model.train(was_training)
-    used = [k for k in range(len(ps)) if any(g[k] is not None for g in grads)]
-    if not used:
-        raise NtkcheckError("no selected parameter receives a gradient: the kernel is undefined")
-    G = torch.stack([torch.cat([(g[k] if g[k] is not None else torch.zeros_like(ps[k])).reshape(-1)
-                                for k in used]).to(torch.float64) for g in grads])
-    return G @ G.T
 
 
 def _as_kernel(K: Any, name: str = "K") -> np.ndarray:
@@ -335,7 +300,7 @@ def lga(K: Any, y: Any, *, include_diag: bool = True, compat: str = "float64") -
     return val
 
 
-def lga_score(model: nn.Module, X: torch.Tensor, y: Any, *, params: ParamSpec = "no_classifier",
+def lga_score(model: nn.Module, X: torch.Tensor, y: Any, *, params: ParamSpec = "weight_no_classifier",
               bn_train_mode: bool = True, include_diag: bool = True) -> float:
     """LGA of a model on a batch with the LGA code's kernel ([LGA] §3: logit-sum gradients, 'weight'
     parameters without the classifier, train-mode BN for ``others_all_bn``)."""

@@ -54,6 +54,7 @@ __all__ = [
     "INIT_METHODS",
     "alive_from_cell",
     "cell_from_alive",
+    "reinitialize",
 ]
 
 #: TE-NAS prunes 'none' before the search starts (§2.4), leaving these four candidates per edge.
@@ -335,7 +336,30 @@ def build_nb201_conv(cell: str | Iterable[Iterable[str]] | None = None, config: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = NB201ConvNet(cfg, edge_ops)
-        _init_weights(model, init)
+    reinitialize(model, seed=seed, init=init)
     if alive is not None:
         model.set_alive(alive)
     return model.to(device=device, dtype=dtype)
+
+
+def reinitialize(model: nn.Module, *, seed: int, init: str = "kaiming_normal") -> nn.Module:
+    """Redraw every parameter (and reset BN running statistics) in place from a private RNG seeded with
+    ``seed``: each module's ``reset_parameters()`` (PyTorch's default init) in ``modules()`` order, then
+    ``init``.  :func:`build_nb201_conv` ends with this call, so ``reinitialize(net, seed=s, init=i)`` gives
+    the same weights as building the network anew with ``seed=s, init=i`` — without the cost of
+    constructing the modules again (used by the pruning search).  Draws happen on the CPU in float32 and are
+    then copied, so the weights do not depend on the device.  Returns the model."""
+    if init not in INIT_METHODS:
+        raise NtkcheckError(f"unknown init {init!r} (known: {', '.join(INIT_METHODS)})")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise NtkcheckError(f"seed must be an integer, got {seed!r}")
+    p0 = next(model.parameters(), None)
+    dev, dt = (p0.device, p0.dtype) if p0 is not None else (torch.device("cpu"), torch.float32)
+    cpu = model.to(device="cpu", dtype=torch.float32) if (dev.type != "cpu" or dt != torch.float32) else model
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for m in cpu.modules():
+            if hasattr(m, "reset_parameters") and callable(m.reset_parameters):
+                m.reset_parameters()
+        _init_weights(cpu, init)
+    return cpu.to(device=dev, dtype=dt)
