@@ -45,8 +45,9 @@ def size_of(cfg: Configuration) -> tuple:
 def _spec_from(d: dict[str, Any], base: ArchSpec) -> ArchSpec | None:
     d = dict(d)
     d.pop("name", None)
-    if base.note:
-        d["note"] = base.note
+    d.pop("note", None)
+    if base.note and d.get("nodes") == base.nodes:
+        d["note"] = base.note        # e.g. the NB201 analog note, while the cell keeps its nodes
     try:
         return parse_spec(d)
     except NtkcheckError:

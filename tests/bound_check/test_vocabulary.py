@@ -119,3 +119,19 @@ def test_make_problem_rejects_bad_input():
         make_problem("ntk_lambda_min", lower="n")
     with pytest.raises(NtkcheckError, match="space"):
         make_problem("ntk_lambda_min", lower="1", space="cnn")
+
+
+@pytest.mark.parametrize("code", ["2_02_002", "1_01_222", "2_21_112", "2_11_002"])
+def test_convergence_rate_against_chen_reference(code):
+    """Chen et al. 2022 Thm 3.1 rate 1 − η λ_min(K^(H))/2, with K^(H) from the project engine (via the
+    quantity) against the independent digest §2.2 recursion of theory/connectivity.py."""
+    from ntkcheck.bound_check.quantities import compute_quantity
+    from ntkcheck.spec import chen_dag_spec
+    from ntkcheck.theory.connectivity import chen_exact_reference
+
+    spec, X = chen_dag_spec(code), _sphere(5, 6, 4)
+    ctx = BoundContext(spec, X, "nngp", eta=0.3)
+    v = compute_quantity("convergence_rate", ctx, eta=0.3)
+    K = chen_exact_reference(spec, X @ X.T).K[-1]               # the last node
+    assert v.value == pytest.approx(1 - 0.3 * np.linalg.eigvalsh(K)[0] / 2, abs=1e-10)
+    assert evaluate_bound(parse_bound("trace"), ctx) == pytest.approx(np.trace(K), rel=1e-10)
