@@ -172,3 +172,30 @@ def test_local_optimization_moves_points_to_a_violation():
 def test_vacuous_and_budget_accounting():
     r = search(make_problem("ntk_lambda_min", lower="-1"), trials=12, seed=0)
     assert r.verdict == "holds" and r.counts.get("vacuous", 0) == 12 and r.tried == 12
+
+
+ZHU = [("lb_hermite_series", "ntk_lambda_min", "ntk"), ("lb_schur_recursion", "nngp_lambda_min", "nngp"),
+       ("lb_ntk_layer_sum", "ntk_lambda_min", None)]
+
+
+@pytest.mark.parametrize("fname, quantity, kernel", ZHU, ids=[z[0] for z in ZHU])
+def test_theory_bounds_of_any_depth_are_never_flagged(fname, quantity, kernel):
+    """The certified depth-propagated bounds of theory/bounds.py (docs/bounds.md), given as Python functions
+    of the context, hold on every architecture space (deep DAGs, residual nets, NB201 cells)."""
+    from ntkcheck.theory import bounds
+
+    fn = getattr(bounds, fname)
+    lower = (lambda c: fn(c.spec, c.X, kernel=kernel)) if kernel else (lambda c: fn(c.spec, c.X))
+    r = check_bound(quantity, lower=lower, space="all", trials=25, seed=0, activations=FAST + ("tanh",))
+    assert r.verdict == "holds" and r.tried == 25 and r.counts.get("holds", 0) >= 10
+
+
+def test_twice_the_best_theory_term_is_caught():
+    from ntkcheck.theory import bounds
+
+    r = check_bound("ntk_lambda_min", lower=lambda c: 2 * bounds.lb_hermite_best_term(c.spec, c.X, kernel="ntk"),
+                    space="all", trials=30, seed=0, activations=FAST)
+    assert r.verdict == "violated" and -r.counterexample.slack > r.counterexample.tol
+    c = r.counterexample.config
+    lam = np.linalg.eigvalsh(infinite_width_kernels(c.spec, c.X).ntk)[0]
+    assert 2 * bounds.lb_hermite_best_term(c.spec, c.X, kernel="ntk") > lam + 1e-6
