@@ -32,7 +32,10 @@ from ntkcheck.errors import NtkcheckError
 from .problem import Configuration, Evaluation, Problem, evaluate
 from .strategies import EXPLORED_ACTIVATIONS, Domain, configurations_strategy
 
-__all__ = ["SearchResult", "search", "domain_from_assumptions"]
+__all__ = ["SearchResult", "search", "domain_from_assumptions", "SEARCH_SHARE"]
+
+#: Share of a time budget spent searching; shrinking a counterexample may use the rest.
+SEARCH_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,9 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
     from tqdm import tqdm
 
     bar = tqdm(total=trials, desc="bound search", unit="config", disable=quiet, leave=False)
-    tracker = _Tracker(problem, trials, budget, bar)
+    # the time budget covers everything: 85 % for the search, the rest (at least) for shrinking
+    search_budget = None if budget is None else SEARCH_SHARE * budget
+    tracker = _Tracker(problem, trials, search_budget, bar)
     domain = domain_from_assumptions(problem)
     found_in = None
     for rnd in range(1000):
@@ -307,12 +312,13 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         left = (trials - tracker.tried) if trials is not None else None
         before = tracker.tried
         tracker.cap = tracker.tried + max(1, int(0.6 * left)) if left is not None else None
-        tracker.budget = (tracker.elapsed() + 0.5 * (budget - tracker.elapsed())) if budget is not None else None
+        tracker.budget = (tracker.elapsed() + 0.5 * (search_budget - tracker.elapsed())
+                          if search_budget is not None else None)
         # hypothesis repeats its simplest examples in every round (cached, not counted): allow it 10× more
         # draws than new configurations; tracker.cap stops it at the round's share
         _explore(problem, tracker, domain, 10 * (tracker.cap - tracker.tried) + 20 if left is not None else 10**6,
                  seed + 7919 * rnd)
-        tracker.cap, tracker.budget = None, budget
+        tracker.cap, tracker.budget = None, search_budget
         if tracker.first_violation is not None:
             found_in = "exploration"
             break
@@ -340,7 +346,8 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
     shrunk, log = found, ()
     if found is not None and shrink:
         from .shrink import shrink_counterexample
-        shrunk, log = shrink_counterexample(problem, found)
+        shrunk, log = shrink_counterexample(problem, found,
+                                            deadline=None if budget is None else tracker.t0 + budget)
     ok = [e for e in tracker.evals if e.status in ("holds", "within_tolerance") and math.isfinite(e.slack)]
     mins = min(ok + [e for e in (found, shrunk) if e is not None], key=lambda e: e.slack, default=None)
     tight = min(ok, key=lambda e: e.rel_slack if math.isfinite(e.rel_slack) else math.inf, default=None)

@@ -178,9 +178,15 @@ def _diff(a: ArchSpec, b: ArchSpec) -> str:
     return "; ".join(parts)
 
 
-def shrink_counterexample(problem: Problem, ev: Evaluation, *, max_evals: int = 400,
-                          max_passes: int = 20) -> tuple[Evaluation, list[str]]:
-    """Shrink a certified violation (module docstring); returns the shrunk evaluation and the accepted steps."""
+def shrink_counterexample(problem: Problem, ev: Evaluation, *, max_evals: int = 400, max_passes: int = 20,
+                          deadline: float | None = None) -> tuple[Evaluation, list[str]]:
+    """Shrink a certified violation (module docstring); returns the shrunk evaluation and the accepted steps.
+
+    Stops after ``max_evals`` evaluations or at ``deadline`` (a ``time.monotonic()`` value), keeping the
+    smallest certified violation reached so far.
+    """
+    import time
+
     if not ev.violated:
         raise ValueError("shrink_counterexample needs a certified violation")
     cur, log, spent, seen = ev, [], 0, set()
@@ -195,6 +201,8 @@ def shrink_counterexample(problem: Problem, ev: Evaluation, *, max_evals: int = 
                 continue
             if spent >= max_evals:
                 return cur, log + [f"stopped after {spent} evaluations"]
+            if deadline is not None and time.monotonic() >= deadline:
+                return cur, log + [f"stopped at the time budget after {spent} evaluations"]
             spent += 1
             new = evaluate(problem, cand)
             if new.violated and -new.slack >= SAFETY * new.tol:
