@@ -121,8 +121,8 @@ def _hyper_candidates(spec: ArchSpec) -> Iterator[dict[str, Any]]:
     base = spec.to_json()
     if spec.sigma_b2 != 0.0:
         yield {**base, "sigma_b2": 0.0}
-    for w in (2.0, 1.0):
-        if spec.sigma_w2 != w:
+    if spec.sigma_w2 not in (1.0, 2.0):
+        for w in (2.0, 1.0):
             yield {**base, "sigma_w2": w}
 
 
