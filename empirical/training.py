@@ -246,6 +246,8 @@ class Theorem31Row:
     bound_holds_exact: bool
     bound_holds_paper: bool
     losses: list[float] = field(default_factory=list, repr=False)
+    losses_lin_exact: list[float] = field(default_factory=list, repr=False)
+    losses_lin_paper: list[float] = field(default_factory=list, repr=False)
 
 
 def _cell_spec(cell: Any):
@@ -334,7 +336,8 @@ def theorem31_experiment(cells: Sequence[Any], X: np.ndarray, y: np.ndarray, *, 
                     curve_rel_err_exact=float(np.nanmax(np.abs(L - Le)) / L[0]),
                     curve_rel_err_paper=float(np.nanmax(np.abs(L - Lp)) / L[0]),
                     bound_holds_exact=_bound_holds(L, be), bound_holds_paper=_bound_holds(L, bp),
-                    losses=[float(v) for v in L]))
+                    losses=[float(v) for v in L], losses_lin_exact=[float(v) for v in Le],
+                    losses_lin_paper=[float(v) for v in Lp]))
     return {"lr": float(lr), "steps": int(steps), "widths": [int(n) for n in widths],
             "seeds": [int(s) for s in seeds], "cells": [c for c, _ in specs],
             "rows": rows, "summary": _summarize(rows),
