@@ -20,6 +20,8 @@ Names (exactly the contract's list, plus ``eta`` for the ``convergence_rate`` qu
 ``trace``, ``diag_min``,   of the kernel whose eigenvalue is bounded
 ``diag_max``
 ``eta``                    the learning rate of the ``convergence_rate`` quantity (Chen et al. 2022, Thm 3.1)
+``E_phi(l)``, ``E_phi2``,  Gaussian moments E[φ_l], E[φ_l²], E[φ_l'], E[φ_l'²] at √q(l) z (issue 9's "moments";
+``E_dphi``, ``E_dphi2``    an extension beyond §10); without l, the readout's
 =========================  =========================================================================================
 
 plus sympy's functions and constants (``sqrt``, ``log``, ``exp``, ``pi``, ``E``, ``Min``, ``Max``, ``Abs``,
@@ -80,6 +82,11 @@ NAMES: dict[str, tuple[Any, str]] = {
     "diag_min": (None, "smallest diagonal entry of the kernel whose eigenvalue is bounded"),
     "diag_max": (None, "largest diagonal entry of the kernel whose eigenvalue is bounded"),
     "eta": (None, "learning rate η of the convergence_rate quantity (Chen et al. 2022, Thm 3.1)"),
+    # Gaussian moments of layer l's activation at its scale q(l) (issue 9 asks for "moments"; not in §10)
+    "E_phi": ((0, 1), "E_phi(l) = E[φ_l(√q(l) z)]; without l, the readout's (extension beyond §10)"),
+    "E_phi2": ((0, 1), "E_phi2(l) = E[φ_l(√q(l) z)²] (extension beyond §10)"),
+    "E_dphi": ((0, 1), "E_dphi(l) = E[φ_l'(√q(l) z)] (extension beyond §10)"),
+    "E_dphi2": ((0, 1), "E_dphi2(l) = E[φ_l'(√q(l) z)²] (extension beyond §10)"),
 }
 SYMBOL_NAMES = tuple(k for k, (a, _) in NAMES.items() if a is None)
 FUNCTION_NAMES = tuple(k for k, (a, _) in NAMES.items() if a is not None)
@@ -102,7 +109,8 @@ _GLOBALS = _sympy_globals()
 _LOCALS: dict[str, Any] = {**_SYMBOLS, **_FUNCTIONS}
 
 
-_ARGS = {"q": "l", "mu": "r, l", "lam_min_hadamard": "r", "lam_max_hadamard": "r"}
+_ARGS = {"q": "l", "mu": "r, l", "lam_min_hadamard": "r", "lam_max_hadamard": "r", "E_phi": "l", "E_phi2": "l",
+         "E_dphi": "l", "E_dphi2": "l"}
 
 
 def vocabulary_help() -> str:
@@ -369,6 +377,18 @@ class BoundContext:
             self._cache[key] = have
         return float(have[r])
 
+    def moment(self, key: str, l: int | None = None) -> float:
+        """Gaussian moment ``key`` (E_phi, E_phi2, E_dphi, E_dphi2) of φ_l at q(l), from the Hermite module."""
+        l = self.L if l is None else _as_index(l, f"{key}(l)", minimum=1, maximum=self.L)
+        ql = self.q(l)
+        if not math.isfinite(ql) or ql <= 0:
+            return float("nan")
+        ck = ("moments", l)
+        if ck not in self._cache:
+            from ntkcheck.theory.hermite import gaussian_moments
+            self._cache[ck] = gaussian_moments(self.layer_activations[l - 1], ql)
+        return float(self._cache[ck][key])
+
     def value(self, name: str) -> float:
         """The value of a vocabulary symbol (not a function)."""
         if name == "eta":
@@ -399,6 +419,7 @@ _CALLS: Mapping[str, Callable[..., float]] = {
     "mu": lambda ctx, r, l=None: ctx.mu(r, l),
     "lam_min_hadamard": lambda ctx, r: ctx.lam_min_hadamard(r),
     "lam_max_hadamard": lambda ctx, r: ctx.lam_max_hadamard(r),
+    **{k: (lambda ctx, l=None, k=k: ctx.moment(k, l)) for k in ("E_phi", "E_phi2", "E_dphi", "E_dphi2")},
 }
 
 

@@ -3,8 +3,8 @@ r"""The checker on known-true and deliberately wrong bounds (issue 9 "Tests").
 True bounds (design card §10; docs/bounds.md F1–F3), for the two-layer net (L = 1) with C = XXᵀ,
 a = σ_w²/(d q(1)):  NTK ⪰ σ_w² (r+1) μ_r² a^r C^{∘r} and NNGP ⪰ σ_w² μ_r² a^r C^{∘r} (Schur, single Hermite term),
 λ_min(C^{∘r}) ≥ 1 − (N−1) max_rho^r (Gershgorin), λ_max ≤ trace, λ_max ≤ N·diag_max, λ_min ≤ diag_min.
-Wrong versions (a factor 2, the NTK's (r+1) on the NNGP, the wrong Hermite index, an upper bound used as a
-lower one) must be caught within a small trial budget with a certified, shrunk counterexample, which each test
+Wrong versions (a factor 2, the NTK's (r+1) on the NNGP, the (r+1) missing from the NTK diagonal in an upper
+bound, the wrong Hermite index, an upper bound used as a lower one) must be caught within a small trial budget with a certified, shrunk counterexample, which each test
 re-checks independently: the quantity from the kernel engine + numpy eigvalsh, the bound from a separate
 Python formula using the Hermite module (not the vocabulary).
 """
@@ -20,7 +20,7 @@ from ntkcheck.bound_check.search import _Found, _optimize, _Tracker, search
 from ntkcheck.bound_check.shrink import size_of
 from ntkcheck.bound_check.problem import evaluate
 from ntkcheck.spec import fc_spec
-from ntkcheck.theory.hermite import hermite_coefficients
+from ntkcheck.theory.hermite import gaussian_moments, hermite_coefficients
 from ntkcheck.theory.kernels import infinite_width_kernels
 
 A1 = "(sigma_w2/(d*q(1)))"
@@ -50,6 +50,7 @@ TRUE = [
     ("ntk_lambda_max", "upper", "trace", [], "all"),
     ("nngp_lambda_max", "upper", "N*diag_max", [], "all"),
     ("ntk_lambda_min", "upper", "diag_min", [], "all"),
+    ("ntk_lambda_max", "upper", "N*(sigma_w2*(E_phi2(1) + q(1)*E_dphi2(1)) + sigma_b2)", ["L == 1"], "fc"),
     ("convergence_rate", "upper", "1", [], "all"),
     ("convergence_rate", "lower", "1 - eta*trace/(2*N)", [], "all"),
 ]
@@ -103,6 +104,10 @@ WRONG = [
      lambda s, X, K: _single(s, X, 1, 1, 2.0, gersh=True)),
     ("r_plus_1_on_nngp", "nngp_lambda_min", "lower", single_ntk(1), ["L == 1"], "fc",
      lambda s, X, K: _single(s, X, 1, 1, 1.0)),
+    # N·diag(NTK) = N(σ_w² Σ(r+1)μ_r² + σ_b²) = N(σ_w²(E φ² + q E φ'²) + σ_b²); without the (r+1): N·diag(NNGP)
+    ("missing_r_plus_1_upper", "ntk_lambda_max", "upper", "N*(sigma_w2*E_phi2(1) + sigma_b2)", ["L == 1"], "fc",
+     lambda s, X, K: X.shape[0] * (s.sigma_w2 * gaussian_moments(s.readout, s.sigma_w2 / X.shape[1] + s.sigma_b2)[
+         "E_phi2"] + s.sigma_b2)),
     ("wrong_hermite_index", "ntk_lambda_min", "lower",
      f"sigma_w2*(1+1)*mu(0)**2*{A1}*lam_min_hadamard(1)", ["L == 1"], "fc",
      lambda s, X, K: _single(s, X, 1, 0, 1.0)),

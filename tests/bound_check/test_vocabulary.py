@@ -135,3 +135,13 @@ def test_convergence_rate_against_chen_reference(code):
     K = chen_exact_reference(spec, X @ X.T).K[-1]               # the last node
     assert v.value == pytest.approx(1 - 0.3 * np.linalg.eigvalsh(K)[0] / 2, abs=1e-10)
     assert evaluate_bound(parse_bound("trace"), ctx) == pytest.approx(np.trace(K), rel=1e-10)
+
+
+def test_moments_extension_relu_closed_forms():
+    """E[φ], E[φ²], E[φ'], E[φ'²] of ReLU at variance q: √q/√(2π), q/2, 1/2, 1/2."""
+    spec, X = fc_spec(["relu"], sigma_w2=3.0, sigma_b2=0.25), _sphere(3, 4)
+    ctx = BoundContext(spec, X, "nngp")
+    q = 3.0 / 4 + 0.25
+    vals = {"E_phi(1)": math.sqrt(q / (2 * math.pi)), "E_phi2()": q / 2, "E_dphi(1)": 0.5, "E_dphi2(L)": 0.5}
+    for text, v in vals.items():
+        assert evaluate_bound(parse_bound(text), ctx) == pytest.approx(v, rel=1e-10)
