@@ -525,13 +525,13 @@ CHECKS = [
        "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 3 seeds; paper: "
        "width 1024, lr 1e-5, 1000 epochs", "ordering of mean early-epoch train accuracy",
        "none (ordering)", "a qualitative trend; small scale raises lr to see movement in 4 epochs", _c9,
-       needs=("torch", "module:ntkcheck.empirical.networks"), budget=60),
+       needs=("torch", "module:ntkcheck.empirical.networks"), budget=110),
     _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD",
        "§3.2, Theorem 3.1", "numeric",
        "GD on ½‖f − y‖² (8 digits, width 1024, 40 steps, η = 1/λ_max(NTK)) for the three DAGs, float64",
        "bound from the exact λ_min(K^(H)); linearized exact-NTK curve", "bound at every step (rel 1e-9); curve "
        "within 0.1·L_0 of the linearized exact-NTK curve", "O(n^{-1/2}) finite-width NTK deviation: measured "
-       "0.3-3% at n = 1024", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=60),
+       "0.3-3% at n = 1024", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=90),
     _c("C11", "(d̄, m̄) of the worked NB201 cells and DARTS genotypes under the official code's rules", "Def. 4.1, "
        "Eq. 13; official code; digest §5 tables", "exact", "nb201_depth_width / darts_depth_width (this project)",
        "digest tables (the official functions run unchanged)", "atol 5e-5", "digest's rounding", _c11, budget=1,

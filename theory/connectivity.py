@@ -721,6 +721,11 @@ def nb201_connectivity_table(X: np.ndarray | None = None, *, engine: str = "proj
     for k, name in enumerate(("eq12_bound", "lambda_min_exact", "lambda_min_paper", "lemma33_bound_exact",
                               "lemma33_bound_paper")):
         cols[name] = vals[:, k]
+    # per cell: for which kernel each bound holds (see bound_report; tol 1e-10 as there)
+    for name in ("eq12_bound", "lemma33_bound_paper"):
+        cols[name.replace("_bound", "") + "_holds_for"] = [
+            "n/a" if not np.isfinite(le) else _verdict(b, le, lp, 1e-10)
+            for b, le, lp in zip(cols[name], cols["lambda_min_exact"], cols["lambda_min_paper"])]
     return cols
 
 

@@ -112,7 +112,8 @@ def _small_verdict(res: dict) -> dict:
                      "bound_holds_paper_all_widths": all(s["bound_holds_paper"] for s in rows),
                      "curve_err_exact_by_width": [round(s["curve_rel_err_exact"], 5) for s in rows],
                      "curve_err_paper_by_width": [round(s["curve_rel_err_paper"], 5) for s in rows],
-                     "improves_with_width": rows[-1]["curve_rel_err_exact"] < rows[0]["curve_rel_err_exact"]}
+                     "improves_with_width": (None if len(rows) < 2 else
+                                             rows[-1]["curve_rel_err_exact"] < rows[0]["curve_rel_err_exact"])}
     return out
 
 
@@ -127,4 +128,5 @@ def _print_small(res: dict) -> None:
               f"{s['bound_exact']:>9.6f} {str(s['bound_holds_exact']):>5}")
     for c, v in res["verdict"].items():
         print(f"{c}: bound holds (exact λ) at all widths: {v['bound_holds_exact_all_widths']}; "
-              f"curve error vs exact NTK falls with width: {v['improves_with_width']}")
+              f"curve error vs exact NTK falls with width: "
+              f"{'n/a (one width)' if v['improves_with_width'] is None else v['improves_with_width']}")
