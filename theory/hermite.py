@@ -110,6 +110,16 @@ def _check_r_max(r_max) -> int:
     return r_max
 
 
+def _check_rtol(rtol) -> float:
+    try:
+        r = float(rtol)
+    except (TypeError, ValueError):
+        raise NtkcheckError(f"rtol must be a positive number, got {rtol!r}") from None
+    if not (np.isfinite(r) and 0.0 < r < 1.0):
+        raise NtkcheckError(f"rtol must be in (0, 1), got {rtol!r}")
+    return r
+
+
 def _check_q(q) -> float:
     try:
         qf = float(q)
@@ -187,7 +197,6 @@ def _adaptive_integral(integrand, breakpoints: np.ndarray, tolerance: Callable[[
     total_width = breakpoints[-1] - breakpoints[0]
     result = None
     err_acc = None
-    pending_sum = None
     for _level in range(_MAX_LEVELS):
         m = 0.5 * (a + b)
         coarse, _ = _gauss_legendre(integrand, a, b)
@@ -240,11 +249,11 @@ def _gaussian_integrals(act: Activation, r_max: int, q: float, rtol: float, deri
             return _rows(x, z)
 
     def _rows(x, z):
-        phi = np.asarray(act.fn(x), dtype=np.float64)
+        phi = np.broadcast_to(np.asarray(act.fn(x), dtype=np.float64), x.shape)
         gauss = c * np.exp(-0.5 * z * z)
         rows = [_hermite_recurrence(r_max, z, gauss) * phi[None, :], (phi * phi * gauss)[None, :]]
         if derivative_rows:
-            dphi = np.asarray(act.deriv(x), dtype=np.float64)
+            dphi = np.broadcast_to(np.asarray(act.deriv(x), dtype=np.float64), x.shape)
             rows.append(np.stack([dphi * gauss, dphi * dphi * gauss]))
         return np.concatenate(rows, axis=0)
 
@@ -286,6 +295,7 @@ def hermite_coefficients(act: str | Activation, r_max: int, q: float = 1.0, *,
     act = get_activation(act)
     r_max = _check_r_max(r_max)
     q = _check_q(q)
+    rtol = _check_rtol(rtol)
     if act.homogeneous and q != 1.0:
         return math.sqrt(q) * _gaussian_integrals(act, r_max, 1.0, rtol, False)[: r_max + 1]
     return _gaussian_integrals(act, r_max, q, rtol, False)[: r_max + 1]
@@ -303,7 +313,7 @@ def gaussian_moments(act: str | Activation, q: float = 1.0, *, rtol: float = DEF
     """
     act = get_activation(act)
     q = _check_q(q)
-    v = _gaussian_integrals(act, 0, q, rtol, True)
+    v = _gaussian_integrals(act, 0, q, _check_rtol(rtol), True)
     return {"E_phi": float(v[0]), "E_phi2": float(v[1]), "E_dphi": float(v[2]), "E_dphi2": float(v[3])}
 
 

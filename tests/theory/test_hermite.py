@@ -438,6 +438,25 @@ def test_bad_q(q):
         gaussian_moments("tanh", q)
 
 
+@pytest.mark.parametrize("rtol", [0.0, -1e-3, 2.0, float("nan"), "x"])
+def test_bad_rtol(rtol):
+    with pytest.raises(NtkcheckError, match="rtol"):
+        hermite_coefficients("tanh", 3, rtol=rtol)
+
+
+def test_constant_user_function_broadcasts():
+    # a numpy function returning a scalar: φ ≡ 2 has μ_0 = 2 and μ_r = 0 (r ≥ 1), E[φ²] = 4, E[φ'] = 0
+    unregister_activation("t_hermite_const")
+    act = register_activation("t_hermite_const", fn=lambda t: 2.0, deriv=lambda t: 0.0)
+    try:
+        mu = hermite_coefficients(act, 5, 3.0)
+        assert abs(mu[0] - 2.0) < 1e-14 and np.max(np.abs(mu[1:])) < 1e-14
+        m = gaussian_moments(act, 3.0)
+        assert abs(m["E_phi2"] - 4.0) < 1e-13 and m["E_dphi"] == 0.0
+    finally:
+        unregister_activation("t_hermite_const")
+
+
 def test_bad_exact_q_and_unknown_name():
     with pytest.raises(NtkcheckError, match="variance q"):
         hermite_coefficients_exact("relu", 3, -2)
