@@ -134,7 +134,8 @@ class Evaluation:
 
     status: ``holds`` | ``violated`` (certified) | ``within_tolerance`` (a negative slack no larger than tol) |
     ``vacuous`` | ``not_evaluable`` (NaN bound or undefined name) | ``excluded`` (an assumption fails) |
-    ``degenerate`` (no input→output path, design card §2: never a counterexample).
+    ``degenerate`` (no input→output path, design card §2: never a counterexample) | ``not_significant``
+    (empirical quantity: some seeds violate, but the binomial test does not reject P(violation) ≤ δ).
     """
 
     config: Configuration
@@ -259,10 +260,10 @@ def _evaluate_empirical(problem: Problem, config: Configuration, q: QuantityValu
         status = "vacuous"
     elif rejected:
         status = "violated"
-    elif n_bad == 0 and s_med >= 0:
-        status = "holds"
+    elif n_bad > 0:
+        status = "not_significant"     # some seeds violate, but not significantly more often than δ
     else:
-        status = "within_tolerance" if n_bad == 0 else "holds"
+        status = "holds" if s_med >= 0 else "within_tolerance"
     note = f"{n_bad}/{len(q.per_seed)} seeds violate; binomial test of P(violation) ≤ δ: p = {p:.3g}"
     return Evaluation(config, status, b_med, q.value, s_med, tol, quantity=q, p_value=p,
                       n_violating_seeds=int(n_bad), note=note)

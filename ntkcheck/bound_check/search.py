@@ -73,6 +73,10 @@ class SearchResult:
                 "stopped_by": self.stopped_by, "problem": self.problem.to_json()}
 
 
+#: Statuses of configurations where the bound holds (or nearly): optimization starts and the slack statistics.
+_NEAR = ("holds", "within_tolerance", "not_significant")
+
+
 class _Stop(Exception):
     """Budget exhausted (internal)."""
 
@@ -140,7 +144,7 @@ def domain_from_assumptions(problem: Problem) -> Domain:
     """
     import sympy as sp
 
-    rng = {"N": [1, 8], "d": [1, 8], "L": [1, 4], "n": [16, 256]}
+    rng = {"N": [1, 10], "d": [1, 10], "L": [1, 4], "n": [16, 256]}
     n_le_d = n_lt_d = False
     for a in problem.assumptions:
         e = a.expr
@@ -271,7 +275,7 @@ def _optimize(problem: Problem, tracker: _Tracker, start: Evaluation, max_evals:
             if ev.violated:
                 raise _Found(ev)
             r = ev.rel_slack
-            val = float(r) if ev.status in ("holds", "within_tolerance") and math.isfinite(r) else 2.0
+            val = float(r) if ev.status in _NEAR and math.isfinite(r) else 2.0
             if val < best[0]:
                 best[:] = [val, cfg.X.copy(), cfg.spec.sigma_w2, cfg.spec.sigma_b2]
             return val
@@ -322,7 +326,7 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         if tracker.first_violation is not None:
             found_in = "exploration"
             break
-        cands = sorted((e for e in tracker.evals if e.status in ("holds", "within_tolerance")
+        cands = sorted((e for e in tracker.evals if e.status in _NEAR
                         and math.isfinite(e.rel_slack) and e.config.origin == "exploration"
                         and e.config.key() not in tracker.optimized), key=lambda e: e.rel_slack)[:top_k]
         for i, c in enumerate(cands):
@@ -348,11 +352,11 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         from .shrink import shrink_counterexample
         shrunk, log = shrink_counterexample(problem, found,
                                             deadline=None if budget is None else tracker.t0 + budget)
-    ok = [e for e in tracker.evals if e.status in ("holds", "within_tolerance") and math.isfinite(e.slack)]
+    ok = [e for e in tracker.evals if e.status in _NEAR and math.isfinite(e.slack)]
     mins = min(ok + [e for e in (found, shrunk) if e is not None], key=lambda e: e.slack, default=None)
     tight = min(ok, key=lambda e: e.rel_slack if math.isfinite(e.rel_slack) else math.inf, default=None)
     ratios = tuple(float(e.ratio) for e in tracker.evals
-                   if e.status in ("holds", "within_tolerance", "violated") and math.isfinite(e.ratio))
+                   if e.status in _NEAR + ("violated",) and math.isfinite(e.ratio))
     return SearchResult(problem=problem, verdict="violated" if found is not None else "holds",
                         tried=tracker.tried, counts=dict(tracker.counts),
                         min_slack=float(mins.slack) if mins is not None else float("nan"), min_slack_eval=mins,

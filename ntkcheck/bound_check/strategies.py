@@ -45,8 +45,8 @@ DATA_KINDS = ("sphere", "clustered", "nearly_parallel", "low_rank")
 class Domain:
     """Ranges the search draws from (narrowed by simple assumptions such as ``N <= 4`` or ``L == 1``)."""
 
-    N: tuple[int, int] = (1, 8)
-    d: tuple[int, int] = (1, 8)
+    N: tuple[int, int] = (1, 10)
+    d: tuple[int, int] = (1, 10)
     L: tuple[int, int] = (1, 4)
     n: tuple[int, int] = (16, 256)
     N_le_d: bool = False
