@@ -279,13 +279,21 @@ def _group_layers(layers: list[_Layer], N: int, C: int, budget: int) -> list[lis
 
 
 def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
+    """Returns (N, C, N, C) for scalar/sum_logits/full, and the already contracted trace (N, 1, N, 1)
+    for trace/mean (only the c = c' products are formed: Σ_c D_c D_cᵀ, never the C² blocks)."""
     layers = _linear_layers(model, sel)
     N = X.shape[0]
-    chunk = chunk_size or min(N, 1024)
     with torch.no_grad():
-        C0 = _channels(model(X[:1]), output).shape[1]
-    theta = torch.zeros(N, C0, N, C0, dtype=torch.float64, device=X.device)
-    for group in _group_layers(layers, N, C0, budget):
+        C = _channels(model(X[:1]), output).shape[1]
+    diag_only = output in ("trace", "mean")
+    Cout = 1 if diag_only else C
+    if chunk_size is None:
+        # keep one chunk's back-propagated signals (C·b·fan_out) and batched cotangents (C·b·C) near 2**24 numbers
+        widest = max(max(g.fan_in, g.fan_out) for g in layers)
+        chunk_size = max(1, min(N, 1024, (1 << 24) // (C * (widest + C))))
+    chunk = chunk_size
+    theta = torch.zeros(N, Cout, N, Cout, dtype=torch.float64, device=X.device)
+    for group in _group_layers(layers, N, C, budget):
         A: dict[str, list[torch.Tensor]] = {g.name: [] for g in group}
         D: dict[str, list[torch.Tensor]] = {g.name: [] for g in group}
         for sl in _chunks(N, chunk):
@@ -303,7 +311,7 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
             finally:
                 for h in handles:
                     h.remove()
-            b, C = ch.shape
+            b = ch.shape[0]
             for g in group:
                 if counts.get(g.name, 0) != 1:
                     raise NtkcheckError(f"engine 'structured': layer {g.name!r} ran {counts.get(g.name, 0)} "
@@ -314,26 +322,34 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
                                         f"{tuple(a.shape)}, needs (batch, fan_in)")
                 A[g.name].append(a.detach().to(torch.float64))
             outs = [record[g.name][1] for g in group]
-            per_c = []
-            for c in range(C):
-                # samples are independent, so ∂(Σ_i f_c(x_i))/∂y(x_i) = ∂f_c(x_i)/∂y(x_i) = δ_c(x_i)
-                gr = torch.autograd.grad(ch[:, c].sum(), outs, retain_graph=c < C - 1, allow_unused=True)
-                per_c.append([(g if g is not None else torch.zeros_like(o)).detach().to(torch.float64)
-                              for g, o in zip(gr, outs)])
-            for k, g in enumerate(group):
-                D[g.name].append(torch.stack([per_c[c][k] for c in range(C)]))  # (C, b, fan_out)
+            # samples are independent, so ∂(Σ_i f_c(x_i))/∂y(x_i) = ∂f_c(x_i)/∂y(x_i) = δ_c(x_i); the C
+            # cotangents e_c are pushed back together (a batched vector-Jacobian product)
+            if C == 1:
+                gr = torch.autograd.grad(ch.sum(), outs, allow_unused=True)
+                gr = [None if g is None else g.unsqueeze(0) for g in gr]
+            else:
+                eye = torch.eye(C, dtype=ch.dtype, device=ch.device)
+                cot = eye[:, None, :].expand(C, b, C)
+                gr = torch.autograd.grad(ch, outs, grad_outputs=cot, is_grads_batched=True, allow_unused=True)
+            for g, o, lay in zip(gr, outs, group):
+                D[lay.name].append((g if g is not None else o.new_zeros((C, *o.shape))).detach()
+                                   .to(torch.float64))  # (C, b, fan_out)
         for g in group:
             a_all = torch.cat(A.pop(g.name))            # (N, fan_in)
             d_all = torch.cat(D.pop(g.name), dim=1)     # (C, N, fan_out)
             for sl in _chunks(N, chunk):
                 GA = a_all[sl] @ a_all.T if g.w_coef else None          # (b, N)
-                for c in range(C):
-                    for c2 in range(C):
+                pairs = [(None, None)] if diag_only else [(c, c2) for c in range(C) for c2 in range(C)]
+                for c, c2 in pairs:
+                    if c is None:   # Σ_c D_c D_cᵀ
+                        GD = torch.einsum("cik,cjk->ij", d_all[:, sl], d_all)
+                        c = c2 = 0
+                    else:
                         GD = d_all[c, sl] @ d_all[c2].T                 # (b, N)
-                        blk = g.b_coef * GD if g.b_coef else torch.zeros_like(GD)
-                        if GA is not None:
-                            blk = blk + g.w_coef * GA * GD
-                        theta[sl, c, :, c2] += blk
+                    blk = g.b_coef * GD if g.b_coef else torch.zeros_like(GD)
+                    if GA is not None:
+                        blk = blk + g.w_coef * GA * GD
+                    theta[sl, c, :, c2] += blk
             del a_all, d_all
     return theta
 
@@ -380,6 +396,9 @@ def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", 
         theta = _ntk_ntvp(model, X, sel, output, chunk_size)
     else:
         theta = _ntk_structured(model, X, sel, output, chunk_size, max_feature_bytes)
+        if output in ("trace", "mean"):  # already contracted over the outputs
+            C = _channels(model(X[:1]).detach(), output).shape[1] if output == "mean" else 1
+            return theta[:, 0, :, 0] / C
     return _finish(theta, output)
 
 
