@@ -87,11 +87,13 @@ def make_context(opts: VerifyOptions) -> Context:
 # ---- workers -----------------------------------------------------------------------------------------
 
 def _set_threads(jobs: int) -> None:
+    """One torch thread per process: the checks' networks are tiny, so intra-op threads only add overhead
+    (and OpenMP spin-waiting on a shared, oversubscribed machine); use ``--jobs`` for parallelism."""
     if importlib.util.find_spec("torch") is None:
         return
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    torch.set_num_threads(1)
 
 
 def _worker(check_id: str, ctx_fields: dict[str, Any]) -> CheckResult:
