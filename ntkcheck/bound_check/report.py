@@ -144,7 +144,9 @@ def _md(result: SearchResult, meta: dict[str, Any]) -> str:
                   f"bound {f.bound_value:.6g}, quantity {f.quantity_value:.6g}."]
     else:
         L += ["## No certified violation", "",
-              f"- smallest slack: {result.min_slack:.6g}"]
+              f"- smallest slack: {result.min_slack:.6g}"
+              + (" (negative but within the certified tolerance: rounding, not a violation)"
+                 if result.min_slack < 0 else "")]
         t = result.tightest
         if t is not None:
             L += [f"- tightest configuration (smallest slack/(|bound|+|quantity|)): bound {t.bound_value:.6g}, "
