@@ -156,7 +156,7 @@ def track_ntk(model: nn.Module, X_train: torch.Tensor, y_train: torch.Tensor, X_
             opt.zero_grad()
             loss.backward()
             opt.step()
-            tot_loss += float(loss) * idx.numel()
+            tot_loss += float(loss.detach()) * idx.numel()
             correct += int((out.argmax(1) == y_train[idx]).sum())
         K = probe_kernel(model, X_probe, cfg)
         record(K, kernels[-1], tot_loss / n, correct / n)

@@ -22,6 +22,15 @@ from ntkcheck.errors import NtkcheckError
 CELL = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 SMALL = tenas_ntk_config(C=2, input_size=8, bn_track_running_stats=False)
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # The networks here are tiny: on a shared 2-core machine intra-op threads only add contention.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 
 def jac_kernel(model: nn.Module, X: torch.Tensor, keep) -> np.ndarray:
     """Sum-of-logits NTK from jacrev of the batched map θ ↦ (Σ_c f_c(x_i))_i (train-mode BN coupling kept)."""
