@@ -235,10 +235,7 @@ def evaluate(problem: Problem, config: Configuration) -> Evaluation:
 def _evaluate_empirical(problem: Problem, config: Configuration, q: QuantityValue) -> Evaluation:
     """Per seed: the bound on that network's context (its own Θ̂ for trace/diag_*), a certified per-seed
     violation when slack < −(eig error + bound tolerance); then the binomial test over seeds."""
-    from ntkcheck.empirical.ntk import iter_seed_kernels
-
-    kernels = {sk.seed: sk.ntk for sk in iter_seed_kernels(config.spec, config.X, int(config.width),
-                                                             problem.seeds)}
+    kernels = q.extra["kernels"]
     n_bad, slacks, bvals = 0, [], []
     for seed, lam, err in q.per_seed:
         ctx = make_context(problem, config, kernel=kernels[seed])

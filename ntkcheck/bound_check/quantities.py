@@ -96,13 +96,16 @@ def compute_quantity(quantity: str, ctx: Any, *, seeds: int = 8, eta: float | No
     if quantity == "empirical_ntk_lambda_min":
         from ntkcheck.empirical.ntk import iter_seed_kernels
 
-        rows = []
+        rows, kernels = [], {}
         for sk in iter_seed_kernels(ctx.spec, ctx.X, int(ctx.n), int(seeds)):
-            s = certified_eigvalsh(np.asarray(sk.ntk, dtype=np.float64))
+            K = np.asarray(sk.ntk, dtype=np.float64)
+            s = certified_eigvalsh(K)
             rows.append((int(sk.seed), float(s.lambda_min), float(s.error_bound)))
+            kernels[int(sk.seed)] = K
         vals = np.array([r[1] for r in rows])
         return QuantityValue(quantity, float(np.median(vals)), float(max(r[2] for r in rows)),
-                             float(max(r[2] for r in rows)), kernel_name="ntk", per_seed=tuple(rows))
+                             float(max(r[2] for r in rows)), kernel_name="ntk", per_seed=tuple(rows),
+                             extra={"kernels": kernels})
     K = ctx.K
     spec = certified_eigvalsh(K)
     scale = max(1.0, float(np.max(np.abs(K)))) if K.size else 1.0

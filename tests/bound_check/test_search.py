@@ -204,3 +204,9 @@ def test_twice_the_best_theory_term_is_caught():
     c = r.counterexample.config
     lam = np.linalg.eigvalsh(infinite_width_kernels(c.spec, c.X).ntk)[0]
     assert 2 * bounds.lb_hermite_best_term(c.spec, c.X, kernel="ntk") > lam + 1e-6
+
+
+def test_time_budget_only_stops_by_budget():
+    r = check_bound("ntk_lambda_max", upper="trace", space="fc", trials=None, budget=1.0, seed=0,
+                    activations=FAST)
+    assert r.verdict == "holds" and r.tried >= 1 and r.stopped_by == "budget" and r.trials is None
