@@ -131,9 +131,11 @@ def gaussian_moments(act: str | Activation, q: Iterable[float] | float, r_max: i
     (that module is the cross-check in the tests).
     """
     act = get_activation(act)
-    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
-    if np.any(qs < 0) or not np.all(np.isfinite(qs)):
+    qall = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    if np.any(qall < 0) or not np.all(np.isfinite(qall)):
         raise NtkcheckError("gaussian_moments: scales q must be finite and >= 0")
+    qs, inv = np.unique(qall, return_inverse=True)
+    inv = inv.reshape(-1)
     R = int(r_max)
     mu = np.empty((R + 1, qs.size))
     dmu = np.empty((R + 1, qs.size))
@@ -163,7 +165,7 @@ def gaussian_moments(act: str | Activation, q: Iterable[float] | float, r_max: i
     dmu_lb[_parity_mask(act, R, True)] = 0.0
     mu_lb[np.abs(mu_lb) <= 1e-12 * np.sqrt(np.maximum(e2, 0.0))[None, :]] = 0.0
     dmu_lb[np.abs(dmu_lb) <= 1e-12 * np.sqrt(np.maximum(de2, 0.0))[None, :]] = 0.0
-    return Moments(qs, mu, dmu, e2, de2, mu_lb, dmu_lb)
+    return Moments(qall, mu[:, inv], dmu[:, inv], e2[inv], de2[inv], mu_lb[:, inv], dmu_lb[:, inv])
 
 
 # ---- certified eigenvalues and data quantities --------------------------------------------------------
@@ -382,9 +384,9 @@ class _Prop:
     R: int
 
 
-def _propagate(spec: ArchSpec, X: np.ndarray, R: int, mode: str = "full") -> _Prop:
+def _input_facts(spec: ArchSpec, X: np.ndarray, R: int) -> tuple:
+    """Node-0 data quantities: S_00, its diagonal, certified λ_min, ρ̄_0 and λ_lb(R_0^{∘r}), r ≤ R+1."""
     N = X.shape[0]
-    gam = _atoms(spec)
     S0 = _input_cov(spec, X)
     q0 = np.diag(S0).copy()
     lS0 = max(_lam_lb(S0), 0.0)
@@ -395,7 +397,36 @@ def _propagate(spec: ArchSpec, X: np.ndarray, R: int, mode: str = "full") -> _Pr
         if N > 1:
             off = np.abs(R0 - np.diag(np.diag(R0)))
             rho0 = float(min(1.0, np.max(off) + 4 * np.finfo(float).eps))
-        exact_h = np.array([_lam_ones(N)] + [max(_lam_lb(R0 ** r), 0.0) for r in range(1, R + 2)])
+        exact_h = _hadamard_exact_lb(R0, R)
+    return q0, lS0, rho0, exact_h
+
+
+#: Hadamard powers of the input correlation whose λ_min is computed exactly; the others are filled in by
+#: monotonicity (λ(R^{∘r}) ≥ λ(R^{∘s}) for s ≤ r, bounds.md §1 F2).
+_EXACT_POWERS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32)
+
+
+def _hadamard_exact_lb(R0: np.ndarray, R: int) -> np.ndarray:
+    """Certified lower bounds on λ_min(R_0^{∘r}), r = 0..R+1 (eigvalsh minus the backward-error bound
+    2·N·ε·‖A‖_F, bounds.md §8), exact at the powers in _EXACT_POWERS, monotone fill in between."""
+    N = R0.shape[0]
+    h = np.zeros(R + 2)
+    h[0] = _lam_ones(N)
+    eps = np.finfo(float).eps
+    run = 0.0
+    for r in range(1, R + 2):
+        if r in _EXACT_POWERS or r == R + 1:
+            A = R0 ** r
+            lam = float(np.linalg.eigvalsh(0.5 * (A + A.T))[0])
+            run = max(run, lam - 2 * N * eps * float(np.linalg.norm(A)))
+        h[r] = max(run, 0.0)
+    return h
+
+
+def _propagate(spec: ArchSpec, X: np.ndarray, R: int, mode: str = "full", inp: tuple | None = None) -> _Prop:
+    N = X.shape[0]
+    gam = _atoms(spec)
+    q0, lS0, rho0, exact_h = inp if inp is not None else _input_facts(spec, X, R)
     raw = spec.input == "raw"
     atom_in = _Node(q=q0, theta=np.zeros(N) if raw else q0.copy(), lS=lS0, lT=0.0 if raw else lS0, rho=rho0,
                     hadam=np.empty(0), theta_ge_sigma=not raw,
@@ -686,7 +717,8 @@ def lower_bounds(spec: Any, X: Any, kernel: str = "ntk", r_max: int = R_MAX_DEFA
     """Every certified lower bound on λ_min(K) by name (two-layer-only forms when they apply)."""
     spec, X = _prep(spec, X, kernel)
     out: dict[str, float] = {}
-    full = _propagate(spec, X, int(r_max), "full")
+    inp = _input_facts(spec, X, int(r_max))
+    full = _propagate(spec, X, int(r_max), "full", inp)
     out["schur_recursion"] = _out_value(full, kernel)
     if kernel == "nngp":
         out["hermite_series"] = _out_value(full, "nngp")
@@ -699,7 +731,7 @@ def lower_bounds(spec: Any, X: Any, kernel: str = "ntk", r_max: int = R_MAX_DEFA
     out["hermite_gershgorin_best"] = max(_out_term(full, spec, r, kernel, True) for r in range(0, int(r_max) + 1))
     if kernel == "ntk":
         for c in ("mu1", "diag"):
-            out[f"ntk_layer_sum_{c}"] = _out_value(_propagate(spec, X, int(r_max), c), "ntk")
+            out[f"ntk_layer_sum_{c}"] = _out_value(_propagate(spec, X, int(r_max), c, inp), "ntk")
     if not _two_layer_ok(spec, X):
         for r in r_list:
             out[f"two_layer_hadamard_r{r}"] = lb_two_layer_hadamard(spec, X, r, kernel)
