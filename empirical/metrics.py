@@ -137,7 +137,9 @@ def condition_number(K: Any, *, tol: float | None = None, compat: str = "float64
 
     ``compat="tenas"``: TE-NAS's released numerics ([TE] §2.2, B3): fp32 ``eigvalsh`` (ascending; the
     code's ``torch.symeig``), κ = λ_last/λ_first with no abs or eps, then ``np.nan_to_num(κ, nan=1e5)``
-    (which also maps ±inf to ±1.797e308).  The result may be negative or astronomically large.
+    (which also maps ±inf to ±1.797e308).  The result may be negative or astronomically large.  (The code's
+    Gram matrix is itself accumulated in fp32; here the given K — float64 from :func:`logit_sum_ntk` — is
+    rounded to fp32 before the eigensolver.)
 
     ``compat="mok"``: Mok et al.'s released numerics ([LGA] §3): fp32 general eigen-solver, the real and
     imaginary parts flattened into one list, exact zeros removed, κ = max/min of what remains, 1e-4 if

@@ -101,3 +101,18 @@ def test_bad_inputs():
         ToyReLUNet(0)
     with pytest.raises(NtkcheckError):
         grid_region_count(ToyReLUNet(2), (1.0, 0.0, 0.0, 1.0), 10)
+
+
+def test_all_skip_thin_cell_counts_sign_patterns_of_centred_input():
+    # An all-skip cell outputs 4x (node1 = x, node2 = 2x, node3 = x + x + 2x); the only ReLU is the final
+    # BN+ReLU, whose train-mode BN (γ=1, β=0) gives pattern = [x − μ_batch > 0] per pixel (9 bits, so ≤ 512).
+    # Recount directly from the inputs, batch by batch, without the network.
+    cell = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+    net = build_nb201_conv(cell, thin_config(), seed=0, device="cpu")
+    X = gaussian_patches(1500, seed=2)
+    R = count_linear_regions(net, X, batch_size=500, only_4d=True)
+    direct = set()
+    for s in range(0, 1500, 500):
+        xb = X[s:s + 500].reshape(500, 9)
+        direct |= {tuple(r) for r in (xb - xb.mean() > 0).tolist()}
+    assert R == len(direct) <= 512
