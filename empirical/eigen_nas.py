@@ -28,7 +28,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.spec import ArchSpec, NB201_OPS, nb201_string, parse_spec
 
 __all__ = ["FC_ACTIVATIONS", "fc_search_space", "nb201_search_space", "eigen_nas_score", "closed_form_score",
-           "exact_score", "rank_correlation", "Ranking", "rank_search_space", "SCORERS"]
+           "exact_score", "arch_name", "rank_correlation", "Ranking", "rank_search_space", "SCORERS"]
 
 FC_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "swish", "gelu", "erf")
 
@@ -109,6 +109,16 @@ def exact_score(spec: Any, X: Any) -> float:
     return lam_min_certified(exact_kernel(spec, X, "ntk"))[0]
 
 
+def arch_name(spec: Any) -> str:
+    """A short unique name: the spec's own name (NB201 string) or its edges and readout as compact JSON."""
+    import json
+
+    s = parse_spec(spec)
+    if s.name:
+        return s.name
+    return json.dumps({"edges": s.to_json()["edges"], "readout": s.readout}, separators=(",", ":"))
+
+
 def rank_correlation(x: Sequence[float], y: Sequence[float], *, method: str = "kendall", n_boot: int = 1000,
                      seed: int = 0) -> dict[str, Any]:
     """Kendall τ-b (or Spearman ρ) of x vs y on the finite pairs, with a percentile-bootstrap 95% CI
@@ -171,7 +181,7 @@ def rank_search_space(specs: Sequence[Any], X: Any, *, scorers: Sequence[str] = 
     from tqdm import tqdm
 
     specs = [parse_spec(s) for s in specs]
-    names = [str(s) for s in specs]
+    names = [arch_name(s) for s in specs]
     for sc in scorers:
         if sc not in SCORERS:
             raise NtkcheckError(f"unknown scorer {sc!r}; known: {', '.join(SCORERS)}")

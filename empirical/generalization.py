@@ -110,7 +110,7 @@ def generalization_experiment(specs: Sequence[Any], *, n_train: int = 100, n_tes
     η = 1/λ_max(Θ) (stable for the linearized dynamics, η < 2/λ_max)."""
     import torch
 
-    from ntkcheck.empirical.eigen_nas import rank_correlation
+    from ntkcheck.empirical.eigen_nas import arch_name, rank_correlation
     from ntkcheck.empirical.networks import build_network
     from ntkcheck.empirical.training import digits_data, full_batch_gd
     from ntkcheck.theory.kernels import infinite_width_kernels
@@ -128,7 +128,7 @@ def generalization_experiment(specs: Sequence[Any], *, n_train: int = 100, n_tes
         T = kall.ntk
         Ktr, Kte = T[:n_train, :n_train], T[n_train:, :n_train]
         q = cao_gu_quantity(Ktr, ytr)
-        res.names.append(str(s))
+        res.names.append(arch_name(s))
         res.quantity.append(q["quantity"])
         res.lambda_bound.append(q["lambda_bound"])
         res.lambda_min.append(q["lambda_min"])

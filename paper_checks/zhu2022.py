@@ -363,6 +363,17 @@ def _c17(ctx) -> Outcome:
                                 "score": "lambda_min of the logit-sum empirical NTK at init ('weight' params)"})
 
 
+def _cG(ctx) -> Outcome:
+    from ntkcheck.empirical.eigen_nas import fc_search_space
+    from ntkcheck.empirical.generalization import generalization_experiment
+
+    specs = fc_search_space(3, ("relu", "leaky_relu", "erf", "identity"), sample=ctx.pick(8, 40), seed=ctx.seed)
+    res = generalization_experiment(specs, n_train=ctx.pick(100, 300), n_test=ctx.pick(300, 1000),
+                                    width=ctx.pick(64, 512), steps=ctx.pick(100, 1000), seeds=(ctx.seed,),
+                                    data_seed=ctx.seed, n_boot=500)
+    return _hyp_from_ci(res.correlations["quantity~test_error_trained"], {"result": res.to_json()})
+
+
 def _mk(label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, budget, needs=(), trust=""):
     return Check(id=f"{PAPER}.{label}", paper=PAPER, claim=claim, source=source, kind=kind, how_measured=how_m,
                  how_claimed=how_c, tolerance=tol, tolerance_reason=tol_reason, fn=fn, budget_s=budget,
@@ -427,4 +438,9 @@ CHECKS = [
         "digest §6, §8 check 17", "hypothesis", "Kendall tau of the empirical lambda_min at init vs micro-benchmark accuracy",
         "tau > 0", "bootstrap 95% CI over architectures", "small population", _c17, 60,
         needs=("accuracies", "torch"), trust="[R]"),
+    _mk("G", "sqrt(yT Theta^-1 y / N) (Cao-Gu template) orders trained test error across architectures",
+        "digest §4 [P], issue 6 item 4", "hypothesis",
+        "Kendall tau of the quantity (infinite-width NTK on the training set) vs test error of the contract network "
+        "trained by full-batch GD (digits even/odd, unit-norm rows)", "tau > 0", "bootstrap 95% CI over architectures",
+        "small population; prefactor C_arch unknown [R]", _cG, 90, needs=("torch", _T), trust="[P]/[R]"),
 ]

@@ -104,8 +104,8 @@ def test_zhu2022_check_records():
     from ntkcheck.paper_checks.zhu2022 import CHECKS
 
     ids = [c.id for c in CHECKS]
-    assert ids == [f"zhu2022.{k}" for k in range(1, 18)]
-    assert all(c.kind == "hypothesis" for c in CHECKS if int(c.id.split(".")[1]) >= 12)
+    assert ids == [f"zhu2022.{k}" for k in range(1, 18)] + ["zhu2022.G"]
+    assert all(c.kind == "hypothesis" for c in CHECKS if c.id == "zhu2022.G" or int(c.id.split(".")[1]) >= 12)
     fast = {c.id: c for c in CHECKS}
     for k in ("2", "4", "5", "6", "10"):
         assert run_check(fast[f"zhu2022.{k}"], Context()).verdict == "pass", k
