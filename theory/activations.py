@@ -56,7 +56,8 @@ class Activation:
     expr : sympy expression of φ in :data:`X_SYMBOL`, or ``None``.
     kinks : points of non-smoothness of φ or φ' (sorted).
     homogeneous : φ(c x) = c φ(x) for all c > 0.
-    odd : φ(−x) = −φ(x) (so μ_r = 0 for even r); ``even_shift`` is the constant c with φ − c odd.
+    odd_after_shift : the constant c with φ − c odd (so μ_r = 0 for even r ≥ 2), or None.
+    param : the family's parameter (leaky ReLU slope, ELU α), exactly as given; the name shows its repr.
     """
 
     name: str
@@ -66,6 +67,7 @@ class Activation:
     kinks: tuple[float, ...] = ()
     homogeneous: bool = False
     odd_after_shift: float | None = None
+    param: float | None = None
 
     @property
     def family(self) -> str:
@@ -88,9 +90,9 @@ def _relu_family(slope: float) -> Activation:
 
     x = X_SYMBOL
     expr = sp.Piecewise((x, x > 0), (sp.nsimplify(s) * x, True))
-    name = "relu" if s == 0.0 else f"leaky_relu:{s:g}"
+    name = "relu" if s == 0.0 else f"leaky_relu:{s!r}"
     return Activation(name, fn, deriv, expr, kinks=(0.0,), homogeneous=True,
-                      odd_after_shift=0.0 if s == -1.0 else None)
+                      odd_after_shift=0.0 if s == -1.0 else None, param=s)
 
 
 def _sigmoid(x):
@@ -144,9 +146,9 @@ def _make_builtin(family: str, param: float | None) -> Activation:
             t = np.asarray(t, dtype=np.float64)
             return np.where(t > 0, 1.0, alpha * np.exp(np.minimum(t, 0.0)))
 
-        name = "elu" if alpha == 1.0 else f"elu:{alpha:g}"
+        name = "elu" if alpha == 1.0 else f"elu:{alpha!r}"
         return Activation(name, elu, delu, sp.Piecewise((x, x > 0), (sp.nsimplify(alpha) * (sp.exp(x) - 1), True)),
-                          kinks=(0.0,))
+                          kinks=(0.0,), param=alpha)
     if family == "softplus":
         return Activation("softplus", lambda t: np.logaddexp(0.0, t), _sigmoid, sp.log(1 + sp.exp(x)))
     raise KeyError(family)

@@ -15,14 +15,20 @@ Closed forms (exact in float64, with ρ = c/√(q₁q₂) and θ = arccos ρ):
   E[φφ] = a·c + (1 − a)²·E[relu relu],  E[φ'φ'] = a + (1 − a)²(π − θ)/(2π);
 * erf (Williams 1997, "Computing with infinite networks"):
   E[φφ] = (2/π)·arcsin(2c/√((1 + 2q₁)(1 + 2q₂))),  E[φ'φ'] = (4/π)/√((1 + 2q₁)(1 + 2q₂) − 4c²);
-* identity: E[uv] = c, E[1·1] = 1.
+* identity: E[uv] = c, E[1·1] = 1;
+* GELU φ(x) = x·Φ(x) (derived for ntkcheck by Gaussian integration by parts; tested against quadrature,
+  Monte Carlo and the Mehler series in tests/theory/test_dual_kernels.py), with D = (1+q₁)(1+q₂) − c² and
+  P = ¼ + arcsin(c/√((1+q₁)(1+q₂)))/(2π):
+  E[φφ] = c·P + [q₁q₂ + c²(1/(1+q₁) + 1/(1+q₂) − 1)]/(2π√D),
+  E[φ'φ'] = P + c(1/(1+q₁) + 1/(1+q₂))/(2π√D) + c/(2π D^{3/2}).
 
 Every other activation is integrated numerically with a stated tolerance :data:`QUAD_RTOL` (relative to
 the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
 
 1. tensor Gauss–Hermite quadrature in standardized coordinates, with the order doubled (32 → 256) until
-   two successive orders agree to a tenth of the tolerance (only for q ≤ 64; above it the node spacing of
-   a 256-point rule cannot resolve φ(√q z), and agreement of two orders would not mean convergence);
+   two successive orders agree to a tenth of the tolerance — only for smooth activations (no kinks) and
+   q ≤ 64: above it the node spacing of a 256-point rule cannot resolve φ(√q z), and with a kink the
+   convergence is algebraic, so agreement of two orders would not mean convergence;
 2. for the pairs where that fails — large pre-activation variance q makes φ(√q z) vary on a scale 1/√q that
    a fixed Gauss–Hermite grid cannot resolve, and kinks make it converge only algebraically — a composite
    Gauss–Legendre rule in *activation coordinates*, where φ's features (kinks, the transition of tanh, ...)
@@ -30,7 +36,8 @@ the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
    [−F, F] (F = :data:`FEATURE_RANGE`) and at every standard deviation of the Gaussian weight out to
    ±12σ (tail mass < 1e-32), and each panel gets a 16-point Gauss–Legendre rule (the result at 12 points
    is kept as the error estimate); the rule is built in standardized coordinates, so a very narrow
-   conditional Gaussian (ρ → 1) loses no digits. The conditional decomposition v | u ~ N(c u/q₁, q₂ − c²/q₁) turns the
+   conditional Gaussian (ρ → 1) loses no digits, and the outer rule also breaks where the conditional mean
+   c·u/q₁ crosses a feature or kink (blurred by the conditional standard deviation). The conditional decomposition v | u ~ N(c u/q₁, q₂ − c²/q₁) turns the
    2-D integral into nested 1-D ones.
 
 Variances q = 0 (a zero node, e.g. an NB201 cell with no input→output path) are handled exactly:
@@ -70,7 +77,7 @@ QUAD_RTOL = 1e-10
 FEATURE_RANGE = 16.0
 
 #: Activation families with closed-form dual kernels.
-CLOSED_FORMS = ("relu", "leaky_relu", "erf", "identity")
+CLOSED_FORMS = ("relu", "leaky_relu", "erf", "identity", "gelu")
 
 _GH_ORDERS = (32, 64, 128, 256)
 #: Above this variance Gauss–Hermite cannot resolve φ(√q z) (feature width 1/√q): go straight to panels.
@@ -107,9 +114,16 @@ def _closed_form(act: Activation, q1, c, q2, derivative):
     if fam == "identity":
         return np.ones_like(c) if derivative else 1.0 * c
     if fam in ("relu", "leaky_relu"):
-        a = 0.0 if fam == "relu" else float(act.name.split(":")[1])
+        a = 0.0 if fam == "relu" else act.param
         base = _relu_pair(q1, c, q2, derivative)
         return a + (1 - a) ** 2 * base if derivative else a * c + (1 - a) ** 2 * base
+    if fam == "gelu":
+        d1, d2 = 1 + q1, 1 + q2
+        D = np.maximum(d1 * d2 - c * c, np.finfo(float).tiny)
+        P = 0.25 + np.arcsin(np.clip(c / np.sqrt(d1 * d2), -1.0, 1.0)) / (2 * np.pi)
+        if derivative:
+            return P + c * (1 / d1 + 1 / d2) / (2 * np.pi * np.sqrt(D)) + c / (2 * np.pi * D ** 1.5)
+        return c * P + (q1 * q2 + c * c * (1 / d1 + 1 / d2 - 1)) / (2 * np.pi * np.sqrt(D))
     if fam == "erf":
         d1, d2 = 1 + 2 * q1, 1 + 2 * q2
         if derivative:
@@ -144,19 +158,25 @@ def _gh_pairs(f, q1, c, q2, n):
     return (fu * inner) @ w
 
 
-def _panel_rule(center, sigma, kinks, order):
+def _feature_points(kinks) -> np.ndarray:
+    """Breakpoints in activation coordinates: the integer points of [−F, F] and the activation's kinks."""
+    return np.concatenate([np.arange(-FEATURE_RANGE, FEATURE_RANGE + 1.0), np.asarray(kinks, dtype=float)])
+
+
+def _panel_rule(center, sigma, pts, order):
     """Composite Gauss–Legendre nodes/weights for ∫ g(x) N(x; center, sigma²) dx, rows = independent rules.
 
     Built in standardized coordinates t = (x − center)/sigma (so a narrow Gaussian loses no digits to
-    cancellation): breakpoints at every integer t in [−12, 12] and at the images of the activation's kinks and
-    of the integer feature points of [−F, F], each panel with an ``order``-point Gauss–Legendre rule weighted by
-    the standard normal density.  center, sigma: arrays of shape (R,) with sigma > 0. Returns x, w (R, M).
+    cancellation): breakpoints at every integer t in [−12, 12] and at the images of the points ``pts``
+    (shape (K,) shared by all rows, or (R, K) per row; x-space), each panel with an ``order``-point
+    Gauss–Legendre rule weighted by the standard normal density.  center, sigma: (R,) with sigma > 0.
+    Returns x, w of shape (R, M).
     """
     R = center.shape[0]
+    pts = np.asarray(pts, dtype=float)
+    pts = np.broadcast_to(pts, (R, pts.shape[-1]))
     k = np.arange(-_SIGMAS, _SIGMAS + 1.0)
-    feat = np.arange(-FEATURE_RANGE, FEATURE_RANGE + 1.0)
-    pts = np.concatenate([feat, np.asarray(kinks, dtype=float)])
-    tb = np.clip((pts[None, :] - center[:, None]) / sigma[:, None], -_SIGMAS, _SIGMAS)
+    tb = np.clip((pts - center[:, None]) / sigma[:, None], -_SIGMAS, _SIGMAS)
     bp = np.sort(np.concatenate([np.broadcast_to(k, (R, k.size)), tb], axis=1), axis=1)
     left, right = bp[:, :-1], bp[:, 1:]
     t, wt = _gl(order)
@@ -168,22 +188,40 @@ def _panel_rule(center, sigma, kinks, order):
 
 
 def _panel_pairs(f, kinks, q1, c, q2, order):
-    """Nested composite Gauss–Legendre for E[f(u)f(v)], 1-D arrays of pairs with q1 > 0."""
+    """Nested composite Gauss–Legendre for E[f(u)f(v)], 1-D arrays of pairs with q1 > 0.
+
+    v | u ~ N(m(u), s²) with m(u) = (c/q₁)u and s² = q₂ − c²/q₁ (set to 0 when it is rounding noise, |ρ| = 1).
+    The inner conditional expectation g(u) = E[f(v) | u] varies where m(u) crosses f's features, blurred by s,
+    so the outer rule also breaks at the preimages under m of the feature points, of the kinks ± j·s and of
+    ±F ± j·s (j = 0..12) — without them a kinked f converges only algebraically near ρ = 1.
+    """
     P = q1.shape[0]
     su = np.sqrt(q1)
-    u, wu = _panel_rule(np.zeros(P), su, kinks, order)  # (P, Mo)
     slope = c / q1
-    s2 = np.maximum(q2 - c * slope, 0.0)
+    s2 = q2 - c * slope
+    s2 = np.where(s2 <= 8 * np.finfo(float).eps * q2, 0.0, s2)
     s = np.sqrt(s2)
-    m = slope[:, None] * u  # (P, Mo) conditional means
+    own = _feature_points(kinks)
+    kk = np.asarray(kinks, dtype=float)
+    j = np.arange(-_SIGMAS, _SIGMAS + 1.0)
+    F = FEATURE_RANGE
     out = np.empty(P)
     for p in range(P):
+        pts = [own]
+        if slope[p] != 0.0:
+            blur = np.concatenate([j * s[p], F + j * s[p], -F + j * s[p]])
+            pts += [own / slope[p], blur / slope[p]]
+            if kk.size:
+                pts.append((kk[:, None] + j[None, :] * s[p]).ravel() / slope[p])
+        u, wu = _panel_rule(np.zeros(1), su[p:p + 1], np.concatenate(pts), order)
+        u, wu = u[0], wu[0]
+        m = slope[p] * u
         if s[p] == 0.0:
-            inner = f(m[p])
+            inner = f(m)
         else:
-            y, wy = _panel_rule(m[p], np.full(m.shape[1], s[p]), kinks, order)
+            y, wy = _panel_rule(m, np.full(m.shape, s[p]), own, order)
             inner = np.sum(f(y) * wy, axis=1)
-        out[p] = np.sum(f(u[p]) * inner * wu[p])
+        out[p] = np.sum(f(u) * inner * wu)
     return out
 
 
@@ -194,8 +232,11 @@ def _numeric_pairs(act: Activation, q1, c, q2, derivative):
     tol = QUAD_RTOL * scale
     val = np.full(q1.shape, np.nan)
     err = np.full(q1.shape, np.inf)
-    todo = np.flatnonzero(np.maximum(q1, q2) <= _GH_MAX_VARIANCE)
-    direct = np.flatnonzero(np.maximum(q1, q2) > _GH_MAX_VARIANCE)
+    # Gauss–Hermite only for smooth activations at moderate variance: with a kink it converges algebraically,
+    # and two successive orders can agree without having converged.
+    gh_ok = (np.maximum(q1, q2) <= _GH_MAX_VARIANCE) & (not act.kinks)
+    todo = np.flatnonzero(gh_ok)
+    direct = np.flatnonzero(~gh_ok)
     prev = _gh_pairs(f, q1[todo], c[todo], q2[todo], _GH_ORDERS[0]) if todo.size else np.empty(0)
     for n in _GH_ORDERS[1:]:
         if todo.size == 0:
@@ -230,7 +271,7 @@ def _second_moment_numeric(f, kinks, q):
     pos = flat > 0
     if np.any(pos):
         uq, inv = np.unique(flat[pos], return_inverse=True)
-        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), kinks, _GL_ORDER)
+        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), _feature_points(kinks), _GL_ORDER)
         out[pos] = np.sum(f(x) ** 2 * w, axis=1)[inv]
     if np.any(~pos):
         out[~pos] = float(f(np.zeros(1))[0] ** 2)
@@ -244,7 +285,7 @@ def _moment1(f, kinks, q):
     pos = flat > 0
     if np.any(pos):
         uq, inv = np.unique(flat[pos], return_inverse=True)
-        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), kinks, _GL_ORDER)
+        x, w = _panel_rule(np.zeros(uq.size), np.sqrt(uq), _feature_points(kinks), _GL_ORDER)
         out[pos] = np.sum(f(x) * w, axis=1)[inv]
     if np.any(~pos):
         out[~pos] = float(f(np.zeros(1))[0])
@@ -326,8 +367,9 @@ def mean_activation(act, q) -> np.ndarray:
     if fam == "relu":
         return np.sqrt(q / (2 * np.pi))
     if fam == "leaky_relu":
-        a = float(act.name.split(":")[1])
-        return (1 - a) * np.sqrt(q / (2 * np.pi))
+        return (1 - act.param) * np.sqrt(q / (2 * np.pi))
+    if fam == "gelu":  # E[u Φ(u)] = q/√(2π(1+q))
+        return q / np.sqrt(2 * np.pi * (1 + q))
     if fam in ("identity", "erf", "tanh"):
         return np.zeros_like(q)
     return _moment1(act.fn, act.kinks, q)
@@ -439,7 +481,7 @@ def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
     if S.ndim < 2 or S.shape[-1] != S.shape[-2]:
         raise NtkcheckError(f"dual_gram needs a square matrix, got shape {S.shape}")
     if act.family in ("relu", "leaky_relu") and S.ndim == 2:
-        a = 0.0 if act.family == "relu" else float(act.name.split(":")[1])
+        a = 0.0 if act.family == "relu" else act.param
         V, D = _arccos_pair_inplace(S, a, need_derivative)
         return V, D, 0.0
     F, e1 = dual_gram(act, S, return_error=True)
