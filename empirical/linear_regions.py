@@ -21,9 +21,8 @@ are added (T5).  R̂_N = E_θ[R_{N,θ}] is estimated by averaging over weight dr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
