@@ -145,6 +145,19 @@ def _chunks(n: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
+def _num_channels(model: nn.Module, X: torch.Tensor, output: str) -> int:
+    """C' of :func:`_channels` from a forward pass of the first two samples in eval mode (so that a
+    train-mode batch norm neither fails on one sample nor updates its running statistics); the
+    model's mode is restored."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return _channels(model(X[:2]), output).shape[1]
+    finally:
+        model.train(was)
+
+
 # ---- engine: loop ----------------------------------------------------------------------------------
 
 def _ntk_loop(model, X, sel, output, chunk_size) -> torch.Tensor:
@@ -283,8 +296,7 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
     for trace/mean (only the c = c' products are formed: Σ_c D_c D_cᵀ, never the C² blocks)."""
     layers = _linear_layers(model, sel)
     N = X.shape[0]
-    with torch.no_grad():
-        C = _channels(model(X[:1]), output).shape[1]
+    C = _num_channels(model, X, output)
     diag_only = output in ("trace", "mean")
     Cout = 1 if diag_only else C
     if chunk_size is None:
@@ -361,11 +373,7 @@ def choose_engine(model: nn.Module, X, sel, output: str, budget: int = _DEFAULT_
     if isinstance(model, SpecNetwork):
         return "structured"
     P = sum(p.numel() for _, p in sel)
-    C = 1
-    if output not in ("scalar", "sum_logits"):
-        with torch.no_grad():
-            out = model(X[:1])
-        C = out.shape[1] if out.dim() == 2 else 1
+    C = 1 if output in ("scalar", "sum_logits") else _num_channels(model, X, output)
     return "jacobian" if 8 * X.shape[0] * C * P <= budget else "ntvp"
 
 
@@ -397,7 +405,7 @@ def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", 
     else:
         theta = _ntk_structured(model, X, sel, output, chunk_size, max_feature_bytes)
         if output in ("trace", "mean"):  # already contracted over the outputs
-            C = _channels(model(X[:1]).detach(), output).shape[1] if output == "mean" else 1
+            C = _num_channels(model, X, output) if output == "mean" else 1
             return theta[:, 0, :, 0] / C
     return _finish(theta, output)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ntkcheck.errors import NtkcheckError
 
-__all__ = ["as_float64_matrix", "certified_spectrum", "lambda_min_summary"]
+__all__ = ["DENSE_BELOW", "as_float64_matrix", "certified_spectrum", "lambda_min_summary"]
 
 
 def as_float64_matrix(K: Any, *, name: str = "kernel") -> np.ndarray:
@@ -37,15 +37,27 @@ def as_float64_matrix(K: Any, *, name: str = "kernel") -> np.ndarray:
     return 0.5 * (K + K.T)
 
 
-def certified_spectrum(K: Any, **kw: Any):
-    """:func:`ntkcheck.theory.spectra.certified_eigvalsh` of ``K`` (torch or numpy) in float64."""
-    from ntkcheck.theory.spectra import certified_eigvalsh
+#: Above this size only the extreme eigenpairs are computed (Lanczos, residual-certified) instead of the full
+#: spectrum: a dense float64 eigendecomposition of a 10,000 × 10,000 kernel takes minutes on a laptop CPU.
+DENSE_BELOW = 3000
 
-    return certified_eigvalsh(as_float64_matrix(K), **kw)
+
+def certified_spectrum(K: Any, *, dense_below: int = DENSE_BELOW):
+    """Certified λ_min/λ_max of ``K`` (torch or numpy) in float64: theory's
+    :func:`~ntkcheck.theory.spectra.certified_eigvalsh` (full spectrum) for N < ``dense_below``, else
+    :func:`~ntkcheck.theory.spectra.certified_extreme_eigs` (the ``method`` field of the result says which)."""
+    from ntkcheck.theory.spectra import certified_eigvalsh, certified_extreme_eigs
+
+    A = as_float64_matrix(K)
+    if A.shape[0] < dense_below:
+        return certified_eigvalsh(A)
+    return certified_extreme_eigs(A, dense_below=dense_below)
 
 
 def lambda_min_summary(K: Any, **kw: Any) -> dict[str, Any]:
-    """λ_min with its certified error bound, λ_max, the condition number and the singular flag (JSON-ready)."""
+    """λ_min with its certified error bound, λ_max, the condition number, the singular flag and the
+    method (JSON-ready)."""
     sp = certified_spectrum(K, **kw)
     return {"lambda_min": float(sp.lambda_min), "lambda_max": float(sp.lambda_max),
-            "error_bound": float(sp.error_bound), "cond": float(sp.cond), "singular": bool(sp.singular)}
+            "error_bound": float(sp.error_bound), "cond": float(sp.cond), "singular": bool(sp.singular),
+            "method": sp.method}

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         "ntk_output": "per-coordinate mean over the last node" if spec.readout == "none" else "scalar",
         "nngp_normalization": ("(1/n)<h,h'> of the last node" if spec.readout == "none"
                                else "sigma_w2 (1/n)<phi_out,phi_out'> + sigma_b2"),
+        "eigen_method": spT.method,
         "mean_ntk_lambda_min": {"value": float(spT.lambda_min), "error_bound": float(spT.error_bound),
                                 "singular": bool(spT.singular)},
         "mean_nngp_lambda_min": {"value": float(spK.lambda_min), "error_bound": float(spK.error_bound),

@@ -281,19 +281,28 @@ def test_nngp_readout_normalization_two_layer_relu():
     np.testing.assert_allclose(empirical_nngp(fc_spec(["relu"]), X, 2048, 6, device="cpu"), ek.nngp, rtol=1e-12)
 
 
-@pytest.mark.parametrize("spec", [
-    fc_spec(["relu", "relu", "relu"]),
-    parse_spec({"nodes": 4, "edges": [[0, 1, "dense:relu"], [0, 2, "skip"], [1, 2, "dense:tanh"],
-                                      [0, 3, "zero"], [1, 3, "skip"], [2, 3, "dense:relu"]],
-                "readout": "relu", "sigma_w2": 2.0, "sigma_b2": 0.1}),
-], ids=["fc_relu", "skip_dag"])
-def test_large_width_matches_infinite_width_engine(spec):
+@pytest.mark.parametrize("spec,width,seeds", [
+    (fc_spec(["relu", "relu", "relu"]), 2048, 8),
+    (parse_spec({"nodes": 4, "edges": [[0, 1, "dense:relu"], [0, 2, "skip"], [1, 2, "dense:tanh"],
+                                       [0, 3, "zero"], [1, 3, "skip"], [2, 3, "dense:relu"]],
+                 "readout": "relu", "sigma_w2": 2.0, "sigma_b2": 0.1}), 2048, 8),
+    # mean merge, scaled skip, smooth activations, biases, a sigmoid edge reading an identically-zero node
+    (parse_spec({"nodes": 5, "edges": [[0, 1, "dense:tanh"], [0, 2, "skip"], [1, 2, "dense:gelu"],
+                                       [0, 3, "zero"], [3, 4, "dense:sigmoid"], [1, 4, "skip:0.5"],
+                                       [2, 4, "dense:erf"]],
+                 "readout": "softplus", "merge": "mean", "sigma_w2": 1.5, "sigma_b2": 0.2}), 1024, 6),
+    # linact edges on a dense input node: non-zero means, cross terms, mean merge, readout none
+    (parse_spec({"nodes": 3, "edges": [[0, 1, "linact:tanh"], [0, 2, "linact:relu"], [1, 2, "skip"],
+                                       [1, 2, "linact:relu"]], "readout": "none", "input": "dense",
+                 "sigma_b2": 0.1, "merge": "mean"}), 512, 6),  # per-coordinate NTK: n backward passes
+], ids=["fc_relu", "skip_dag", "mean_dag_zero_node", "linact_dense_input"])
+def test_large_width_matches_infinite_width_engine(spec, width, seeds):
     # 8 seeds: a ReLU net's per-network NNGP fluctuates by ≈ 2.2·√(L/n) relative (≈ 8% here), so 8 seeds
     # bring the standard error of the mean under the 5% informativeness bar of _assert_converges
     from ntkcheck.theory.kernels import infinite_width_kernels
 
     X = _unit_rows(5, 4, seed=5)
     ik = infinite_width_kernels(spec, X)
-    ek = empirical_kernels(spec, X, 2048, 8, device="cpu")
+    ek = empirical_kernels(spec, X, width, seeds, device="cpu")
     _assert_converges(ek.nngp_per_seed, np.asarray(ik.nngp))
     _assert_converges(ek.ntk_per_seed, np.asarray(ik.ntk))
