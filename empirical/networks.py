@@ -35,6 +35,7 @@ term that the contract's network does not have).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -329,10 +330,11 @@ def build_network(spec, d_in: int, width: int, *, out_dim: int = 1, parametrizat
     """
     spec = parse_spec(spec)
     for what, v in (("width", width), ("d_in", d_in), ("out_dim", out_dim)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
             raise NtkcheckError(f"{what} must be a positive integer, got {v!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise NtkcheckError(f"seed must be an integer, got {seed!r}")
+    width, d_in, out_dim, seed = int(width), int(d_in), int(out_dim), int(seed)
     if parametrization not in ("ntk", "standard"):
         raise NtkcheckError(f"parametrization must be 'ntk' or 'standard', got {parametrization!r}")
     if spec.readout == "none" and out_dim != 1:
