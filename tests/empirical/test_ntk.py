@@ -306,3 +306,17 @@ def test_large_width_matches_infinite_width_engine(spec, width, seeds):
     ek = empirical_kernels(spec, X, width, seeds, device="cpu")
     _assert_converges(ek.nngp_per_seed, np.asarray(ik.nngp))
     _assert_converges(ek.ntk_per_seed, np.asarray(ik.ntk))
+
+
+def test_parameter_free_raw_skip_dag_is_exact_at_any_width():
+    """``1_01_111``: X1 = X0, X2 = X1, X3 = X0 + X1 + X2 = 3·X0 with node 0 = √d·x — no weights at all, so the
+    per-coordinate NNGP is exactly 9·XXᵀ at every width (hand computation; theory must agree to rounding)
+    and the NTK is 0 (θ is empty)."""
+    from ntkcheck.theory.kernels import infinite_width_kernels
+
+    X = _unit_rows(4, 6, seed=2)
+    spec = chen_dag_spec("1_01_111")
+    ek = empirical_kernels(spec, X, 6, 2, device="cpu")
+    np.testing.assert_allclose(ek.nngp, 9 * X @ X.T, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(infinite_width_kernels(spec, X).nngp, ek.nngp, rtol=1e-12, atol=1e-14)
+    assert np.count_nonzero(ek.ntk) == 0
