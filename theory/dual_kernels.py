@@ -95,10 +95,13 @@ def has_closed_form(act: str | Activation) -> bool:
 # ---- closed forms --------------------------------------------------------------------------------
 
 def _rho_theta(q1, c, q2):
+    """ρ = c/√(q₁q₂) and θ = arccos ρ; |ρ| within 4ε of 1 is set to ±1 exactly (arccos has slope ∞ there, so
+    a rounding error of ε in ρ would otherwise become √(2ε) ≈ 2e-8 in θ, e.g. on every diagonal entry)."""
     s = np.sqrt(q1 * q2)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(s > 0, c / np.where(s > 0, s, 1.0), 0.0)
     rho = np.clip(rho, -1.0, 1.0)
+    rho = np.where(np.abs(rho) >= 1.0 - 4 * np.finfo(float).eps, np.sign(rho), rho)
     return s, rho, np.arccos(rho)
 
 
