@@ -1,0 +1,71 @@
+"""`ntkcheck search` and `ntkcheck figures`: argument errors (exit 2), a small real search, and the figure
+code on synthetic data (the real data come from cached micro-benchmark runs that are too slow for a unit test)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ntkcheck.cli import main
+
+
+def test_search_bad_input(capsys):
+    assert main(["search", "random-walk"]) == 2
+    assert main(["search", "tenas", "--space", "darts"]) == 2
+    assert main(["search", "eigen-nas", "--candidates", "0"]) == 2
+    assert main(["search", "lga", "--nats-bench", "/no/such/file.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("ntkcheck: error:") == 4 and "Traceback" not in err
+
+
+def test_search_chen_filter_kappa(tmp_path):
+    out = tmp_path / "s.json"
+    code = main(["search", "chen-filter+kappa", "--candidates", "6", "--no-accuracy", "--quiet", "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert code == 0
+    kept = [c["cell"] for c in res["filter"]["cells"] if c["kept"]]
+    assert res["cell"] in kept and res["direction"] == "min"
+    scores = [t["score"] for t in res["trajectory"]]
+    assert scores == sorted(scores)                    # best (lowest κ) first
+
+
+def test_figures_bad_name():
+    assert main(["figures", "nosuchpaper"]) == 2
+
+
+def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
+    from ntkcheck.figures import mok2022 as fm, tenas2021 as ft
+    from ntkcheck.figures.common import write_figure
+    from ntkcheck.paper_checks import microbench, mok2022, tenas2021
+    from ntkcheck.spec import NB201_OPS, nb201_string
+
+    rng = np.random.default_rng(0)
+    cells = [nb201_string([NB201_OPS[i] for i in rng.integers(0, 5, 6)]) for _ in range(12)]
+    archs = [microbench.Arch(f"a{i}", "nb201-fc" if i % 2 else "nb201-conv", c, c) for i, c in enumerate(cells)]
+    recs = []
+    for i in range(12):
+        A = rng.standard_normal((8, 20))
+        recs.append({"acc_test": 50 + 3 * i, "R_N": 100 + 5 * i, "ntk_labels": rng.integers(0, 3, 8),
+                     "K_init_weight": A @ A.T, "K_init_nocls": A @ A.T + 1, "K_ep1_nocls": A @ A.T + 2})
+    table = microbench.AccuracyTable("microbench", "synthetic", archs, recs, {"key": "x"})
+    monkeypatch.setattr(microbench, "accuracy_table", lambda ctx: table)
+    monkeypatch.setattr(tenas2021, "op_makeup_data",
+                        lambda ctx: {"cells": cells, "kappa": list(rng.uniform(1, 50, 12)),
+                                     "R": list(rng.uniform(10, 300, 12)), "networks": "synthetic"})
+    monkeypatch.setattr(tenas2021, "search_trajectory",
+                        lambda ctx, seed: {"cell": cells[0], "kappa": [90.0, 40.0, 30.0, 28.0],
+                                           "R": [300.0, 290.0, 280.0, 270.0], "n_evaluations": 54})
+    rows = [{"epoch": e, "corr": 1 - 0.1 * e, "reldiff": 0.2 * e, "distance": 0.01 * e, "lga": 0.3 + 0.01 * e}
+            for e in range(4)]
+    monkeypatch.setattr(mok2022, "kernel_tracking_data",
+                        lambda ctx: {"lowest accuracy": {"arch": "a", "family": "fc", "rows": rows},
+                                     "highest accuracy": {"arch": "b", "family": "fc", "rows": rows}})
+    figs = ft.make_figures() + fm.make_figures()
+    assert [f.name for f in figs] == ["tenas_fig1_3_kappa_R_vs_accuracy", "tenas_fig4_op_makeup",
+                                      "tenas_fig5_pruning_trajectory", "mok_correlations_init_vs_epoch1",
+                                      "mok_ntk_change_training"]
+    for f in figs:
+        paths = write_figure(f, tmp_path)
+        assert {p.suffix for p in paths} == {".png", ".pdf", ".csv"}
+        assert all(p.stat().st_size > 0 for p in paths)
+        assert f.caption
