@@ -64,7 +64,7 @@ def _fig_track(ctx) -> FigureResult:
             cols["rel_diff"].append(r["reldiff"])
             cols["lga"].append(r["lga"])
     axes[0].set_ylabel("kernel correlation with Θ_0")
-    axes[1].set_ylabel("relative kernel difference ‖|Θ_0−Θ_t|⊘(|Θ_0|+1e-4)‖_F")
+    axes[1].set_ylabel("relative kernel difference (Mok et al.)")
     axes[2].set_ylabel("LGA (logit-sum NTK, all params)")
     for ax in axes:
         ax.set_xlabel("training epoch (Adam on sklearn digits)")

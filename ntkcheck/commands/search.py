@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(args.nats_bench).exists():
             raise NtkcheckError(f"--nats-bench file {args.nats_bench} does not exist")
     t0 = time.perf_counter()
-    n_cand = args.candidates or (24 if args.scale == "small" else 200)
+    n_cand = args.candidates if args.candidates is not None else (24 if args.scale == "small" else 200)
     if n_cand < 1:
         raise NtkcheckError("--candidates must be >= 1")
     result: dict[str, Any] = {"method": method, "space": args.space, "seed": args.seed, "scale": args.scale}
