@@ -198,3 +198,35 @@ def test_relu_diagonal_is_exact():
     K = nngp_gram({"fc": ["relu"] * 4, "sigma_w2": 2.0}, X)
     q0 = np.diag(2.0 * (X @ X.T) / 4)  # Σ_00's diagonal as the engine forms it (BLAS rounding included)
     np.testing.assert_array_equal(np.diag(K), q0)  # σ_w² = 2 makes the ReLU map an exact isometry on the diagonal
+
+
+@st.composite
+def relu_chain_specs(draw):
+    """Chains and residual nets of (leaky) ReLU layers: the specs that take the fused in-place path."""
+    acts = draw(st.lists(st.sampled_from(["relu", "leaky_relu:0.2", "leaky_relu:-0.1"]), min_size=1, max_size=5))
+    form = draw(st.sampled_from(["fc", "residual"]))
+    extra = {"sigma_w2": draw(st.sampled_from([2.0, 1.3])), "sigma_b2": draw(st.sampled_from([0.0, 0.2]))}
+    if form == "residual":
+        extra["merge"] = draw(st.sampled_from(["sum", "mean"]))
+    return parse_spec({form: acts, **extra})
+
+
+@settings(max_examples=30, deadline=None)
+@given(spec=relu_chain_specs(), X=sphere_data(max_n=9))
+def test_fused_chain_path_matches_general_recursion(spec, X):
+    """The in-place upper-triangle path (taken automatically for ReLU chains/residual nets) against the general
+    lazy recursion on the same spec: same kernels to rounding (1e-13 relative), same layer variances."""
+    import ntkcheck.theory.kernels as kmod
+
+    assert kmod._fused_chain_plan(spec) is not None
+    fused = kmod.infinite_width_kernels(spec, X)
+    rec = kmod._Recursion(spec, X, True, True)
+    n = spec.output_node
+    Mn = rec.moment(n, n)
+    F, Fd = rec._duals(spec.readout, Mn)
+    K = spec.sigma_w2 * F + spec.sigma_b2
+    Th = K + spec.sigma_w2 * Fd * rec.ntk(n, n)
+    scale = max(1.0, np.abs(Th).max())
+    assert np.abs(fused.nngp - K).max() <= 1e-13 * scale
+    assert np.abs(fused.ntk - Th).max() <= 1e-13 * scale
+    assert np.array_equal(fused.ntk, fused.ntk.T)
