@@ -18,13 +18,6 @@ from ntkcheck.empirical.linear_regions import (ToyReLUNet, activation_patterns, 
 from ntkcheck.empirical.nb201_conv import build_nb201_conv, thin_config
 from ntkcheck.errors import NtkcheckError
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The networks here are tiny: on a shared 2-core machine intra-op threads only add contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 

@@ -13,8 +13,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from torch.func import functional_call, jacrev
 
 from ntkcheck.empirical.metrics import (condition_number, eigen_nas_score, frobenius_norm, kernel_correlation,
                                         kernel_cosine, kernel_distance, label_similarity, lga, lga_score,
@@ -22,29 +20,14 @@ from ntkcheck.empirical.metrics import (condition_number, eigen_nas_score, frobe
                                         relative_kernel_difference, tenas_kappa)
 from ntkcheck.empirical.nb201_conv import build_nb201_conv, tenas_ntk_config
 from ntkcheck.errors import NtkcheckError
+from torch_reference import jac_kernel
 
 CELL = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|nor_conv_3x3~2|"
 SMALL = tenas_ntk_config(C=2, input_size=8, bn_track_running_stats=False)
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The networks here are tiny: on a shared 2-core machine intra-op threads only add contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 
-def jac_kernel(model: nn.Module, X: torch.Tensor, keep) -> np.ndarray:
-    """Sum-of-logits NTK from jacrev of the batched map θ ↦ (Σ_c f_c(x_i))_i (train-mode BN coupling kept)."""
-    names = [n for n, _ in model.named_parameters() if keep(n)]
-    sel = {n: p.detach() for n, p in model.named_parameters() if n in names}
-    rest = {n: p.detach() for n, p in model.named_parameters() if n not in names}
-    bufs = dict(model.named_buffers())
-    J = jacrev(lambda ps: functional_call(model, {**rest, **ps, **bufs}, (X,)).sum(1))(sel)
-    G = torch.cat([J[n].reshape(X.shape[0], -1) for n in names], 1).double()
-    return (G @ G.T).numpy()
 
 
 def gram(N, P, seed):

@@ -14,22 +14,15 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import rankdata
-from torch.func import functional_call, jacrev
 
 from ntkcheck.empirical.nas_search import (TenasConfig, dense_rank, eigen_nas_search, lga_search, ordinal_rank,
                                            select_by_score, tenas_prune)
 from ntkcheck.empirical.nb201_conv import CANDIDATE_OPS, build_nb201_conv, tenas_ntk_config
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.spec import NB201_EDGES, parse_nb201
+from torch_reference import jac_kernel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The networks here are tiny: on a shared 2-core machine intra-op threads only add contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 TINY_NTK = tenas_ntk_config(C=2, input_size=4, stages=2, bn_track_running_stats=False)
@@ -117,14 +110,6 @@ def test_select_by_score():
         select_by_score(cells[1:2], table.__getitem__)
 
 
-def jac_kernel(model, X, keep):
-    names = [n for n, _ in model.named_parameters() if keep(n)]
-    sel = {n: p.detach() for n, p in model.named_parameters() if n in names}
-    rest = {n: p.detach() for n, p in model.named_parameters() if n not in names}
-    bufs = dict(model.named_buffers())
-    J = jacrev(lambda ps: functional_call(model, {**rest, **ps, **bufs}, (X,)).sum(1))(sel)
-    G = torch.cat([J[n].reshape(X.shape[0], -1) for n in names], 1).double()
-    return (G @ G.T).numpy()
 
 
 def test_eigen_nas_and_lga_search_pick_the_argmax():

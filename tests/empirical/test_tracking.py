@@ -14,13 +14,6 @@ from torch import nn
 from ntkcheck.empirical.tracking import TrackingConfig, track_ntk
 from ntkcheck.errors import NtkcheckError
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The networks here are tiny: on a shared 2-core machine intra-op threads only add contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 
