@@ -308,7 +308,7 @@ def _l6_runs(ctx: Context):
     if small:
         # at small scale: mixed-activation fc nets (the conv version costs about a minute per network on 2 cores)
         acts = ("relu", "tanh", "gelu", "sigmoid")
-        specs = [{"fc": [acts[i] for i in rng.integers(0, 4, int(rng.integers(2, 4)))]} for _ in range(6)]
+        specs = [{"fc": [acts[i] for i in rng.integers(0, 4, int(rng.integers(2, 4)))]} for _ in range(12)]
         xtr, xte = xtr.reshape(-1, 64), xte.reshape(-1, 64)
     else:
         specs = cells
@@ -466,7 +466,7 @@ CHECKS: list[Check] = [
        "finite-width fluctuations; the exponent itself is reported, not asserted", _l5, (_METRICS, "torch"), 40, "[P]"),
     _c("L6a", "Non-linear advantage: networks beat their linearization after a few epochs, Acc(f) − Acc(f_lin) > 0.",
        "abstract, Fig. 1; digest L6", "statistical",
-       "small scale: 6 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
+       "small scale: 12 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
        "conv nets (C=4, two stages, batch-statistics BN, Adam lr 1e-2, 10 epochs) — the digest's 'small CNNs', too "
        "slow for the small budget; each net vs its jvp linearization on digits",
        "direction stated in the abstract", "advantage > 0 in ≥ 80% of nets", "qualitative claim at toy scale",
