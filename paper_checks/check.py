@@ -26,8 +26,8 @@ Verdicts
 * ``error``: the check crashed; counts as a failure.
 * ``inconclusive``: a ``statistical`` (or ``hypothesis``) check whose confidence interval does not decide
   (e.g. a Kendall τ whose bootstrap 95% CI contains 0 at toy scale); reported with the interval, not failed.
-* For ``kind="hypothesis"`` (statements the digests mark unverified [R], or toy-scale reproductions of a
-  direction the paper only states qualitatively) the runner maps pass/fail to the informational verdicts
+* For ``kind="hypothesis"`` (statements the digests mark unverified [R], or that they say to report rather
+  than assert) the runner maps pass/fail to the informational verdicts
   ``supported`` / ``not supported`` (``inconclusive`` when the check says so). They are reported, never
   counted as the paper's theorem, and never fail the run.
 """

@@ -200,8 +200,10 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"figures {report['timings']['figures_s']:.1f} s)",
              f"- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
              f"- exit status: {report['exit_code']} ({'no check failed' if report['exit_code'] == 0 else 'a check failed or errored'})",
-             "- `hypothesis` checks (unverified [R] statements or toy-scale reproductions of qualitative claims) are "
-             "informational (supported / not supported / inconclusive) and never fail the run.", "",
+             "- `hypothesis` checks (statements the digests mark unverified [R], or that they say to report rather "
+             "than assert) are informational (supported / not supported / inconclusive) and never fail the run; "
+             "`statistical` checks (toy-scale reproductions of the papers' directional claims) are `inconclusive` "
+             "when their 95% interval does not decide, and fail only when the evidence is against the claim.", "",
              "| check | kind | measured | claimed | verdict | time (s) |", "|---|---|---|---|---|---|"]
     for r in report["results"]:
         lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['measured']))} | "
