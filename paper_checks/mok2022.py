@@ -233,7 +233,7 @@ def _l4(ctx: Context) -> Outcome:
             opt.step()
         Kt = _sum_logit_kernel(fn, {n: p.detach() for n, p in theta.items()}, X)
         out[name] = {"corr": kernel_correlation(K0, Kt), "reldiff": relative_kernel_difference(K0, Kt),
-                     "lga_change": lga(Kt, y) - lga(K0, y), "final_loss": float(loss)}
+                     "lga_change": lga(Kt, y) - lga(K0, y), "final_loss": float(loss.detach())}
     lin = out["linearized"]
     ok = abs(lin["corr"] - 1) <= 1e-6 and lin["reldiff"] <= 1e-6 and abs(lin["lga_change"]) <= 1e-6
     return verdict_condition(ok, {k: lin[k] for k in ("corr", "reldiff", "lga_change")},
