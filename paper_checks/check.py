@@ -242,21 +242,32 @@ def verdict_condition(ok: bool, measured: Any, claimed: Any, *, reason: str = ""
 
 def verdict_fraction(successes: int, trials: int, *, required: float, claimed: Any = None,
                      details: Mapping[str, Any] | None = None) -> Outcome:
-    """For qualitative claims run over seeds: pass iff successes/trials ≥ required (the fraction and a
-    Wilson 95% interval are reported)."""
+    """For qualitative claims run over seeds or a population ("holds in ≥ ``required`` of the runs").
+
+    Three-way, like :func:`verdict_sign`, with the exact (Clopper–Pearson) 95% interval [lo, hi] of the success
+    probability: **pass** when the observed fraction p ≥ required; **fail** only when hi < required (the runs
+    contradict the claimed rate at 95% confidence); otherwise **inconclusive** (too few runs to tell). The digests
+    call such claims "[qual]: a direction that small-scale runs may violate at random", so a shortfall that is
+    within sampling error is not reported as a failure.
+    """
+    from scipy.stats import binomtest
+
     det = dict(details or {})
     if trials <= 0:
         return Outcome("skipped", reason="no trials ran", details=det)
     p = successes / trials
-    z = 1.96
-    den = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / den
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / den
-    det.update({"successes": successes, "trials": trials, "wilson95": [max(0.0, centre - half), min(1.0, centre + half)]})
-    ok = p >= required
-    return Outcome("pass" if ok else "fail", f"{successes}/{trials} = {p:.2f}",
-                   claimed if claimed is not None else f">= {required:.2f}", det,
-                   reason="" if ok else f"success fraction {p:.2f} < {required:.2f}")
+    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=0.95, method="exact")
+    lo, hi = float(ci.low), float(ci.high)
+    det.update({"successes": successes, "trials": trials, "clopper_pearson95": [lo, hi]})
+    measured = f"{successes}/{trials} = {p:.2f}"
+    claimed = claimed if claimed is not None else f">= {required:.2f}"
+    if p >= required:
+        return Outcome("pass", measured, claimed, det)
+    if hi < required:
+        return Outcome("fail", measured, claimed, det,
+                       reason=f"success fraction {p:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] below {required:.2f}")
+    return Outcome("inconclusive", measured, claimed, det,
+                   reason=f"success fraction {p:.2f} < {required:.2f} but 95% CI [{lo:.2f}, {hi:.2f}] contains it")
 
 
 def verdict_sign(estimate: float, ci: Sequence[float], *, sign: int, claimed: Any = None,

@@ -45,7 +45,13 @@ def test_verdict_sign_and_fraction():
     assert verdict_sign(-0.1, (-0.4, 0.2), sign=-1).verdict == "inconclusive"
     assert verdict_sign(math.nan, (math.nan, math.nan), sign=1).verdict == "inconclusive"
     assert verdict_fraction(4, 5, required=0.8).verdict == "pass"
-    assert verdict_fraction(3, 5, required=0.8).verdict == "fail"
+    # 3/5 < 0.8 but the exact 95% interval [0.15, 0.95] contains 0.8: too few runs to call it a failure
+    assert verdict_fraction(3, 5, required=0.8).verdict == "inconclusive"
+    # 5/30: interval [0.06, 0.35] lies below 0.8 — the runs contradict the claimed rate
+    assert verdict_fraction(5, 30, required=0.8).verdict == "fail"
+    lo, hi = verdict_fraction(5, 30, required=0.8).details["clopper_pearson95"]
+    from scipy.stats import beta  # Clopper–Pearson from the beta quantiles, independently of binomtest
+    assert abs(lo - beta.ppf(0.025, 5, 26)) < 1e-9 and abs(hi - beta.ppf(0.975, 6, 25)) < 1e-9
     assert verdict_fraction(0, 0, required=0.8).verdict == "skipped"
 
 
