@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
 
 import numpy as np
 
@@ -59,37 +58,32 @@ def _two_by_two(code: str, rho: float, cross: bool) -> float:
     return float(K[0, 0] - K[0, 1])  # equal diagonals: diag − offdiag (the closed forms' quantity)
 
 
+def _fig3_grid(closed_form, cross: bool) -> tuple[float, bool]:
+    """Max |engine 2×2 − closed form| over 40 ρ and the ordering λ1 < λ2 < λ3 of the closed forms on 400 ρ."""
+    err = 0.0
+    for r in np.linspace(-0.95, 0.995, 40):
+        cf = closed_form(r)
+        for name, code in FIG3:
+            err = max(err, abs(_two_by_two(code, float(r), cross) - float(cf[name])))
+    lam = closed_form(np.linspace(-0.999, 0.999, 400))
+    return err, bool(np.all(lam["dag1"] < lam["dag2"]) and np.all(lam["dag2"] < lam["dag3"]))
+
+
 def _c2(ctx) -> Outcome:
     """Paper-rule 2×2 values from the project's engine vs Eqs. 7, 9, 11; ordering on a 400-point grid."""
     from ntkcheck.theory.connectivity import fig3_paper_2x2
 
-    rhos = np.linspace(-0.95, 0.995, 40)
-    err = 0.0
-    for r in rhos:
-        cf = fig3_paper_2x2(r)
-        for name, code in FIG3:
-            err = max(err, abs(_two_by_two(code, float(r), False) - float(cf[name])))
-    grid = np.linspace(-0.999, 0.999, 400)
-    lam = fig3_paper_2x2(grid)
-    order = bool(np.all(lam["dag1"] < lam["dag2"]) and np.all(lam["dag2"] < lam["dag3"]))
+    err, order = _fig3_grid(fig3_paper_2x2, cross=False)
     if not order:
         return verdict_condition(False, err, 0.0, reason="ordering λ1 < λ2 < λ3 violated on the grid")
-    return verdict_numeric(err, 0.0, atol=1e-12, details={"ordering_holds_400_grid": order, "rhos": rhos.size})
+    return verdict_numeric(err, 0.0, atol=1e-12, details={"ordering_holds_400_grid": order, "rhos": 40})
 
 
 def _c5(ctx) -> Outcome:
     """Exact 2×2: DAG#2 = 3(1 − f) as in the paper; DAG#3 closed form of digest §2.3; ordering (exact)."""
     from ntkcheck.theory.connectivity import fig3_exact_2x2
 
-    rhos = np.linspace(-0.95, 0.995, 40)
-    err = 0.0
-    for r in rhos:
-        cf = fig3_exact_2x2(r)
-        for name, code in FIG3:
-            err = max(err, abs(_two_by_two(code, float(r), True) - float(cf[name])))
-    grid = np.linspace(-0.999, 0.999, 400)
-    lam = fig3_exact_2x2(grid)
-    order = bool(np.all(lam["dag1"] < lam["dag2"]) and np.all(lam["dag2"] < lam["dag3"]))
+    err, order = _fig3_grid(fig3_exact_2x2, cross=True)
     vals = {r: float(fig3_exact_2x2(r)["dag3"]) for r in (0.0, 0.5, 0.9)}
     if not order:
         return verdict_condition(False, err, 0.0, reason="exact ordering violated")
@@ -120,28 +114,9 @@ def _c3(ctx) -> Outcome:
 # ---- C4 ------------------------------------------------------------------------------------------------
 
 def _mc(code, X, m, draws, rng):
-    from ntkcheck.spec import chen_dag_spec
-    from ntkcheck.theory.connectivity import chen_exact_reference
+    from ntkcheck.empirical.chen_monte_carlo import chen_mc_errors
 
-    spec = chen_dag_spec(code)
-    ex_err, pa_err = [], []
-    for _ in range(draws):
-        Q, _ = np.linalg.qr(rng.standard_normal((m, X.shape[1])))
-        nodes = [math.sqrt(m) * X @ Q.T]
-        for v in range(1, spec.nodes):
-            acc = np.zeros_like(nodes[0])
-            for e in spec.incoming(v):
-                if e.kind == "skip":
-                    acc = acc + nodes[e.src]
-                elif e.kind == "linact":
-                    W = rng.standard_normal((m, m), dtype=np.float32)
-                    acc = acc + math.sqrt(2) * np.maximum(nodes[e.src].astype(np.float32) @ W.T / math.sqrt(m), 0)
-            nodes.append(acc.astype(np.float64))
-        K = nodes[-1] @ nodes[-1].T / m
-        K0, nu0 = nodes[0] @ nodes[0].T / m, nodes[0].mean(axis=1)
-        ex_err.append(K - chen_exact_reference(spec, K0, nu0).nngp)
-        pa_err.append(K - chen_exact_reference(spec, K0, nu0, cross_terms=False).nngp)
-    return np.array(ex_err), np.array(pa_err)
+    return chen_mc_errors(code, X, m, draws, rng)
 
 
 def _c4(ctx) -> Outcome:

@@ -16,7 +16,7 @@ from scipy import integrate, stats
 
 from ntkcheck.spec import chen_dag_spec
 from ntkcheck.theory.connectivity import (F_map, chen_exact_reference, dag2_exact_kernel, dag3_exact_kernel,
-                                          f_arccos, f_iter, f_prime, fig3_exact_2x2, fig3_paper_2x2, h_paper)
+                                          f_arccos, f_prime, fig3_exact_2x2, fig3_paper_2x2, h_paper)
 
 from .conftest import chen_dag_strings, unit_data
 
@@ -142,34 +142,12 @@ def test_exact_equals_paper_on_chains_and_diagonal_dominates(code, seed):
 
 # ---- C4: Monte Carlo finite width converges to the exact recursion, not to the paper's ----------------------
 
-def _mc_kernel(code, X, m, rng):
-    """One draw of the finite network of Eq. 1-2 in numpy: X0 = √m·Q x (Q: m×d orthonormal columns, so
-    (1/m)⟨X0_i, X0_j⟩ = ⟨x_i, x_j⟩ exactly), linear edge Y = √2·ReLU(W X^s/√m), W iid N(0, 1).
-    Returns the per-coordinate kernel (1/m) X^H X^Hᵀ, and the realised K^0 and ν^0."""
-    spec = chen_dag_spec(code)
-    Q, _ = np.linalg.qr(rng.standard_normal((m, X.shape[1])))
-    nodes = [math.sqrt(m) * X @ Q.T]  # (N, m)
-    for v in range(1, spec.nodes):
-        acc = np.zeros_like(nodes[0])
-        for e in spec.incoming(v):
-            if e.kind == "skip":
-                acc = acc + nodes[e.src]
-            elif e.kind == "linact":
-                W = rng.standard_normal((m, m), dtype=np.float32)
-                acc = acc + math.sqrt(2) * np.maximum(nodes[e.src].astype(np.float32) @ W.T / math.sqrt(m), 0)
-        nodes.append(acc.astype(np.float64))
-    H = nodes[-1]
-    return H @ H.T / m, nodes[0] @ nodes[0].T / m, nodes[0].mean(axis=1)
-
-
 def _mc_errors(code, X, m, draws, rng):
-    """Per-draw errors of the MC kernel against the exact and the paper recursion fed the realised K^0, ν^0."""
-    ex_err, pa_err = [], []
-    for _ in range(draws):
-        Kmc, K0, nu0 = _mc_kernel(code, X, m, rng)
-        ex_err.append(Kmc - chen_exact_reference(code, K0, nu0).nngp)
-        pa_err.append(Kmc - chen_exact_reference(code, K0, nu0, cross_terms=False).nngp)
-    return np.array(ex_err), np.array(pa_err)
+    """Per-draw errors of the numpy finite network of Eq. 1-2 (empirical/chen_monte_carlo.py) against the exact
+    and the paper recursion fed the realised K^0, ν^0."""
+    from ntkcheck.empirical.chen_monte_carlo import chen_mc_errors
+
+    return chen_mc_errors(code, X, m, draws, rng)
 
 
 @pytest.mark.parametrize("code", ["1_01_222", "2_21_112"])
