@@ -107,6 +107,17 @@ class Check:
         object.__setattr__(self, "needs", tuple(self.needs))
         object.__setattr__(self, "scales", tuple(self.scales))
 
+    @classmethod
+    def record(cls, paper: str, label: str, claim: str, source: str, kind: str, how_measured: str, how_claimed: str,
+               tolerance: str, tolerance_reason: str, fn: Callable[..., Any], needs: Sequence[str] = (),
+               budget: float = 10.0, trust: str = "", scales: Sequence[str] = ("small", "paper")) -> "Check":
+        """The record ``<paper>.<label>`` — the one constructor the paper modules use (positional order as the
+        record reads: claim, source, kind, how each side is computed, tolerance and why, the function)."""
+        return cls(id=f"{paper}.{label}", paper=paper, claim=claim, source=source, kind=kind,
+                   how_measured=how_measured, how_claimed=how_claimed, tolerance=tolerance,
+                   tolerance_reason=tolerance_reason, fn=fn, needs=tuple(needs), budget_s=budget, trust=trust,
+                   scales=tuple(scales))
+
     def describe(self) -> dict[str, Any]:
         """The record without its function (for report.json)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "fn"}

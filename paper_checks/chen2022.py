@@ -451,11 +451,9 @@ def _c17(ctx) -> Outcome:
 
 # ---- the records ---------------------------------------------------------------------------------------
 
-def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=5.0, scales=("small", "paper"),
-       trust=""):
-    return Check(id=f"{PAPER}.{label}", paper=PAPER, claim=claim, source=source, kind=kind, how_measured=how_m,
-                 how_claimed=how_c, tolerance=tol, tolerance_reason=why, fn=fn, needs=tuple(needs), budget_s=budget,
-                 scales=scales, trust=trust)
+def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=5.0, trust="",
+       scales=("small", "paper")):
+    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales)
 
 
 _ENGINE = "module:ntkcheck.theory.kernels"

@@ -431,10 +431,9 @@ _METRICS = "module:ntkcheck.empirical.metrics"
 _SPECTRA = "module:ntkcheck.theory.spectra"
 
 
-def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=10.0, trust="", scales=("small", "paper")):
-    return Check(id=f"{PAPER}.{label}", paper=PAPER, claim=claim, source=source, kind=kind, how_measured=how_m,
-                 how_claimed=how_c, tolerance=tol, tolerance_reason=why, fn=fn, needs=tuple(needs), budget_s=budget,
-                 trust=trust, scales=scales)
+def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=10.0, trust="",
+       scales=("small", "paper")):
+    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales)
 
 
 CHECKS: list[Check] = [

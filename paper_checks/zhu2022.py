@@ -375,9 +375,7 @@ def _cG(ctx) -> Outcome:
 
 
 def _mk(label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, budget, needs=(), trust=""):
-    return Check(id=f"{PAPER}.{label}", paper=PAPER, claim=claim, source=source, kind=kind, how_measured=how_m,
-                 how_claimed=how_c, tolerance=tol, tolerance_reason=tol_reason, fn=fn, budget_s=budget,
-                 needs=tuple(needs), trust=trust)
+    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, needs, budget, trust)
 
 
 _T = "module:ntkcheck.theory.kernels"
