@@ -44,9 +44,8 @@ norm); the loop engine reproduces the NAS code's coupling through one batched fo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ntkcheck.spec import NB201_OPS, nb201_string, parse_nb201, parse_spec
+from ntkcheck.spec import NB201_OPS, nb201_string, parse_spec
 
 #: Bump when the training or measurement protocol changes (part of the cache key).
 PROTOCOL_VERSION = 4

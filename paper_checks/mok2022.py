@@ -13,11 +13,10 @@ paper's tables cannot be checked here.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from ntkcheck.paper_checks.check import (Check, Context, Outcome, SkipCheck, inconclusive, skipped,
+from ntkcheck.paper_checks.check import (Check, Context, Outcome, skipped,
                                          verdict_condition, verdict_fraction, verdict_sign)
 
 PAPER = "mok2022"

@@ -14,7 +14,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -192,13 +192,13 @@ def summarize(results: Sequence[CheckResult]) -> dict[str, int]:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    lines = [f"# ntkcheck verify report", "",
+    lines = ["# ntkcheck verify report", "",
              f"- scale: `{report['configuration']['scale']}`, seed: {report['seed']}, device: "
              f"`{report['configuration']['device']}`, jobs: {report['configuration']['jobs']}",
              f"- accuracy source: {report['accuracy_source'].get('description', report['accuracy_source'].get('source'))}",
              f"- total time: {report['timings']['total_s']:.1f} s (checks {report['timings']['checks_s']:.1f} s, "
              f"figures {report['timings']['figures_s']:.1f} s)",
-             f"- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
+             "- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
              f"- exit status: {report['exit_code']} ({'no check failed' if report['exit_code'] == 0 else 'a check failed or errored'})",
              "- `hypothesis` checks (statements the digests mark unverified [R], or that they say to report rather "
              "than assert) are informational (supported / not supported / inconclusive) and never fail the run; "

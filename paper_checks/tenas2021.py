@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ntkcheck.paper_checks.check import (Check, Context, Outcome, SkipCheck, inconclusive, verdict_condition,
-                                         verdict_fraction, verdict_numeric, verdict_sign)
+                                         verdict_fraction, verdict_sign)
 
 PAPER = "tenas2021"
 CITE = "Chen, Gong, Wang, ICLR 2021 (arXiv 2102.11535)"

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, skipped, verdict_bound,
-                                         verdict_condition, verdict_fraction, verdict_numeric)
+from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, skipped, verdict_condition, verdict_fraction, verdict_numeric)
 
 PAPER = "zhu2022"
 EIGENNAS_REF = {"cifar10": 93.46, "cifar100": 71.42, "imagenet16-120": 45.54}      # digest §6 [V]
@@ -185,7 +184,7 @@ def _c8(ctx) -> Outcome:
 
 
 def _c9(ctx) -> Outcome:
-    from ntkcheck.theory.bounds import (bounds_report, lam_min_certified, lb_two_layer_gershgorin,
+    from ntkcheck.theory.bounds import (lam_min_certified, lb_two_layer_gershgorin,
                                         lb_two_layer_hadamard)
 
     X = _sphere(ctx.rng, 10, 40)

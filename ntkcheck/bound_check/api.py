@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from .problem import Problem, make_problem
+from .problem import make_problem
 from .search import SearchResult, search
 from .strategies import (architectures, chen_dag_specs, dag_specs, datasets, fc_specs, nb201_specs,
                          residual_specs)

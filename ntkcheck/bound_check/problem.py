@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.spec import ArchSpec, parse_spec
+from ntkcheck.spec import ArchSpec
 
 from .quantities import (QuantityValue, check_quantity_name, compute_quantity, kernel_name_of, quad_rtol,
                          statistical_violation)

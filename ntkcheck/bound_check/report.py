@@ -128,7 +128,7 @@ def _md(result: SearchResult, meta: dict[str, Any]) -> str:
     if ce is not None:
         cfg = ce.config
         L += ["## Counterexample (shrunk)", "",
-              f"| side | value |", "|---|---|",
+              "| side | value |", "|---|---|",
               f"| bound | {ce.bound_value:.12g} |", f"| {p.quantity} | {ce.quantity_value:.12g} |",
               f"| slack (holds iff ≥ 0) | {ce.slack:.6g} |", f"| tolerance | {ce.tol:.3g} |", "",
               f"- architecture: `{cfg.spec.to_json()}`" + (f" ({cfg.spec.note})" if cfg.spec.note else ""),

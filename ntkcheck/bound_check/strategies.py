@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ntkcheck.spec import NB201_OPS, ArchSpec, parse_spec
+from ntkcheck.spec import ArchSpec, parse_spec
 
 __all__ = ["ACTIVATIONS", "EXPLORED_ACTIVATIONS", "DATA_KINDS", "Domain", "fc_specs", "residual_specs", "nb201_specs", "dag_specs",
            "chen_dag_specs", "architectures", "datasets", "make_data", "sigma_values"]

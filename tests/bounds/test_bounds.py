@@ -8,7 +8,6 @@ of the moments, relative 1e-10) + the engine's own reported quadrature error.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

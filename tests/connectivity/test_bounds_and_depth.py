@@ -7,7 +7,6 @@ for the NB201 space, the code's route rule on strings vs a DFS over the fully co
 ``ArchSpec.path_depths`` (three implementations).
 """
 
-import math
 from collections import Counter
 
 import numpy as np
@@ -16,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.spec import chen_dag_spec, nb201_spec, nb201_string, parse_spec
+from ntkcheck.spec import nb201_spec, nb201_string, parse_spec
 from ntkcheck.theory.connectivity import (CODE_WINDOW_NB201, PAPER_WINDOW_NB201, all_nb201_op_tuples,
                                           bound_report, chen_exact_reference, darts_depth_width, depth_width,
                                           eq12_bound, eq12_pairwise, f_arccos, fig3_exact_2x2, fig3_paper_2x2,

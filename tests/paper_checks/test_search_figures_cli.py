@@ -4,7 +4,6 @@ code on synthetic data (the real data come from cached micro-benchmark runs that
 import json
 
 import numpy as np
-import pytest
 
 from ntkcheck.cli import main
 

@@ -24,7 +24,7 @@ from ntkcheck.theory.kernels import infinite_width_kernels, ntk_gram, nngp_gram
 from ntkcheck.theory.nb201 import all_nb201_cells, nb201_kernels
 from ntkcheck.theory.spectra import certified_eigvalsh
 
-from strategies import CLOSED, dag_specs, fc_specs, nb201_cells, sphere_data
+from strategies import dag_specs, fc_specs, nb201_cells, sphere_data
 
 
 def path_expansion_reference(spec, X):
