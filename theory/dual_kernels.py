@@ -181,6 +181,8 @@ def _panel_rule(center, sigma, pts, order):
     k = np.arange(-_SIGMAS, _SIGMAS + 1.0)
     tb = np.clip((pts - center[:, None]) / sigma[:, None], -_SIGMAS, _SIGMAS)
     bp = np.sort(np.concatenate([np.broadcast_to(k, (R, k.size)), tb], axis=1), axis=1)
+    if R == 1:  # drop duplicate breakpoints (zero-width panels) when there is a single rule
+        bp = np.unique(bp)[None, :]
     left, right = bp[:, :-1], bp[:, 1:]
     t, wt = _gl(order)
     half = 0.5 * (right - left)
@@ -222,7 +224,13 @@ def _panel_pairs(f, kinks, q1, c, q2, order):
         if s[p] == 0.0:
             inner = f(m)
         else:
-            y, wy = _panel_rule(m, np.full(m.shape, s[p]), own, order)
+            # Inner rule for N(m, s²): only the integer feature points inside [m − 12s, m + 12s] matter, at
+            # most ⌊24s⌋ + 2 of them per row (a narrow conditional Gaussian sees few features).
+            kf = int(min(2 * F + 1, np.floor(24 * s[p]) + 2))
+            start = np.clip(np.ceil(m - _SIGMAS * s[p]), -F, F)  # first integer feature inside the window
+            feats = np.clip(start[:, None] + np.arange(kf)[None, :], -F, F)
+            pts_in = np.concatenate([feats, np.broadcast_to(kk, (m.size, kk.size))], axis=1)
+            y, wy = _panel_rule(m, np.full(m.shape, s[p]), pts_in, order)
             inner = np.sum(f(y) * wy, axis=1)
         out[p] = np.sum(f(u) * inner * wu)
     return out
