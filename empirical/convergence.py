@@ -11,7 +11,8 @@ slope of log e against log n is ≈ −1/2.
 
 The fit is ordinary least squares of log e(n, s) on log n over all (n, s) with e > 0; its confidence
 interval is either t-based (slope ± t_{k−2, (1+level)/2}·se, which assumes independent, homoscedastic
-residuals in log space — each point is an independent network) or a bootstrap percentile interval that
+residuals in log space — each point is an independent network: the network of (n, s) is seeded with
+:func:`ntkcheck.empirical.ntk.width_seed` (s, n), so no weights are shared across widths) or a bootstrap percentile interval that
 resamples seeds with replacement within each width (``n_boot`` replicates, seeded).
 """
 
@@ -132,7 +133,7 @@ def width_convergence(spec, X, widths: Sequence[int], seeds, *, theory: tuple[np
     import torch
     from tqdm import tqdm
 
-    from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list
+    from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list, width_seed
     from ntkcheck.empirical.spectra import certified_spectrum
     from ntkcheck.io import validate_data
 
@@ -165,11 +166,13 @@ def width_convergence(spec, X, widths: Sequence[int], seeds, *, theory: tuple[np
                                                     "ntk_lmin_emp_err", "nngp_lmin_emp_err")}
     bar = tqdm(total=len(ws) * len(sl), desc="width convergence", unit="net", disable=quiet)
     for w in ws:
-        for r in iter_seed_kernels(spec, X, w, sl, parametrization=parametrization, device=device, dtype=dtype,
-                                   engine=engine):
+        # independent networks per (seed, width): width_seed avoids weights shared across widths
+        for s0, r in zip(sl, iter_seed_kernels(spec, X, w, [width_seed(s, w) for s in sl],
+                                               parametrization=parametrization, device=device, dtype=dtype,
+                                               engine=engine)):
             spT, spK = certified_spectrum(r.ntk), certified_spectrum(r.nngp)
             cols["width"].append(w)
-            cols["seed"].append(r.seed)
+            cols["seed"].append(s0)
             cols["ntk_fro"].append(float(np.linalg.norm(r.ntk - T_th) / nT))
             cols["ntk_lmin"].append(abs(float(spT.lambda_min) - float(sp_T.lambda_min)))
             cols["nngp_fro"].append(float(np.linalg.norm(r.nngp - K_th) / nK))

@@ -83,7 +83,7 @@ def finite_width_check(spec: Any, X: Any, widths: Sequence[int] = (64, 256, 1024
     counts as "holds at this width" for the onset width.  Raises NtkcheckError when the infinite-width λ_min is
     not certified positive (the ratio test is then meaningless: singular data or degenerate architecture).
     """
-    from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list
+    from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list, width_seed
     from ntkcheck.io import validate_data
     from ntkcheck.theory.bounds import exact_kernel, lam_min_certified
 
@@ -105,7 +105,8 @@ def finite_width_check(spec: Any, X: Any, widths: Sequence[int] = (64, 256, 1024
     lam_e = np.empty((len(widths), len(sl)))
     err_e = np.empty_like(lam_e)
     for a, n in enumerate(widths):
-        for b, sk in enumerate(iter_seed_kernels(spec, X, n, sl, parametrization=parametrization, device=device,
+        for b, sk in enumerate(iter_seed_kernels(spec, X, n, [width_seed(s, n) for s in sl],
+                                                 parametrization=parametrization, device=device,
                                                  ntk=(kernel == "ntk"), progress=not quiet)):
             lam_e[a, b], err_e[a, b] = lam_min_certified(sk.ntk if kernel == "ntk" else sk.nngp)
     res = FiniteWidthResult(spec.to_json(), kernel, lam, err, widths, sl, lam_e, err_e, lo, hi, required)

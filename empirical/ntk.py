@@ -411,6 +411,15 @@ def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", 
 
 # ---- kernels of the contract's network, over seeds -----------------------------------------------
 
+def width_seed(seed: int, width: int) -> int:
+    """An independent network seed for (seed, width): ``SeedSequence([seed, width])``.
+
+    Seeding every width with the same ``seed`` makes networks of different widths share weights (the first rows
+    of a wider layer equal the narrower one), so width sweeps use this to keep their points independent.
+    """
+    return int(np.random.SeedSequence([int(seed), int(width)]).generate_state(1)[0])
+
+
 def seed_list(seeds, base_seed: int = 0) -> list[int]:
     """``seeds`` as a list: an int s means base_seed, …, base_seed + s − 1; an iterable is taken as is."""
     if isinstance(seeds, bool):

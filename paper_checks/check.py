@@ -257,9 +257,11 @@ def verdict_fraction(successes: int, trials: int, *, required: float, claimed: A
 
     Three-way, like :func:`verdict_sign`, with the exact (Clopper–Pearson) 95% interval [lo, hi] of the success
     probability: **pass** when the observed fraction p ≥ required; **fail** only when hi < required (the runs
-    contradict the claimed rate at 95% confidence); otherwise **inconclusive** (too few runs to tell). The digests
-    call such claims "[qual]: a direction that small-scale runs may violate at random", so a shortfall that is
-    within sampling error is not reported as a failure.
+    contradict the claimed rate at 95% confidence); otherwise **inconclusive**.  The digests call such claims
+    "[qual]: a direction that small-scale runs may violate at random", so a shortfall within sampling error is
+    not a failure.  A design too small to ever fail (even 0 successes out of ``trials`` would leave hi ≥ required)
+    is *underpowered*: it is reported as inconclusive whatever it measured, so that no check can pass without
+    being able to fail.
     """
     from scipy.stats import binomtest
 
@@ -269,9 +271,14 @@ def verdict_fraction(successes: int, trials: int, *, required: float, claimed: A
     p = successes / trials
     ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=0.95, method="exact")
     lo, hi = float(ci.low), float(ci.high)
-    det.update({"successes": successes, "trials": trials, "clopper_pearson95": [lo, hi]})
+    worst = float(binomtest(0, int(trials)).proportion_ci(confidence_level=0.95, method="exact").high)
+    det.update({"successes": successes, "trials": trials, "clopper_pearson95": [lo, hi],
+                "can_fail": worst < required})
     measured = f"{successes}/{trials} = {p:.2f}"
     claimed = claimed if claimed is not None else f">= {required:.2f}"
+    if worst >= required:
+        return Outcome("inconclusive", measured, claimed, det,
+                       reason=f"underpowered: with {trials} runs even 0 successes would not contradict {required:.2f}")
     if p >= required:
         return Outcome("pass", measured, claimed, det)
     if hi < required:

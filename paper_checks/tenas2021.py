@@ -205,7 +205,9 @@ def _t4(ctx: Context) -> Outcome:
         tk = stratified_kendall(k[idx], acc[idx], fam[idx], n_boot=0)["value"]
         tR = stratified_kendall(R[idx], acc[idx], fam[idx], n_boot=0)["value"]
         ts = stratified_kendall(s, acc[idx], fam[idx], n_boot=0)["value"]
-        return abs(ts) - max(abs(tk), abs(tR)) + 0.05, (tk, tR, ts)
+        # Oriented taus (positive = predicts accuracy in the paper's direction): κ_N lower is better, R̂_N higher
+        # is better, and a smaller rank sum is better.
+        return -ts - max(-tk, tR) + 0.05, (tk, tR, ts)
 
     m0, (tk, tR, ts) = margin(np.arange(k.size))
     rng = np.random.default_rng(ctx.seed_for("boot"))
@@ -289,7 +291,7 @@ def _t7(ctx: Context) -> Outcome:
     images, patches = digit_pools(n_patches=4 * n, seed=ctx.seed_for("pools"))
     P = np.unique(patches.numpy().reshape(patches.shape[0], -1), axis=0)     # distinct inputs only
     imgs = np.unique(images.numpy().reshape(images.shape[0], -1), axis=0)
-    seeds = range(ctx.pick(3, 5))
+    seeds = range(ctx.pick(4, 5))  # >= 4 runs: 0/4 would contradict the 2/3 rate (verdict_fraction can fail)
     ok_count = 0
     per = []
     for s in seeds:
@@ -502,7 +504,7 @@ def _t10(ctx: Context) -> Outcome:
 
 
 def _t11(ctx: Context) -> Outcome:
-    seeds = [ctx.seed + k for k in range(ctx.pick(2, 5))]
+    seeds = [ctx.seed + k for k in range(ctx.pick(4, 5))]  # >= 4: a 2/3-rate claim must be able to fail
     ok, per = 0, []
     for s in seeds:
         tr = search_trajectory(ctx, s)
@@ -591,8 +593,8 @@ CHECKS: list[Check] = [
        "stratified Kendall τ-b (per family) with bootstrap 95% CI (fc nets without a cell have no R̂_N)",
        "sign of the paper's τ = +0.50 (Fig. 3)", "95% CI entirely above 0 → pass; below → fail; else inconclusive",
        "directional claim at toy scale; the CI decides", _t3("R"), (_METRICS, _LR, "accuracies"), 10, "[V target]"),
-    _c("T4", "Combining the ranks of κ_N and R̂_N predicts accuracy at least as well as either: "
-       "|τ(rank sum)| ≥ max(|τ_κ|, |τ_R|) − 0.05 (paper: 0.64 vs 0.42 / 0.50).",
+    _c("T4", "Combining the ranks of κ_N and R̂_N predicts accuracy at least as well as either, each oriented "
+       "in the paper's direction: −τ(rank sum) ≥ max(−τ_κ, τ_R) − 0.05 (paper: 0.64 vs 0.42 / 0.50).",
        "Fig. 9, §3.2; digest T4", "statistical",
        "rank(κ) + rank(−R) vs test accuracy over NB201 cells of the accuracy table; bootstrap CI of the margin",
        "paper's Kendall τ values −0.64 / −0.42 / 0.50", "margin CI above 0 → pass; below 0 → fail; else inconclusive",
@@ -613,7 +615,7 @@ CHECKS: list[Check] = [
        "1×3×3 patches and a one-channel cell R < n.",
        "GitHub issues #9/#10 (author), §2.3; digest T7", "statistical",
        "thin cell with C = 1, 2, 4 on 1000 distinct one-channel 3×3 digit patches; a C=16 cell with stem on "
-       "500 distinct full 8×8 digit images; 3 seeds",
+       "500 distinct full 8×8 digit images; 4 seeds (small), 5 (paper)",
        "author's explanation (issues #9, #10)", "all three relations hold in ≥ 2/3 of seeds",
        "qualitative claim; random weights can tie counts", _t7, (_LR, "torch"), 15, "[V]"),
     _c("T8", "Top-10% cells by min κ_N use skip-connect more than top-10% by max R̂_N, and conv1×1 less (Fig. 4).",
@@ -635,7 +637,7 @@ CHECKS: list[Check] = [
        "integer equality", "bookkeeping", _t10, (_SEARCH, _METRICS, _LR, "torch"), 30, "[V]"),
     _c("T11", "Along the pruning trajectory κ_N drops most in the first round while R̂_N falls by < 30%.",
        "Fig. 5; digest T11", "statistical",
-       "κ_N and R̂_N of the supernet after each round of tenas_prune on digits (2 seeds small, 5 paper)",
+       "κ_N and R̂_N of the supernet after each round of tenas_prune on digits (4 seeds small, 5 paper)",
        "Fig. 5 (NB201 panel) shape", "holds in ≥ 2/3 of seeds", "qualitative shape at toy scale", _t11,
        (_SEARCH, _METRICS, _LR, "torch"), 60, "[V target]"),
     _c("T12", "The rank-sum combination finds better cells than κ-only or R-only pruning (Tables 4/5).",

@@ -47,6 +47,13 @@ def test_verdict_sign_and_fraction():
     assert verdict_fraction(4, 5, required=0.8).verdict == "pass"
     # 3/5 < 0.8 but the exact 95% interval [0.15, 0.95] contains 0.8: too few runs to call it a failure
     assert verdict_fraction(3, 5, required=0.8).verdict == "inconclusive"
+    # underpowered designs can neither pass nor fail: 0/3 leaves the interval's top at 0.71 >= 2/3
+    assert verdict_fraction(3, 3, required=2 / 3).verdict == "inconclusive"
+    assert verdict_fraction(0, 3, required=2 / 3).verdict == "inconclusive"
+    assert "underpowered" in verdict_fraction(3, 3, required=2 / 3).reason
+    # with 4 runs 0/4 (top 0.60) would fail, so 4/4 may pass
+    assert verdict_fraction(0, 4, required=2 / 3).verdict == "fail"
+    assert verdict_fraction(4, 4, required=2 / 3).verdict == "pass"
     # 5/30: interval [0.06, 0.35] lies below 0.8 — the runs contradict the claimed rate
     assert verdict_fraction(5, 30, required=0.8).verdict == "fail"
     lo, hi = verdict_fraction(5, 30, required=0.8).details["clopper_pearson95"]
