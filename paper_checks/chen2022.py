@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, skipped, verdict_condition,
+from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, skipped, verdict_condition, verdict_fraction,
                                          verdict_numeric)
 
 PAPER = "chen2022"
@@ -218,20 +218,22 @@ def _c9(ctx) -> Outcome:
     torch.manual_seed(ctx.seed_for("torch"))
     if ctx.small:
         res = fig4_sgd_experiment([c for _, c in FIG3], width=128, lr=0.02, epochs=4, n_train=600,
-                                  seeds=range(3), device=ctx.device)
+                                  seeds=range(6), device=ctx.device)
     else:
-        res = fig4_sgd_experiment([c for _, c in FIG3], width=1024, lr=1e-5, epochs=1000, seeds=range(3),
+        res = fig4_sgd_experiment([c for _, c in FIG3], width=1024, lr=1e-5, epochs=1000, seeds=range(6),
                                   device=ctx.device)
     early = {code: float(res["curves"][code]["train_acc"][:, 1:].mean()) for _, code in FIG3}
     seeds_ordered = 0
     accs = [res["curves"][c]["train_acc"][:, 1:].mean(axis=1) for _, c in FIG3]
     for s in range(accs[0].size):
         seeds_ordered += int(accs[2][s] > accs[1][s] > accs[0][s])
-    ok = early["2_21_112"] > early["1_01_222"] > early["2_02_002"]
-    return verdict_condition(ok, early, "DAG#3 > DAG#2 > DAG#1 (mean early-epoch train accuracy)",
-                             details={"seeds_fully_ordered": f"{seeds_ordered}/{accs[0].size}",
-                                      "config": res["config"],
-                                      "scale_note": "small: lr raised to 0.02 and width 128 so that 4 epochs move"})
+    # Per-seed ordering as a qualitative claim over seeds (digest C9: over >= 5 seeds); with 6 seeds a
+    # shortfall can be significant (0/6 would contradict a 2/3 rate), so the check can fail.
+    out = verdict_fraction(seeds_ordered, int(accs[0].size), required=2 / 3,
+                           claimed="DAG#3 > DAG#2 > DAG#1 in early-epoch train accuracy, in >= 2/3 of seeds",
+                           details={"mean_early_train_acc": early, "config": res["config"],
+                                    "scale_note": "small: lr raised to 0.02 and width 128 so that 4 epochs move"})
+    return out
 
 
 # ---- C10 -----------------------------------------------------------------------------------------------
@@ -248,11 +250,26 @@ def _c10(ctx) -> Outcome:
     errs = {r.cell: round(r.curve_rel_err_exact, 5) for r in res["rows"] if r.width == big}
     errs_p = {r.cell: round(r.curve_rel_err_paper, 5) for r in res["rows"] if r.width == big}
     close = all(v < 0.1 for v in errs.values())
+    # How informative is the theorem's bound here? Compare its guaranteed decrease 1 − b^k with the measured
+    # decrease 1 − L_k/L_0 over the run: a bound that guarantees almost nothing is reported as such.
+    informativeness = {}
+    for r in res["rows"]:
+        if r.width == big and r.losses:
+            k = len(r.losses) - 1
+            guaranteed = 1.0 - r.bound_exact ** k
+            measured = 1.0 - r.losses[-1] / r.losses[0]
+            informativeness[r.cell] = {"bound_decrease": round(guaranteed, 5), "measured_decrease": round(measured, 5),
+                                       "ratio": round(guaranteed / measured, 4) if measured > 0 else float("nan")}
     return verdict_condition(holds and close, {"bound_holds_all": holds, "curve_err_exact": errs},
                              "L_k <= (1 - eta*lambda_min/2)^k L_0 at every step; measured curve within 0.1 L_0 "
                              "of the exact linearized curve at the largest width",
                              reason="bound violated or finite-width curve far from the NTK prediction",
                              details={"curve_err_paper": errs_p, "lr": res["lr"], "steps": res["steps"],
+                                      "bound_informativeness": informativeness,
+                                      "note": "the theorem's bound holds but is loose at this scale (its guaranteed "
+                                              "decrease is a small fraction of the measured one, see "
+                                              "bound_informativeness); the curve agreement is the NTK linearization "
+                                              "(Lee et al. 2019) that the theorem's proof rests on",
                                       "bound_exact": {r.cell: r.bound_exact for r in res["rows"] if r.width == big},
                                       "late_rates": {r.cell: r.late_measured for r in res["rows"] if r.width == big}})
 
@@ -494,17 +511,18 @@ CHECKS = [
        "(10,10)}", "the paper's ordering of the bounds", "none (ordering must hold in every data set)",
        "a qualitative claim", _c8, needs=(_ENGINE,), budget=25),
     _c("C9", "Fig. 4: DAG#3 trains fastest and DAG#2 faster than DAG#1 (training accuracy, early epochs)",
-       "§5.1, Fig. 4", "hypothesis",
-       "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 3 seeds; paper: "
-       "width 1024, lr 1e-5, 1000 epochs", "ordering of mean early-epoch train accuracy",
-       "none (ordering)", "a qualitative trend; small scale raises lr to see movement in 4 epochs", _c9,
+       "§5.1, Fig. 4", "statistical",
+       "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 6 seeds; paper: "
+       "width 1024, lr 1e-5, 1000 epochs, 6 seeds", "per-seed ordering of early-epoch train accuracy",
+       "ordering in >= 2/3 of seeds, exact 95% interval", "a qualitative trend over seeds (digest C9, >= 5 seeds); "
+       "small scale raises lr to see movement in 4 epochs", _c9,
        needs=("torch", "module:ntkcheck.empirical.networks"), budget=110),
     _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD",
        "§3.2, Theorem 3.1", "numeric",
        "GD on ½‖f − y‖² (8 digits, width 1024, 40 steps, η = 1/λ_max(NTK)) for the three DAGs, float64",
        "bound from the exact λ_min(K^(H)); linearized exact-NTK curve", "bound at every step (rel 1e-9); curve "
        "within 0.1·L_0 of the linearized exact-NTK curve", "O(n^{-1/2}) finite-width NTK deviation: measured "
-       "0.3-3% at n = 1024", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=90),
+       "0.4-5% of L_0 at n = 1024 (max over steps); 0.1 leaves a 2× margin", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=90),
     _c("C11", "(d̄, m̄) of the worked NB201 cells and DARTS genotypes under the official code's rules", "Def. 4.1, "
        "Eq. 13; official code; digest §5 tables", "exact", "nb201_depth_width / darts_depth_width (this project)",
        "digest tables (the official functions run unchanged)", "atol 5e-5", "digest's rounding", _c11, budget=1,
