@@ -20,7 +20,8 @@ The contract (design card §2, §7).  An architecture is a DAG with nodes ``0..n
   ``readout = "none"``: the output is the last node itself (its per-coordinate kernel, as in Chen et
   al. 2022's Theorem 3.1, which has no readout).
 
-Shorthands expand to this form: ``{"fc": [...]}``, ``{"fc": [...], "skips": [[i, j], ...]}``,
+Shorthands expand to this form: ``{"fc": [...]}`` (one activation per weighted layer, the last one the
+readout's; with an explicit ``"readout"`` every entry is a hidden dense layer), ``{"fc": [...], "skips": [[i, j], ...]}``,
 ``{"residual": [...]}``, ``{"nb201": "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"}`` and
 ``{"chen_dag": "2_21_112"}`` (the official code's DAG string of Chen et al. 2022: one group per target
 node, one digit per source: 0 zero, 1 skip, 2 linear+ReLU).
@@ -85,7 +86,7 @@ class Edge:
         if self.kind in ("dense", "linact"):
             return f"{self.kind}:{self.activation}"
         if self.kind == "skip" and self.scale != 1.0:
-            return f"skip:{self.scale:g}"
+            return f"skip:{self.scale!r}"
         return self.kind
 
     @property
@@ -146,19 +147,29 @@ class ArchSpec:
     def path_depths(self) -> tuple[int, ...]:
         """Depth (number of weighted edges) of every directed path 0 → last node through non-zero edges.
 
-        Parallel edges give separate paths; k residual blocks give 2^k paths.
+        Parallel edges give separate paths; k residual blocks give 2^k paths (this tuple has one entry per path;
+        use :attr:`path_depth_histogram` for large DAGs).
         """
-        depths: list[list[int]] = [[] for _ in range(self.nodes)]
-        depths[0] = [0]
+        return tuple(d for d, c in self.path_depth_histogram.items() for _ in range(c))
+
+    @cached_property
+    def path_depth_histogram(self) -> dict[int, int]:
+        """{depth: number of 0 → last-node paths with that many weighted edges}, by dynamic programming over
+        the DAG (polynomial, unlike listing the paths: k residual blocks have 2^k paths)."""
+        hist: list[dict[int, int]] = [dict() for _ in range(self.nodes)]
+        hist[0] = {0: 1}
         for j in range(1, self.nodes):
             for e in self.incoming(j):
-                if e.kind != "zero":
-                    depths[j].extend(d + int(e.has_weights) for d in depths[e.src])
-        return tuple(sorted(depths[self.output_node]))
+                if e.kind == "zero":
+                    continue
+                for dep, cnt in hist[e.src].items():
+                    key = dep + int(e.has_weights)
+                    hist[j][key] = hist[j].get(key, 0) + cnt
+        return dict(sorted(hist[self.output_node].items()))
 
     @property
     def n_paths(self) -> int:
-        return len(self.path_depths)
+        return sum(self.path_depth_histogram.values())
 
     @cached_property
     def zero_nodes(self) -> frozenset[int]:
@@ -176,7 +187,11 @@ class ArchSpec:
     def is_degenerate(self) -> bool:
         """True when no directed path joins the input to the output: the output does not depend on x,
         so every Gram matrix is constant (0 without biases) and λ_min = 0 is reported as "degenerate"."""
-        return self.n_paths == 0
+        reach = {0}
+        for j in range(1, self.nodes):
+            if any(e.kind != "zero" and e.src in reach for e in self.incoming(j)):
+                reach.add(j)
+        return self.output_node not in reach
 
     # ---- serialisation ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -237,13 +252,17 @@ def _parse_op(op: Any, where: str) -> tuple[str, str | None, float]:
 
 
 def _as_int(v: Any, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
+    import numbers
+
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)) or int(v) != v:
         raise NtkcheckError(f"{what} must be an integer, got {v!r}")
     return int(v)
 
 
 def _as_float(v: Any, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    import numbers
+
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise NtkcheckError(f"{what} must be a number, got {v!r}")
     v = float(v)
     if not math.isfinite(v):
@@ -296,18 +315,26 @@ def _expand_shorthand(d: Mapping[str, Any]) -> dict[str, Any]:
     if not forms:
         return d
     form = forms[0]
+    fixed = {"fc": ("nodes",), "residual": ("nodes",), "nb201": ("nodes",),
+             "chen_dag": ("nodes", "readout", "input", "sigma_w2", "sigma_b2")}[form]
+    clash = [k for k in fixed if k in d]
+    if clash:
+        why = f"'{form}' fixes them"
+        raise NtkcheckError(f"spec key(s) {clash} conflict with the '{form}' shorthand ({why})")
     body = d.pop(form)
     if form == "fc":
         acts = _act_list(body, "fc")
         for k, a in enumerate(acts):
             _check_activation(a, f"fc[{k}]")
-        L = len(acts)
+        # Without an explicit 'readout' the last entry is the readout's activation (L entries = L weighted
+        # layers, contract §10); with one, every entry is a hidden dense layer and the readout is the given one.
+        L = len(acts) if "readout" not in d else len(acts) + 1
         edges: list[list[Any]] = [[l - 1, l, f"dense:{acts[l - 1]}"] for l in range(1, L)]
         for k, sk in enumerate(d.pop("skips", []) or []):
             if not isinstance(sk, (list, tuple)) or len(sk) not in (2, 3):
                 raise NtkcheckError(f"skips[{k}] must be [i, j] or [i, j, scale], got {sk!r}")
             i, j = _as_int(sk[0], f"skips[{k}][0]"), _as_int(sk[1], f"skips[{k}][1]")
-            op = "skip" if len(sk) == 2 else f"skip:{_as_float(sk[2], f'skips[{k}][2]')}"
+            op = "skip" if len(sk) == 2 else f"skip:{_as_float(sk[2], f'skips[{k}][2]')!r}"
             edges.append([i, j, op])
         d.setdefault("readout", acts[-1])
         d.update(nodes=L, edges=edges)
@@ -443,12 +470,14 @@ def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpe
 def load_spec(path: str | os.PathLike) -> ArchSpec:
     """Read a JSON spec file (see :func:`parse_spec`)."""
     p = Path(path)
-    if not p.exists():
-        raise NtkcheckError(f"spec file not found: {p}")
+    if not p.is_file():
+        raise NtkcheckError(f"spec file not found: {p}" if not p.exists() else f"spec path is not a file: {p}")
     try:
         obj = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NtkcheckError(f"spec file {p} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise NtkcheckError(f"cannot read spec file {p}: {exc.strerror or exc}") from None
     return parse_spec(obj)
 
 

@@ -92,7 +92,7 @@ def _relu_family(slope: float) -> Activation:
     expr = sp.Piecewise((x, x > 0), (sp.nsimplify(s) * x, True))
     name = "relu" if s == 0.0 else f"leaky_relu:{s!r}"
     return Activation(name, fn, deriv, expr, kinks=(0.0,), homogeneous=True,
-                      odd_after_shift=0.0 if s == -1.0 else None, param=s)
+                      odd_after_shift=0.0 if s == 1.0 else None, param=s)
 
 
 def _sigmoid(x):
@@ -169,7 +169,7 @@ def parse_activation_name(name: str) -> tuple[str, float | None]:
     if not isinstance(name, str) or not name.strip():
         raise NtkcheckError(f"activation name must be a non-empty string, got {name!r}")
     fam, _, par = name.strip().partition(":")
-    fam = _ALIASES.get(fam.lower(), fam.lower()) if fam.lower() in _ALIASES or fam.lower() in _BUILTIN else fam
+    fam = _ALIASES.get(fam.lower(), fam.lower())
     param = None
     if par:
         try:

@@ -435,6 +435,11 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
         R = S[r0:r1, r0:] * inv[r0:r1, None]
         R *= inv[None, r0:]
         np.clip(R, -1.0, 1.0, out=R)
+        # |ρ| within 4ε of 1 is a duplicate or parallel pair up to rounding: snap to ±1 so that it stays exactly
+        # singular (arccos near 1 would turn an ε in ρ into √ε ≈ 1e-8 in θ).
+        near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps
+        if near.any():
+            R[near] = np.sign(R[near])
         P = np.arccos(R)
         np.subtract(np.pi, P, out=P)  # π − θ
         W = np.multiply(R, R)

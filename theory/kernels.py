@@ -342,6 +342,9 @@ def _fused_chain_kernels(spec: ArchSpec, X: np.ndarray, plan, with_ntk: bool):
             R = Mb * inv[r0:r1, None]
             R *= inv[None, r0:]
             np.clip(R, -1.0, 1.0, out=R)
+            near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps  # duplicate/parallel up to rounding: exactly ±1
+            if near.any():
+                R[near] = np.sign(R[near])
             P = np.arccos(R)
             np.subtract(np.pi, P, out=P)
             W = np.multiply(R, R)

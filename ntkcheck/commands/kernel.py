@@ -41,9 +41,12 @@ def _data(args) -> tuple[np.ndarray, str]:
         if n < 1 or d < 1:
             raise NtkcheckError("--sphere needs N >= 1 and D >= 1")
         rng = np.random.default_rng(args.seed)
+        if n * d > 10**8:
+            raise NtkcheckError(f"--sphere {n} {d} is too large ({n * d} numbers)")
         X = rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
-        return X, f"sphere(N={n}, d={d}, seed={args.seed})"
+        # d = 1 gives only ±1: the same distinct-rows check as for a data file
+        return validate_data(X, name=f"--sphere {n} {d} data"), f"sphere(N={n}, d={d}, seed={args.seed})"
     if not args.data:
         raise NtkcheckError("give a data file X.npy or --sphere N D")
     X = load_data(args.data)

@@ -87,3 +87,44 @@ def test_subprocess_no_traceback_and_nothing_written(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("spec,needle", [
+    ('{"nodes": NaN, "edges": []}', "must be an integer"),
+    ('{"chen_dag": "2_21", "sigma_w2": 1.0}', "conflict with the 'chen_dag' shorthand"),
+    ('{"fc": ["relu"], "nodes": 3}', "conflict with the 'fc' shorthand"),
+])
+def test_more_bad_specs_one_line_exit_2(spec, needle, data, capsys):
+    p, _ = data
+    assert main(["kernel", spec, str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err
+
+
+def test_output_to_a_directory_is_a_user_error(tmp_path, data, capsys):
+    p, _ = data
+    assert main(["kernel", '{"fc": ["relu"]}', str(p), "-o", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_written_files_have_normal_permissions(tmp_path, data):
+    import os
+    import stat
+
+    p, _ = data
+    out = tmp_path / "k.npz"
+    assert main(["kernel", '{"fc": ["relu"]}', str(p), "-o", str(out), "--quiet"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_residual_depth_is_not_exponential():
+    """40 residual blocks have 2^40 paths: structure queries count them by dynamic programming."""
+    from ntkcheck.spec import residual_spec
+
+    spec = residual_spec(["relu"] * 40)
+    assert spec.n_paths == 2 ** 40 and not spec.is_degenerate
+    assert spec.path_depth_histogram[20] == 137846528820  # C(40, 20) paths use 20 dense edges
+    X = np.eye(3)
+    assert np.all(np.isfinite(infinite_width_kernels(spec, X).ntk))

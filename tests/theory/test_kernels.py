@@ -230,3 +230,22 @@ def test_fused_chain_path_matches_general_recursion(spec, X):
     assert np.abs(fused.nngp - K).max() <= 1e-13 * scale
     assert np.abs(fused.ntk - Th).max() <= 1e-13 * scale
     assert np.array_equal(fused.ntk, fused.ntk.T)
+    general_q = [np.diag(rec.moment(e.src, e.src)) for e in spec.edges if e.kind == "dense"] + [np.diag(Mn)]
+    assert len(fused.layer_variances) == len(general_q)
+    for a, b in zip(fused.layer_variances, general_q):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+
+
+@pytest.mark.parametrize("spec", [{"fc": ["relu", "relu"]}, {"residual": ["relu", "relu"]},
+                                  {"fc": ["leaky_relu:0.2", "relu"], "skips": []},
+                                  {"nodes": 3, "edges": [[0, 1, "dense:relu"], [0, 2, "skip"], [1, 2, "skip"]],
+                                   "readout": "relu"}])
+@pytest.mark.parametrize("X", [np.array([[1.0], [1.0], [-1.0]]),                  # duplicate rows (d = 1)
+                               np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),     # duplicate rows
+                               np.array([[1.0, 2.0], [3.0, 6.0], [0.0, 1.0]])])    # parallel rows, ReLU: 1-homogeneous
+def test_duplicate_and_parallel_rows_are_singular_not_certified_positive(spec, X):
+    """For (leaky) ReLU nets without bias, parallel inputs give identical kernel rows/columns up to scale, so the
+    Gram matrix is exactly singular; rounding of ρ near 1 must not turn that into a 'certified' λ_min ≈ 1e-8."""
+    for M in (ntk_gram(spec, X), nngp_gram(spec, X)):
+        s = certified_eigvalsh(M)
+        assert s.singular, (s.lambda_min, s.error_bound)
