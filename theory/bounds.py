@@ -127,8 +127,9 @@ def gaussian_moments(act: str | Activation, q: Iterable[float] | float, r_max: i
     """μ_r(φ; q), μ_r(φ'; q) for r ≤ r_max, E[φ(√q z)²] and E[φ'(√q z)²] at each scale q ≥ 0 (bounds.md §8).
 
     Quadrature: composite Gauss–Legendre (order 24 per unit segment) on z ∈ [−12, 12] against the Gaussian
-    density, with φ's kinks (mapped to z = k/√q) as breakpoints.  Independent of ``theory.hermite``
-    (that module is the cross-check in the tests).
+    density, with φ's kinks and the integer points of [−16, 16] in activation coordinates (mapped to z = x/√q)
+    as breakpoints, so that the O(1)-wide features of φ (the transition of tanh, erf, ...) stay resolved when
+    φ(√q z) is narrow at large q.  Independent of ``theory.hermite`` (that module is the cross-check in the tests).
     """
     act = get_activation(act)
     qall = np.atleast_1d(np.asarray(q, dtype=np.float64))
@@ -141,16 +142,12 @@ def gaussian_moments(act: str | Activation, q: Iterable[float] | float, r_max: i
     dmu = np.empty((R + 1, qs.size))
     e2 = np.empty(qs.size)
     de2 = np.empty(qs.size)
-    nonzero_kinks = [k for k in act.kinks if k != 0.0]
     base = _gl_grid((0.0,))
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    features = np.arange(-16.0, 17.0)  # unit-scale feature points of φ in activation coordinates
     for k, qv in enumerate(qs):
         s = math.sqrt(qv)
-        if nonzero_kinks and s > 0:
-            key = float(qv)
-            if key not in cache:
-                cache[key] = _gl_grid(tuple([0.0] + [kk / s for kk in nonzero_kinks]))
-            z, w = cache[key]
+        if s > 0:
+            z, w = _gl_grid(tuple([0.0] + [kk / s for kk in act.kinks] + (features / s).tolist()))
         else:
             z, w = base
         H = _hermite_table(z, R)
@@ -515,7 +512,7 @@ def lb_hermite_gershgorin(spec: Any, X: Any, r: int, kernel: str = "ntk", r_max:
 
 
 def lb_hermite_best_term(spec: Any, X: Any, kernel: str = "ntk", r_max: int = R_MAX_DEFAULT) -> float:
-    """max_{1 ≤ r ≤ r_max} of :func:`lb_hermite_term` (bounds.md §3.1) — the "max_r μ_r² λ_min(C^{∘r})" form."""
+    """max_{0 ≤ r ≤ r_max} of :func:`lb_hermite_term` (bounds.md §3.1) — the "max_r μ_r² λ_min(C^{∘r})" form."""
     spec, X = _prep(spec, X, kernel)
     p = _propagate(spec, X, int(r_max))
     return max(_out_term(p, spec, r, kernel, gersh_only=False) for r in range(0, int(r_max) + 1))
@@ -717,6 +714,8 @@ def lower_bounds(spec: Any, X: Any, kernel: str = "ntk", r_max: int = R_MAX_DEFA
     """Every certified lower bound on λ_min(K) by name (two-layer-only forms when they apply)."""
     spec, X = _prep(spec, X, kernel)
     out: dict[str, float] = {}
+    # the single-term bounds of r_list need Hermite coefficients up to max(r_list) even when r_max is smaller
+    r_max = max(int(r_max), *(int(r) for r in r_list)) if r_list else int(r_max)
     inp = _input_facts(spec, X, int(r_max))
     full = _propagate(spec, X, int(r_max), "full", inp)
     out["schur_recursion"] = _out_value(full, kernel)
