@@ -198,8 +198,9 @@ def test_theory_bounds_of_any_depth_are_never_flagged(fname, quantity, kernel):
 def test_twice_the_best_theory_term_is_caught():
     from ntkcheck.theory import bounds
 
+    # found at trial 33 with seed 0 (the depth-propagated term is tight only on a few configurations)
     r = check_bound("ntk_lambda_min", lower=lambda c: 2 * bounds.lb_hermite_best_term(c.spec, c.X, kernel="ntk"),
-                    space="all", trials=30, seed=0, activations=FAST)
+                    space="all", trials=60, seed=0, activations=FAST)
     assert r.verdict == "violated" and -r.counterexample.slack > r.counterexample.tol
     c = r.counterexample.config
     lam = np.linalg.eigvalsh(infinite_width_kernels(c.spec, c.X).ntk)[0]
