@@ -59,7 +59,8 @@ class InfiniteWidthKernels:
     Attributes
     ----------
     nngp, ntk : (N, N) float64 Gram matrices of the network output (per output unit).
-    layer_variances : for each weighted layer in spec order (``dense``/``linact`` edges, then the readout),
+    layer_variances : for each weighted layer the output depends on, in spec order (``dense``/``linact`` edges
+        — an edge into a node that never reaches the output is not evaluated and has no entry — then the readout),
         the vector q(l) = diag of the covariance of the pre-activation that layer's φ is applied to
         (contract §10).  For ``dense`` edges and the readout this is diag Σ of the node read; for ``linact``
         edges it is diag(σ_w² M_ii + σ_b²).

@@ -69,6 +69,8 @@ class Spectrum:
     def status(self) -> str:
         if self.degenerate:
             return "degenerate (zero matrix)"
+        if self.lambda_min < -self.error_bound:
+            return "indefinite (certified negative eigenvalue)"
         if self.singular:
             return "numerically singular"
         return "certified positive definite"
