@@ -12,6 +12,7 @@ paper's tables cannot be checked here.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -430,9 +431,7 @@ _METRICS = "module:ntkcheck.empirical.metrics"
 _SPECTRA = "module:ntkcheck.theory.spectra"
 
 
-def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=10.0, trust="",
-       scales=("small", "paper")):
-    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales)
+_c = functools.partial(Check.record, PAPER)  # _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget)
 
 
 CHECKS: list[Check] = [

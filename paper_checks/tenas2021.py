@@ -11,6 +11,7 @@ digest, or that the digest says to report rather than assert → ``hypothesis``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -557,9 +558,7 @@ _LR = "module:ntkcheck.empirical.linear_regions"
 _SEARCH = "module:ntkcheck.empirical.nas_search"
 
 
-def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=10.0, trust="",
-       scales=("small", "paper")):
-    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales)
+_c = functools.partial(Check.record, PAPER)  # _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget)
 
 
 CHECKS: list[Check] = [

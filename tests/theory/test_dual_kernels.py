@@ -59,10 +59,8 @@ def cov(q1, rho, q2):
 
 # --- (a) closed forms vs (b) the module's quadrature --------------------------------------------------------
 
-@pytest.mark.parametrize("name", CLOSED)
-@pytest.mark.parametrize("derivative", [False, True])
-@pytest.mark.parametrize("q1,q2", [(1.0, 1.0), (0.5, 2.0), (3.0, 3.0)])
-def test_closed_form_vs_quadrature(name, derivative, q1, q2):
+def assert_closed_form_matches_quadrature(name, derivative, q1, q2):
+    """The closed form against the module's quadrature path (a numeric copy of the activation) on RHOS."""
     act_num = numeric(name)
     try:
         q1a = np.full(RHOS.shape, q1)
@@ -75,6 +73,13 @@ def test_closed_form_vs_quadrature(name, derivative, q1, q2):
         assert not bad, f"{name} derivative={derivative} q=({q1},{q2}) tol={tol:.2g}: (ρ, closed, quad) {bad}"
     finally:
         unregister_activation(act_num.name)
+
+
+@pytest.mark.parametrize("name", CLOSED)
+@pytest.mark.parametrize("derivative", [False, True])
+@pytest.mark.parametrize("q1,q2", [(1.0, 1.0), (0.5, 2.0), (3.0, 3.0)])
+def test_closed_form_vs_quadrature(name, derivative, q1, q2):
+    assert_closed_form_matches_quadrature(name, derivative, q1, q2)
 
 
 # (q₁, q₂) = (1e3, 1) with ρ = ±1 checks the exact-correlation branch (v a deterministic multiple of u);
@@ -87,18 +92,7 @@ EXTREME = [(n, d, q1, q2) for n in ("relu", "erf") for d in (False, True)
 def test_closed_form_vs_quadrature_extreme_variance(name, derivative, q1, q2):
     # erf(√q z) at q = 1e4 has a transition of width 1e-2 in z (and erf' a bump of that width): a fixed
     # Gauss–Hermite order cannot resolve it; the module must still meet its stated tolerance.
-    act_num = numeric(name)
-    try:
-        q1a = np.full(RHOS.shape, q1)
-        q2a = np.full(RHOS.shape, q2)
-        c = RHOS * math.sqrt(q1 * q2)
-        exact = dual_kernel(name, q1a, c, q2a, derivative=derivative)
-        quad = dual_kernel(act_num, q1a, c, q2a, derivative=derivative)
-        tol = stated_tol(name, q1, q2, derivative)
-        bad = [(float(r), float(e), float(n)) for r, e, n in zip(RHOS, exact, quad) if abs(e - n) > tol]
-        assert not bad, f"{name} derivative={derivative} q=({q1},{q2}) tol={tol:.2g}: (ρ, closed, quad) {bad}"
-    finally:
-        unregister_activation(act_num.name)
+    assert_closed_form_matches_quadrature(name, derivative, q1, q2)
 
 
 # --- nearly parallel inputs: ρ → 1 for kinked activations -------------------------------------------------
