@@ -21,7 +21,11 @@ Parametrization (Jacot et al. 2018; Lee et al. 2019 for "standard"):
 * ``"standard"``: trainable W ~ N(0, σ_w²/fan_in), b ~ N(0, σ_b²) used as they are (PyTorch-style layer,
   with the contract's σ's in the initialisation).  For the same seed both parametrizations draw the same
   standard normals, so they compute the *same function*; only their NTKs differ (the standard one grows
-  with the width).
+  with the width);
+* ``"torch_default"``: PyTorch's own ``nn.Linear`` initialisation, which the NAS papers' code uses
+  (``kaiming_uniform_(a=√5)``: W ~ U(−1/√fan_in, 1/√fan_in), and b ~ U(−1/√fan_in, 1/√fan_in), biases present by
+  default), used as they are; the spec's σ's do not enter.  Its infinite-width limit is the contract's with
+  σ_w² = 1/3 and σ_b² = 1/(3·fan_in) → 0, so theory/ comparisons should use ``"ntk"`` or ``"standard"``.
 
 Widths: every hidden node has width n, except that with ``input="raw"`` a node reached only through skips
 from node 0 has width d; a node receiving both (a skip chain from the raw input and a weighted edge) needs
@@ -225,7 +229,10 @@ class SpecNetwork(nn.Module):
 
         def layer(name: str, fan_in: int, fan_out: int) -> ScaledLinear:
             w_mult, b_mult = (sw / math.sqrt(fan_in), sb) if ntk else (1.0, 1.0)
-            self._init_scales[name] = (1.0, 1.0) if ntk else (sw / math.sqrt(fan_in), sb)
+            if config.parametrization == "torch_default":  # uniform bounds, not standard deviations
+                self._init_scales[name] = (1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))
+            else:
+                self._init_scales[name] = (1.0, 1.0) if ntk else (sw / math.sqrt(fan_in), sb)
             return ScaledLinear(fan_in, fan_out, bias=config.bias, w_mult=w_mult, b_mult=b_mult)
 
         self.stem = layer("stem", config.d_in, config.width) if spec.input == "dense" else None
@@ -254,13 +261,20 @@ class SpecNetwork(nn.Module):
     def _reset_parameters(self, seed: int) -> None:
         """Draw every parameter from one CPU generator in a fixed order (device-independent)."""
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        uniform = self.parametrization == "torch_default"
+
+        def draw(shape, scale):
+            if uniform:  # U(−scale, scale), as nn.Linear.reset_parameters
+                return (2 * torch.rand(shape, generator=gen, dtype=torch.float64) - 1) * scale
+            return torch.randn(shape, generator=gen, dtype=torch.float64) * scale
+
         with torch.no_grad():
             for name, mod in self.named_modules():
                 if isinstance(mod, ScaledLinear):
                     ws, bs = self._init_scales[name]
-                    mod.weight.copy_(torch.randn(mod.weight.shape, generator=gen, dtype=torch.float64) * ws)
+                    mod.weight.copy_(draw(mod.weight.shape, ws))
                     if mod.bias is not None:
-                        mod.bias.copy_(torch.randn(mod.bias.shape, generator=gen, dtype=torch.float64) * bs)
+                        mod.bias.copy_(draw(mod.bias.shape, bs))
 
     # ---- forward ----------------------------------------------------------------------------------
     def nodes(self, X: torch.Tensor) -> list[torch.Tensor]:
@@ -335,11 +349,14 @@ def build_network(spec, d_in: int, width: int, *, out_dim: int = 1, parametrizat
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise NtkcheckError(f"seed must be an integer, got {seed!r}")
     width, d_in, out_dim, seed = int(width), int(d_in), int(out_dim), int(seed)
-    if parametrization not in ("ntk", "standard"):
-        raise NtkcheckError(f"parametrization must be 'ntk' or 'standard', got {parametrization!r}")
+    if parametrization not in ("ntk", "standard", "torch_default"):
+        raise NtkcheckError(f"parametrization must be 'ntk', 'standard' or 'torch_default', got {parametrization!r}")
     if spec.readout == "none" and out_dim != 1:
         raise NtkcheckError("readout 'none' has no output layer: out_dim does not apply")
-    use_bias = spec.sigma_b2 > 0 if bias is None else bool(bias)
+    if bias is None:  # PyTorch's layers have biases by default; the contract's only when σ_b² > 0
+        use_bias = True if parametrization == "torch_default" else spec.sigma_b2 > 0
+    else:
+        use_bias = bool(bias)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     cfg = NetworkConfig(spec=spec, d_in=d_in, width=width, out_dim=out_dim, parametrization=parametrization,
                         seed=seed, bias=use_bias)

@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed S (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--parametrization", choices=("ntk", "standard"), default="ntk")
+    p.add_argument("--parametrization", choices=("ntk", "standard", "torch_default"), default="ntk",
+                   help="ntk (default), standard (contract σ's in the init) or torch_default (nn.Linear init)")
     p.add_argument("--engine", choices=("auto", "loop", "jacobian", "ntvp", "structured"), default="auto")
     p.add_argument("--params", choices=("all", "weight", "no_classifier", "weight_no_classifier"), default="all",
                    help="parameters θ of the NTK (default all)")

@@ -192,3 +192,25 @@ def test_degenerate_nb201_cell_outputs_the_readout_of_zero():
     assert spec.is_degenerate
     net = build_network(spec, 3, 4, device="cpu")
     assert torch.count_nonzero(net(_rng_X())) == 0
+
+
+def test_torch_default_parametrization_matches_nn_linear_init():
+    """'torch_default' draws like nn.Linear.reset_parameters: W, b ~ U(−1/√fan_in, 1/√fan_in), biases present.
+    Compared with an actual nn.Linear (second method): same support and the same variance 1/(3·fan_in)."""
+    import torch
+    from torch import nn
+
+    fan_in, width = 50, 400
+    net = build_network(fc_spec(["relu", "relu"]), fan_in, width, parametrization="torch_default", seed=0)
+    W = net.stem.weight.detach().double()
+    ref = nn.Linear(fan_in, width, dtype=torch.float64).weight.detach()
+    bound = 1 / np.sqrt(fan_in)
+    for w in (W, ref):
+        assert float(w.abs().max()) <= bound and float(w.abs().max()) > 0.99 * bound
+        # variance of U(−b, b) is b²/3; 20,000 draws: relative s.e. ≈ 0.9%, tolerance 5%
+        assert abs(float(w.var()) - bound ** 2 / 3) <= 0.05 * bound ** 2 / 3
+    assert net.stem.bias is not None
+    assert float(net.stem.bias.abs().max()) <= bound
+    # it is used as drawn: no σ_w/√fan_in multiplier in the forward pass
+    X = torch.randn(3, fan_in, dtype=torch.float64)
+    np.testing.assert_allclose(net.stem(X).detach().numpy(), (X @ W.T + net.stem.bias).detach().numpy(), atol=1e-12)
