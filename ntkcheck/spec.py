@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -535,8 +535,3 @@ def nb201_spec(s: str | Iterable[str], **kw: Any) -> ArchSpec:
 def chen_dag_spec(code: str, **kw: Any) -> ArchSpec:
     """A DAG of Chen et al. 2022 from the official code's string, e.g. ``"2_21_112"`` (DAG#3 of Fig. 3)."""
     return parse_spec({"chen_dag": code, **kw})
-
-
-def replace_spec(spec: ArchSpec, **changes: Any) -> ArchSpec:
-    """Like :func:`dataclasses.replace` but validated."""
-    return parse_spec({**spec.to_json(), **changes}) if changes else replace(spec)

@@ -46,7 +46,6 @@ u ≡ 0, so E[φ(u)φ(v)] = φ(0)·E[φ(v)].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -239,7 +238,7 @@ def _panel_pairs(f, kinks, q1, c, q2, order):
 def _numeric_pairs(act: Activation, q1, c, q2, derivative):
     """Numerical dual kernel for 1-D arrays of pairs with q1, q2 > 0; returns (value, error estimate)."""
     f = act.deriv if derivative else act.fn
-    scale = np.maximum(1.0, np.sqrt(_second_moment_numeric(f, act.kinks, q1) * _second_moment_numeric(f, act.kinks, q2)))
+    scale = np.maximum(1.0, np.sqrt(_gaussian_moment(f, act.kinks, q1, 2) * _gaussian_moment(f, act.kinks, q2, 2)))
     tol = QUAD_RTOL * scale
     val = np.full(q1.shape, np.nan)
     err = np.full(q1.shape, np.inf)
@@ -289,14 +288,6 @@ def _gaussian_moment(f, kinks, q, power: int):
     return out.reshape(q.shape)
 
 
-def _second_moment_numeric(f, kinks, q):
-    return _gaussian_moment(f, kinks, q, 2)
-
-
-def _moment1(f, kinks, q):
-    return _gaussian_moment(f, kinks, q, 1)
-
-
 # ---- public API ----------------------------------------------------------------------------------
 
 def _check_cov(q1, c, q2):
@@ -329,9 +320,9 @@ def dual_kernel_with_error(act, q1, c, q2, *, derivative: bool = False):
     both = z1 & z2
     val[both] = f0 * f0
     only1 = z1 & ~z2
-    val[only1] = f0 * _moment1(f, act.kinks, q2[only1])
+    val[only1] = f0 * _gaussian_moment(f, act.kinks, q2[only1], 1)
     only2 = z2 & ~z1
-    val[only2] = f0 * _moment1(f, act.kinks, q1[only2])
+    val[only2] = f0 * _gaussian_moment(f, act.kinks, q1[only2], 1)
     gen = ~(z1 | z2)
     if np.any(gen):
         # Deduplicate identical covariances (common on the sphere and across a batch of architectures).
@@ -377,7 +368,7 @@ def mean_activation(act, q) -> np.ndarray:
         return q / np.sqrt(2 * np.pi * (1 + q))
     if fam in ("identity", "erf", "tanh"):
         return np.zeros_like(q)
-    return _moment1(act.fn, act.kinks, q)
+    return _gaussian_moment(act.fn, act.kinks, q, 1)
 
 
 def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: bool = False):
@@ -499,19 +490,3 @@ def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
         return F, None, e1
     Fd, e2 = dual_gram(act, S, derivative=True, return_error=True)
     return F, Fd, max(e1, e2)
-
-
-@dataclass(frozen=True)
-class DualKernelInfo:
-    """What was used to evaluate an activation's dual kernel (for reports)."""
-
-    activation: str
-    method: str  # "closed form" or "quadrature"
-    tolerance: float
-
-
-def dual_kernel_info(act) -> DualKernelInfo:
-    act = get_activation(act)
-    if act.family in CLOSED_FORMS:
-        return DualKernelInfo(act.name, "closed form", 0.0)
-    return DualKernelInfo(act.name, "quadrature", QUAD_RTOL)

@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from ntkcheck.errors import NtkcheckError
 from ntkcheck.io import validate_data
 from ntkcheck.spec import ArchSpec, Edge, parse_spec
 
@@ -484,8 +483,3 @@ def node_kernels(spec: Any, X: Any, *, cross_terms: bool = True) -> dict[str, di
         m = rec.mean(j)
         out["mean"][j] = np.zeros(X.shape[0]) if m is None else m
     return out
-
-
-def _require(cond: bool, msg: str) -> None:  # pragma: no cover - tiny helper
-    if not cond:
-        raise NtkcheckError(msg)

@@ -215,16 +215,21 @@ Z1, Z2 = _RNG.standard_normal(MC_N), _RNG.standard_normal(MC_N)
 MC_COVS = [cov(1.0, 0.6, 1.0), cov(0.5, -0.8, 2.0), cov(4.0, 0.95, 2.5)]
 
 
+def mc_estimate(f, q1, c, q2):
+    """Monte Carlo mean and standard error of f(u) f(v), (u, v) ~ N(0, [[q1, c], [c, q2]]), from Z1, Z2."""
+    u = math.sqrt(q1) * Z1
+    v = (c / math.sqrt(q1)) * Z1 + math.sqrt(q2 - c * c / q1) * Z2
+    prod = f(u) * f(v)
+    return prod.mean(), prod.std(ddof=1) / math.sqrt(MC_N)
+
+
 @pytest.mark.parametrize("name", CLOSED + ["tanh", "sigmoid", "gelu", "swish", "elu", "softplus"])
 @pytest.mark.parametrize("derivative", [False, True])
 def test_monte_carlo(name, derivative):
     act = get_activation(name)
     f = act.deriv if derivative else act.fn
     for q1, c, q2 in MC_COVS:
-        u = math.sqrt(q1) * Z1
-        v = (c / math.sqrt(q1)) * Z1 + math.sqrt(q2 - c * c / q1) * Z2
-        prod = f(u) * f(v)
-        mean, se = prod.mean(), prod.std(ddof=1) / math.sqrt(MC_N)
+        mean, se = mc_estimate(f, q1, c, q2)
         got = float(dual_kernel(act, q1, c, q2, derivative=derivative))
         assert abs(got - mean) <= 5 * se + 1e-12, (name, derivative, (q1, c, q2), got, mean, se)
 
@@ -430,10 +435,7 @@ def test_gelu_closed_form_vs_monte_carlo_and_table(derivative):
     act = get_activation("gelu")
     f = act.deriv if derivative else act.fn
     for q1, c, q2 in MC_COVS:
-        u = math.sqrt(q1) * Z1
-        v = (c / math.sqrt(q1)) * Z1 + math.sqrt(q2 - c * c / q1) * Z2
-        prod = f(u) * f(v)
-        mean, se = prod.mean(), prod.std(ddof=1) / math.sqrt(MC_N)
+        mean, se = mc_estimate(f, q1, c, q2)
         assert abs(float(gelu_dual_closed_form(q1, c, q2, derivative)) - mean) <= 5 * se
     # diagonal at q = 1 vs the digest table (6 decimals) and vs hermite's 1-D quadrature (1e-13)
     ref = 0.455851 if derivative else 0.425221
