@@ -26,7 +26,10 @@ def _load(name: str):
     return importlib.import_module(modname)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser.  Only the ``selected`` subcommand (all of them when None) gets its full arguments;
+    the others need just their one-line help for ``ntkcheck --help``, which keeps every command's start-up
+    free of the other commands' imports (e.g. the bound checker's sympy/hypothesis vocabulary)."""
     parser = argparse.ArgumentParser(
         prog="ntkcheck",
         description="Verify neural-tangent-kernel theory for neural architecture search numerically.",
@@ -37,15 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
         mod = _load(name)
         if mod is None:
             continue
-        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", None) or mod.HELP)
+        if selected is None or name == selected:
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    selected = next((a for a in args_list if not a.startswith("-")), None)
+    # no (known) subcommand: `ntkcheck --help` or an error message, for which one-line helps suffice
+    parser = build_parser(selected if selected in COMMANDS else "")
+    args = parser.parse_args(args_list)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
