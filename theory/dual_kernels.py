@@ -405,6 +405,39 @@ def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: boo
     return (out, err) if return_error else out
 
 
+def _relu_dual_block(Sb, inv_r, inv_c, sq_r, sq_c, a: float, scale: float, derivative: bool):
+    """scale·E[φφ] and scale·E[φ'φ'] (or None) of the (leaky, slope a) ReLU on a block Sb of a covariance matrix,
+    given 1/√q and √q of the block's rows and columns: the arc-cosine formulas of the module docstring with
+    θ = arccos ρ computed once.  |ρ| within 4ε of 1 is a duplicate or parallel pair up to rounding and is snapped
+    to ±1, so that it stays exactly singular (arccos near 1 would turn an ε in ρ into √ε ≈ 1e-8 in θ).
+    """
+    c1 = (1 - a) ** 2 / (2 * np.pi)
+    R = Sb * inv_r[:, None]
+    R *= inv_c[None, :]
+    np.clip(R, -1.0, 1.0, out=R)
+    near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps
+    if near.any():
+        R[near] = np.sign(R[near])
+    P = np.arccos(R)
+    np.subtract(np.pi, P, out=P)  # π − θ
+    W = np.multiply(R, R)
+    np.subtract(1.0, W, out=W)
+    np.maximum(W, 0.0, out=W)
+    np.sqrt(W, out=W)  # sin θ
+    np.multiply(P, R, out=R)
+    W += R  # sin θ + (π − θ) cos θ
+    W *= (scale * c1 * sq_r)[:, None]
+    W *= sq_c[None, :]
+    if a:
+        W += (scale * a) * Sb
+    if not derivative:
+        return W, None
+    P *= scale * c1
+    if a:
+        P += scale * a
+    return W, P
+
+
 def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
     """Fused evaluation of the (leaky) ReLU dual kernels on a matrix S (float64, (..., N, N)).
 
@@ -419,35 +452,12 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
     V = np.empty_like(S)
     D = np.empty_like(S) if need_derivative else None
     rows = max(1, 32768 // max(n, 1))
-    c1 = (1 - a) ** 2 / (2 * np.pi)
     # Symmetry: evaluate the upper triangle block-row by block-row (columns ≥ the block's first row) and mirror.
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
-        R = S[r0:r1, r0:] * inv[r0:r1, None]
-        R *= inv[None, r0:]
-        np.clip(R, -1.0, 1.0, out=R)
-        # |ρ| within 4ε of 1 is a duplicate or parallel pair up to rounding: snap to ±1 so that it stays exactly
-        # singular (arccos near 1 would turn an ε in ρ into √ε ≈ 1e-8 in θ).
-        near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps
-        if near.any():
-            R[near] = np.sign(R[near])
-        P = np.arccos(R)
-        np.subtract(np.pi, P, out=P)  # π − θ
-        W = np.multiply(R, R)
-        np.subtract(1.0, W, out=W)
-        np.maximum(W, 0.0, out=W)
-        np.sqrt(W, out=W)  # sin θ
-        np.multiply(P, R, out=R)
-        W += R  # sin θ + (π − θ) cos θ
-        W *= (c1 * sq[r0:r1])[:, None]
-        W *= sq[None, r0:]
-        if a:
-            W += a * S[r0:r1, r0:]
+        W, P = _relu_dual_block(S[r0:r1, r0:], inv[r0:r1], inv[r0:], sq[r0:r1], sq[r0:], a, 1.0, need_derivative)
         V[r0:r1, r0:] = W
         if need_derivative:
-            P *= c1
-            if a:
-                P += a
             D[r0:r1, r0:] = P
     for r0 in range(rows, n, rows):  # mirror: lower triangle ← upper triangle
         r1 = min(n, r0 + rows)

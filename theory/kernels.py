@@ -46,7 +46,7 @@ from ntkcheck.io import validate_data
 from ntkcheck.spec import ArchSpec, Edge, parse_spec
 
 from .activations import get_activation
-from .dual_kernels import dual_gram_pair, mean_activation
+from .dual_kernels import _relu_dual_block, dual_gram_pair, mean_activation
 
 __all__ = ["InfiniteWidthKernels", "infinite_width_kernels", "nngp_gram", "ntk_gram", "node_kernels"]
 
@@ -334,36 +334,15 @@ def _fused_chain_kernels(spec: ArchSpec, X: np.ndarray, plan, with_ntk: bool):
         sq = np.sqrt(q)
         with np.errstate(divide="ignore"):
             inv = np.where(sq > 0, 1.0 / np.where(sq > 0, sq, 1.0), 0.0)
-        c1 = (1 - a) ** 2 / (2 * np.pi)
         a2 = alpha * alpha
         for r0 in range(0, N, rows):
             r1 = min(N, r0 + rows)
             Mb = M[r0:r1, r0:]
-            R = Mb * inv[r0:r1, None]
-            R *= inv[None, r0:]
-            np.clip(R, -1.0, 1.0, out=R)
-            near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps  # duplicate/parallel up to rounding: exactly ±1
-            if near.any():
-                R[near] = np.sign(R[near])
-            P = np.arccos(R)
-            np.subtract(np.pi, P, out=P)
-            W = np.multiply(R, R)
-            np.subtract(1.0, W, out=W)
-            np.maximum(W, 0.0, out=W)
-            np.sqrt(W, out=W)
-            np.multiply(P, R, out=R)
-            W += R
-            W *= (sw * c1 * sq[r0:r1])[:, None]
-            W *= sq[None, r0:]
-            if a:
-                W += (sw * a) * Mb
+            W, P = _relu_dual_block(Mb, inv[r0:r1], inv[r0:], sq[r0:r1], sq[r0:], a, sw, with_ntk)
             if sb:
                 W += sb
             if with_ntk:
                 Tb = T[r0:r1, r0:]
-                P *= sw * c1
-                if a:
-                    P += sw * a
                 P *= Tb  # σ_w² E[φ'φ'] ⊙ T
                 P += W
                 if beta:
