@@ -347,12 +347,12 @@ class DaskEngine:
                                   resources={"GPU": 1} if task.gpu and self.device != "cpu" else None)
 
     def wait(self, futures, timeout: float):
-        from distributed import wait
-
-        try:
-            return wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
-        except TimeoutError:
-            return set()
+        end = time.monotonic() + timeout
+        while True:
+            done = {f for f in futures if f.done()}
+            if done or time.monotonic() >= end:
+                return done
+            time.sleep(0.02)
 
     def close(self, abort: bool = False) -> None:
         try:
