@@ -94,6 +94,13 @@ def test_report_statistics_on_known_cases():
 def test_export_and_report_end_to_end(tmp_path):
     r = run_cli("dbar,mbar", "--sample", "120", "--out", "s.sqlite", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    from ntkcheck.results_store import load_sweep_values
+    from ntkcheck.theory.connectivity import nb201_depth_width
+
+    dbar = load_sweep_values(tmp_path / "s.sqlite", "dbar")
+    assert len(dbar) == 120 and all(v == nb201_depth_width(c)[0] for c, v in dbar.items())
+    with pytest.raises(NtkcheckError, match="no kappa"):
+        load_sweep_values(tmp_path / "s.sqlite", "kappa")
     r = run_cli("export", "s.sqlite", "-o", "s.csv", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     import csv
