@@ -367,8 +367,8 @@ class DaskEngine:
             time.sleep(0.02)
 
     def close(self, abort: bool = False) -> None:
-        try:
-            self.client.close(timeout=5)
+        try:  # on Ctrl-C do not wait for the cluster: running tasks finish there and their results are dropped
+            self.client.close(timeout=1 if abort else 5)
         except Exception:  # noqa: BLE001 - closing a client to a dying cluster must not mask the sweep's outcome
             pass
 
