@@ -17,7 +17,6 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
 from ntkcheck.errors import NtkcheckError
 
