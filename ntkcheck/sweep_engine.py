@@ -174,7 +174,8 @@ class Task:
 
     @property
     def key(self) -> str:
-        h = hashlib.sha256(json.dumps([self.space, self.archs, [m[2] for m in self.metrics], self.seed]).encode())
+        h = hashlib.sha256(json.dumps([self.space, self.archs, [(m[0], m[2]) for m in self.metrics], self.seed,
+                                       self.gpu]).encode())
         return "ntkcheck-sweep-" + h.hexdigest()[:20]
 
 
@@ -291,7 +292,13 @@ class LocalEngine:
     def submit(self, task: Task):
         if self.pool is None:
             return _Done(run_task(task, self.inputs, self.device))
-        return self.pool.submit(_pool_task, task, self.device)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(_pool_task, task, self.device)
+        except BrokenProcessPool:
+            raise NtkcheckError("a worker process died (out of memory?); the values finished so far are stored: "
+                                "run the same command again, perhaps with fewer --jobs") from None
 
     def wait(self, futures, timeout: float):
         if self.pool is None:
@@ -342,6 +349,11 @@ class DaskEngine:
     def describe(self) -> str:
         return f"Dask cluster at {self.address}"
 
+    def gpu_workers(self) -> int:
+        """Workers that offer a ``GPU`` resource (``dask worker --resources GPU=1``)."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return sum(1 for w in workers.values() if (w.get("resources") or {}).get("GPU", 0) >= 1)
+
     def submit(self, task: Task):
         return self.client.submit(run_task, task, self.inputs, self.device, key=task.key, pure=False,
                                   resources={"GPU": 1} if task.gpu and self.device != "cpu" else None)
@@ -355,8 +367,8 @@ class DaskEngine:
             time.sleep(0.02)
 
     def close(self, abort: bool = False) -> None:
-        try:
-            self.client.close(timeout=5)
+        try:  # on Ctrl-C do not wait for the cluster: running tasks finish there and their results are dropped
+            self.client.close(timeout=1 if abort else 5)
         except Exception:  # noqa: BLE001 - closing a client to a dying cluster must not mask the sweep's outcome
             pass
 

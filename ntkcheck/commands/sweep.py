@@ -17,7 +17,6 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
 from ntkcheck.errors import NtkcheckError
 
@@ -159,6 +158,10 @@ def _run_sweep(args) -> int:
                 print(f"  {n} [{wanted[n][0]}] {json.dumps(cfgs[n], sort_keys=True)}: {done[n]} stored, "
                       f"{todo[n]} to compute")
         engine = None
+        if cluster is not None and args.device != "cpu" and any(t.gpu for t in tasks) and not cluster.gpu_workers():
+            gpu_names = ", ".join(n for n, m in metrics.items() if "gpu" in m.needs)
+            raise NtkcheckError(f"{gpu_names} ask(s) for a GPU but no worker at {args.scheduler} offers one: start "
+                                "workers with `dask worker ... --resources GPU=1`, or pass --device cpu")
         if tasks:
             engine = cluster.start(inputs) if cluster else LocalEngine(inputs, args.jobs, args.device)
             if human:

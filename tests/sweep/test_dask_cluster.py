@@ -78,6 +78,35 @@ def test_sweep_on_cluster_survives_a_killed_worker(tmp_path, cluster):
     assert p.returncode == 0, err
     assert values(tmp_path / "dask.sqlite") == values(tmp_path / "local.sqlite")
     assert len(values(tmp_path / "local.sqlite")) == 30 * 3
+    _gpu_task_waits_for_a_gpu_worker(address)
+
+
+def _task_state(dask_scheduler, key):
+    ts = dask_scheduler.tasks.get(key)  # not there until the client's submit message has arrived
+    return (None, {}) if ts is None else (ts.state, dict(ts.resource_restrictions or {}))
+
+
+def _gpu_task_waits_for_a_gpu_worker(address):
+    """A task of a GPU metric carries resources={"GPU": 1}; with CPU-only workers it is never run."""
+    from ntkcheck.metric_inputs import natural_images
+    from ntkcheck.sweep_engine import DaskEngine, Task
+
+    eng = DaskEngine(address).start(natural_images(8))
+    try:
+        t = Task("nb201", ("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",), (("naswot", (), "h"),), 0, True)
+        fut = eng.submit(t)
+        state = None
+        for _ in range(400):
+            state, restr = eng.client.run_on_scheduler(_task_state, key=t.key)
+            if state == "no-worker":
+                break
+            time.sleep(0.05)
+        assert restr == {"GPU": 1} and state == "no-worker" and not fut.done()
+        cpu = eng.submit(Task("nb201", t.archs, (("dbar", (), "h2"),), 0, False))
+        assert len(cpu.result(timeout=60)) == 1  # the same worker takes CPU tasks
+        fut.cancel()
+    finally:
+        eng.close()
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path):

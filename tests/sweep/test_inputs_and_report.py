@@ -132,3 +132,25 @@ def test_stratified_sample_is_seeded_proportional_and_order_free():
     expected = 500 * np.bincount(sp.strata, minlength=7) / len(sp.keys)
     assert np.all(np.abs(counts - expected) < 1)  # largest remainders: within one of the exact share
     assert stratified_sample(sp, None, 0) == sp.keys
+
+
+def test_fc_and_file_spaces(tmp_path):
+    from ntkcheck.sweep_engine import resolve_space
+
+    sp = resolve_space("fc:L=3,acts=relu/tanh,skips=1")
+    assert sp.kind == "fc" and len(sp.keys) == 2 ** 3 * 2 and len(set(sp.keys)) == 16  # one deep skip 0→2
+    assert len(resolve_space("fc:L=3,acts=relu/tanh,skips=0").keys) == 8
+    with pytest.raises(NtkcheckError, match="unknown key"):
+        resolve_space("fc:depth=3")
+    f = tmp_path / "cells.txt"
+    f.write_text("# two cells\n|none~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|\n"
+                 "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|\n")
+    sp = resolve_space(str(f))
+    assert sp.kind == "nb201" and len(sp.keys) == 2
+    f.write_text("|bogus~0|\n")
+    with pytest.raises(NtkcheckError, match="line 1"):
+        resolve_space(str(f))
+    j = tmp_path / "specs.json"
+    j.write_text(json.dumps([{"fc": ["relu", "tanh"]}, {"residual": ["relu", "relu"]}]))
+    sp = resolve_space(str(j))
+    assert sp.kind == "fc" and len(sp.keys) == 2

@@ -19,17 +19,23 @@ def reference(tmp_path_factory):
     return values(d / "ref.sqlite")
 
 
-def test_kill9_mid_sweep_then_resume(tmp_path, reference):
-    store = tmp_path / "r.sqlite"
+def _interrupted_sweep(tmp_path, sig, after_rows: int) -> tuple[int, str]:
+    """Start the sweep, send ``sig`` once ``after_rows`` rows are committed; (return code, stderr)."""
     p = cli(*ARGS, "--out", "r.sqlite", cwd=tmp_path)
     try:
-        wait_rows(store, 6, p)
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=30)
+        wait_rows(tmp_path / "r.sqlite", after_rows, p)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == -signal.SIGKILL
+    return p.returncode, err
+
+
+def test_kill9_mid_sweep_then_resume(tmp_path, reference):
+    store = tmp_path / "r.sqlite"
+    rc, _ = _interrupted_sweep(tmp_path, signal.SIGKILL, 6)
+    assert rc == -signal.SIGKILL
     partial = n_rows(store)
     assert 0 < partial < len(reference), "the kill must land mid-sweep"
     con = sqlite3.connect(str(store))
@@ -46,15 +52,8 @@ def test_kill9_mid_sweep_then_resume(tmp_path, reference):
 
 def test_ctrl_c_commits_what_finished_and_resumes(tmp_path, reference):
     store = tmp_path / "r.sqlite"
-    p = cli(*ARGS, "--out", "r.sqlite", cwd=tmp_path)
-    try:
-        wait_rows(store, 3, p)
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    rc, err = _interrupted_sweep(tmp_path, signal.SIGINT, 3)
+    assert rc == 130 and "interrupted" in err and "Traceback" not in err
     stored = values(store)
     assert stored and set(stored) <= set(reference)
     assert run_cli(*ARGS, "--out", "r.sqlite", cwd=tmp_path).returncode == 0
