@@ -88,8 +88,9 @@ class InfiniteWidthKernels:
 class _Recursion:
     """Lazy, memoized evaluation of the moment recursion for one spec and one data set."""
 
-    def __init__(self, spec: ArchSpec, X: np.ndarray, cross_terms: bool, with_ntk: bool):
+    def __init__(self, spec: ArchSpec, X: np.ndarray, cross_terms: bool, with_ntk: bool, progress: bool = False):
         self.spec, self.X, self.cross, self.with_ntk = spec, X, cross_terms, with_ntk
+        self.progress = progress
         self.N = X.shape[0]
         self.zero = np.zeros((self.N, self.N))
         self.M: dict[tuple[int, int], np.ndarray] = {}
@@ -109,7 +110,7 @@ class _Recursion:
 
     def _duals(self, act: str, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(E[φφ], E[φ'φ'] or None when the NTK is not needed) on covariance S."""
-        F, Fd, err = dual_gram_pair(act, S, need_derivative=self.with_ntk)
+        F, Fd, err = dual_gram_pair(act, S, need_derivative=self.with_ntk, progress=self.progress)
         self.quad_err = max(self.quad_err, float(err))
         return F, Fd
 
@@ -381,7 +382,8 @@ def _prepare(spec: Any, X: Any) -> tuple[ArchSpec, np.ndarray]:
     return spec, X
 
 
-def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: bool = True) -> InfiniteWidthKernels:
+def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: bool = True,
+                           progress: bool = False) -> InfiniteWidthKernels:
     r"""Exact infinite-width NNGP K and NTK Θ of ``spec`` on the rows of ``X`` (module docstring).
 
     Parameters
@@ -390,6 +392,7 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
     X : (N, d) float64 data; rows need not be distinct (duplicate rows give a singular Gram matrix).
     cross_terms : False drops the cross terms between edges into a node (a labelled approximation).
     ntk : False skips the NTK (returns ``ntk`` = NaN matrix) for speed when only the NNGP is needed.
+    progress : show a progress bar (stderr, only once a dual-kernel evaluation has run for 2 s).
     """
     spec, X = _prepare(spec, X)
     plan = _fused_chain_plan(spec)
@@ -399,7 +402,7 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
         return InfiniteWidthKernels(nngp=K, ntk=Th, spec=spec, layer_variances=tuple(q_layers),
                                     layer_activations=acts, cross_terms=cross_terms, quadrature_error=0.0,
                                     degenerate=spec.is_degenerate, node_means=None)
-    rec = _Recursion(spec, X, cross_terms, ntk)
+    rec = _Recursion(spec, X, cross_terms, ntk, progress)
     n = spec.output_node
     N = X.shape[0]
     sw, sb = spec.sigma_w2, spec.sigma_b2

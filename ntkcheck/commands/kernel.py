@@ -79,7 +79,7 @@ def run(args) -> int:
     from ntkcheck.theory.kernels import infinite_width_kernels
 
     t0 = time.perf_counter()
-    res = infinite_width_kernels(spec, X, cross_terms=not args.no_cross_terms)
+    res = infinite_width_kernels(spec, X, cross_terms=not args.no_cross_terms, progress=not args.quiet)
     secs = time.perf_counter() - t0
     specs = {name: certified_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
     summary = {
