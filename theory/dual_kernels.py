@@ -690,11 +690,42 @@ def _mehler_gram(act: Activation, S: np.ndarray, derivative: bool, progress: boo
         v, e = dual_kernel_with_error(act, q[ri], S[ri, rj], q[rj], derivative=derivative)
         out[ri, rj] = v
         err = max(err, float(np.max(e)))
-    iu = np.triu_indices(n, 1)
-    out[iu[1], iu[0]] = out[iu]
+    mirror_upper(out)
     out[np.arange(n), np.arange(n)] = tab.m2
     err = max(err, float(np.max(tab.m2_err)) if n else 0.0)
     return out, err
+
+
+_TILE = 512
+
+
+def mirror_upper(A: np.ndarray) -> np.ndarray:
+    """Copy the strictly upper triangle of the square A onto its lower triangle, in place, tile by tile (no
+    N×N temporary and no index arrays: N = 20,000 needs no memory beyond A)."""
+    n = A.shape[0]
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        blk = A[r0:r1, r0:r1]
+        il = np.tril_indices(r1 - r0, -1)
+        blk[il] = blk.T[il]
+        for c0 in range(r1, n, _TILE):
+            c1 = min(n, c0 + _TILE)
+            A[c0:c1, r0:r1] = A[r0:r1, c0:c1].T
+    return A
+
+
+def symmetrize_inplace(A: np.ndarray) -> np.ndarray:
+    """A ← (A + Aᵀ)/2 in place, tile by tile (no N×N temporary)."""
+    n = A.shape[0]
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        for c0 in range(r0, n, _TILE):
+            c1 = min(n, c0 + _TILE)
+            avg = A[r0:r1, c0:c1] + A[c0:c1, r0:r1].T
+            avg *= 0.5
+            A[r0:r1, c0:c1] = avg
+            A[c0:c1, r0:r1] = avg.T
+    return A
 
 
 def _progress_bar(total: int, desc: str, progress: bool):

@@ -46,7 +46,7 @@ from ntkcheck.io import validate_data
 from ntkcheck.spec import ArchSpec, Edge, parse_spec
 
 from .activations import get_activation
-from .dual_kernels import _relu_dual_block, dual_gram_pair, mean_activation
+from .dual_kernels import _relu_dual_block, dual_gram_pair, mean_activation, mirror_upper, symmetrize_inplace
 
 __all__ = ["InfiniteWidthKernels", "infinite_width_kernels", "nngp_gram", "ntk_gram", "node_kernels"]
 
@@ -367,10 +367,9 @@ def _fused_chain_kernels(spec: ArchSpec, X: np.ndarray, plan, with_ntk: bool):
             tq = a2 * (sw * (0.5 * (1 - a) ** 2 + a) * q + sb + sw * dphi * tq + beta * beta * tq)
             T[idx, idx] = tq
         q = qn
-    il = np.tril_indices(N, -1)
-    M[il] = M.T[il]
+    mirror_upper(M)
     if with_ntk:
-        T[il] = T.T[il]
+        mirror_upper(T)
     else:
         T = np.full((N, N), np.nan)
     return M, T, layer_q
@@ -438,10 +437,12 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
 
 
 def _symmetrize(A: np.ndarray) -> np.ndarray:
-    """(A + Aᵀ)/2 in place (removes rounding asymmetry)."""
-    A += A.T.copy()
-    A *= 0.5
-    return A
+    """(A + Aᵀ)/2 in place (removes rounding asymmetry), tile by tile without a full copy."""
+    if A.ndim != 2:
+        A += np.swapaxes(A, -1, -2).copy()
+        A *= 0.5
+        return A
+    return symmetrize_inplace(A)
 
 
 def nngp_gram(spec: Any, X: Any, *, cross_terms: bool = True) -> np.ndarray:
