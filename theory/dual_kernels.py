@@ -23,7 +23,20 @@ Closed forms (exact in float64, with ρ = c/√(q₁q₂) and θ = arccos ρ):
   E[φ'φ'] = P + c(1/(1+q₁) + 1/(1+q₂))/(2π√D) + c/(2π D^{3/2}).
 
 Every other activation is integrated numerically with a stated tolerance :data:`QUAD_RTOL` (relative to
-the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
+the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1).
+
+**All pairs of a Gram matrix at once** (:func:`dual_gram`, :func:`dual_gram_pair` on an N×N covariance with
+arbitrary per-point variances q_i, activations whose kinks are at 0 or absent): per point, the Hermite
+coefficients μ_k(q_i) = E[φ(√q_i t) h_k(t)], k ≤ 64 (or 256 where needed), by one shared composite
+Gauss–Legendre rule per variance band (one matrix product for all points), then Mehler's formula
+E[φ(u_i)φ(u_j)] = Σ_k μ_k(q_i) μ_k(q_j) ρ_ij^k (e.g. O'Donnell, *Analysis of Boolean Functions*, §11.2) truncated
+per pair at the smallest degree K whose certified bound |ρ|^{K+1} √(T_i(K) T_j(K)) + (coefficient error) is
+≤ QUAD_RTOL/2 — T_i(K) = E[φ(u_i)²] − Σ_{k≤K} μ_k(q_i)² is the Parseval tail, the bound is Cauchy–Schwarz
+(:class:`_MehlerTable`).  Pairs with |ρ| too close to 1 for degree 256 go to the per-pair path below.
+The diagonal is E[φ(u_i)²] from the same 1-D rule.  O(N·M·K) for the coefficients and O(N²·K̄) for the sums,
+in chunks of 65,536 pairs (a progress bar appears after 2 s; Ctrl-C is seen between chunks).
+
+**Per pair** (:func:`dual_kernel`, and the pairs the Mehler bound cannot certify):
 
 1. tensor Gauss–Hermite quadrature in standardized coordinates, with the order doubled (32 → 256) until
    two successive orders agree to a tenth of the tolerance — only for smooth activations (no kinks) and
