@@ -34,7 +34,7 @@ per pair at the smallest degree K whose certified bound |ρ|^{K+1} √(T_i(K) T_
 ≤ QUAD_RTOL/2 — T_i(K) = E[φ(u_i)²] − Σ_{k≤K} μ_k(q_i)² is the Parseval tail, the bound is Cauchy–Schwarz
 (:class:`_MehlerTable`).  Pairs with |ρ| too close to 1 for degree 256 go to the per-pair path below.
 The diagonal is E[φ(u_i)²] from the same 1-D rule.  O(N·M·K) for the coefficients and O(N²·K̄) for the sums,
-in chunks of 65,536 pairs (a progress bar appears after 2 s; Ctrl-C is seen between chunks).
+in chunks of 16,384 pairs (a progress bar appears after 2 s; Ctrl-C is seen between chunks).
 
 **Per pair** (:func:`dual_kernel`, and the pairs the Mehler bound cannot certify):
 
@@ -534,7 +534,7 @@ _T_PANEL = 0.25
 #: Variances ≤ this use the plain shared rule (the activation's unit-scale features are 1/√q ≥ _T_PANEL wide).
 _BAND0_VARIANCE = 16.0
 #: Pairs per chunk of the all-pairs evaluation (a chunk takes well under a second, so Ctrl-C is prompt).
-_PAIR_CHUNK = 1 << 16
+_PAIR_CHUNK = 1 << 14
 
 
 @lru_cache(maxsize=None)
