@@ -150,6 +150,21 @@ def peer_worker() -> int:
                 if msg.get("save"):
                     np.save(msg["save"], np.stack(Ks))
                 reply({"times": times, "warm": warm})
+            elif op == "tanh":  # fc×depth tanh via ElementwiseNumerical(deg); jit compiled by a first call (timed apart)
+                X = data[msg["key"]]
+                from neural_tangents import stax
+                sw = math.sqrt(SW2)
+                layers = [stax.Dense(1, W_std=sw, b_std=0.0)]
+                for _ in range(msg["depth"]):
+                    layers += [stax.ElementwiseNumerical(jnp.tanh, deg=msg["deg"]), stax.Dense(1, W_std=sw, b_std=0.0)]
+                kfn = jax.jit(stax.serial(*layers)[2], static_argnames="get")
+                t0 = time.perf_counter()
+                kfn(X, None, "ntk").block_until_ready()
+                cold = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                K = kfn(X, None, "ntk").block_until_ready()
+                reply({"t": time.perf_counter() - t0, "cold": cold})
+                np.save(msg["save"], np.asarray(K))
             elif op == "quit":
                 reply({"ok": True})
                 return 0
@@ -596,13 +611,122 @@ def profile_fc(args, report):
     report["profile"] = {"N": N, "cprofile_top": prof, "ufunc_pass_s": breakdown}
 
 
+# =============================================================================================================
+# (c) quadrature activations on raw data: fc×3 tanh, d = 16, Gaussian X (not on the sphere)
+# =============================================================================================================
+
+TANH_SPEC = {"fc": ["tanh"] * 3}
+
+
+def adaptive_fc_reference(acts, X, sw=SW2, sb=SB2):
+    """NTK of an fc chain by the per-pair adaptive quadrature (dual_kernel_with_error on every pair, no Mehler
+    path): Σ ← σ_w² E[φφ] + σ_b², Θ ← Σ + σ_w² E[φ'φ'] ⊙ Θ (design card §3), on a small X."""
+    from ntkcheck.theory.dual_kernels import dual_kernel_with_error
+
+    S = sw * (X @ X.T) / X.shape[1] + sb
+    T = S.copy()
+    for a in list(acts) + [acts[-1]]:  # the hidden layers and the readout
+        q = np.diag(S)
+        F = dual_kernel_with_error(a, q[:, None], S, q[None, :])[0]
+        Fd = dual_kernel_with_error(a, q[:, None], S, q[None, :], derivative=True)[0]
+        S = sw * F + sb
+        T = S + sw * Fd * T
+    return T
+
+
+def bench_tanh(args, peer, tmp, report):
+    from ntkcheck.theory.kernels import infinite_width_kernels
+
+    rng = np.random.default_rng(args.seed)
+    out = {}
+    n_ref = 12 if args.quick else 30
+    for N in ([200] if args.quick else [200, 1000]):
+        X = rng.standard_normal((N, 16))
+        t0 = time.perf_counter()
+        res = infinite_width_kernels(TANH_SPEC, X)
+        t_nc = time.perf_counter() - t0
+        # the fc recursion is entrywise given the diagonals, so the kernel of the first n_ref points is the
+        # top-left block of the kernel of all N points
+        t0 = time.perf_counter()
+        ref = adaptive_fc_reference(TANH_SPEC["fc"], X[:n_ref])
+        t_ref = time.perf_counter() - t0
+        err_ref = float(np.max(np.abs(res.ntk[:n_ref, :n_ref] - ref)) / np.max(np.abs(ref)))
+        row = {"ntkcheck_s": t_nc, "ntkcheck_vs_adaptive_max_rel": err_ref, "adaptive_n": n_ref,
+               "adaptive_s": t_ref, "adaptive_s_per_pair": t_ref / (n_ref * (n_ref + 1) / 2),
+               "quadrature_error_bound": res.quadrature_error}
+        if peer is not None and N <= 200:
+            np.save(tmp / "xt.npy", X)
+            peer.call(op="load", key="xt", x=str(tmp / "xt.npy"))
+            r = peer.call(op="tanh", key="xt", depth=3, deg=96, save=str(tmp / "kt.npy"))
+            Knt = np.load(tmp / "kt.npy")
+            # the stax network is Dense → 3 × [tanh → Dense]: ntkcheck's {"fc": ["tanh"]*3} has 2 hidden
+            # dense(tanh) edges and the tanh readout, i.e. the same 3 tanh layers
+            row.update(nt_deg96_s=r["t"], nt_cold_s=r["cold"],
+                       nt_vs_ntkcheck_max_rel=float(np.max(np.abs(Knt - res.ntk)) / np.max(np.abs(res.ntk))),
+                       nt_vs_adaptive_max_rel=float(np.max(np.abs(Knt[:n_ref, :n_ref] - ref)) / np.max(np.abs(ref))),
+                       ratio_ntkcheck_over_nt=t_nc / r["t"])
+        out[N] = row
+        print(f"  N={N}: {row}", flush=True)
+    report["tanh"] = out
+
+
+# =============================================================================================================
+# (d) the whole `ntkcheck kernel` process vs neural-tangents + numpy eigvalsh of both Gram matrices
+# =============================================================================================================
+
+_NT_PROCESS = r"""
+import sys, time, math, numpy as np, jax
+jax.config.update("jax_enable_x64", True)
+from neural_tangents import stax
+X = np.load(sys.argv[1]); depth = int(sys.argv[2])
+layers = [stax.Dense(1, W_std=math.sqrt(2.0), b_std=0.0)]
+for _ in range(depth):
+    layers += [stax.Relu(), stax.Dense(1, W_std=math.sqrt(2.0), b_std=0.0)]
+kfn = jax.jit(stax.serial(*layers)[2], static_argnames="get")
+k = kfn(X, None, ("nngp", "ntk"))
+K, T = np.asarray(k.nngp), np.asarray(k.ntk)
+wk, wt = np.linalg.eigvalsh(K), np.linalg.eigvalsh(T)
+np.savez(sys.argv[3], nngp_ext=[wk[0], wk[-1]], ntk_ext=[wt[0], wt[-1]])
+"""
+
+
+def bench_process(args, peer_python, tmp, report):
+    N = 1000 if args.quick else 4000
+    depth = 6
+    X = np.random.default_rng(args.seed).standard_normal((N, D))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    xp = tmp / "xp.npy"
+    np.save(xp, X)
+    spec = json.dumps({"fc": ["relu"] * depth})
+    ntk_bin = str(Path(sys.executable).parent / "ntkcheck")
+    rounds = []
+    for _ in range(1 if args.quick else 2):
+        t0 = time.perf_counter()
+        subprocess.run([ntk_bin, "kernel", spec, str(xp), "-o", str(tmp / "k.npz"), "--quiet"], check=True)
+        t_nc = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([peer_python, "-c", _NT_PROCESS, str(xp), str(depth), str(tmp / "nt.npz")], check=True,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        t_nt = time.perf_counter() - t0
+        rounds.append((t_nc, t_nt))
+        print(f"  N={N}: ntkcheck kernel (whole process) {t_nc:.2f} s, NT + 2×eigvalsh (whole process) {t_nt:.2f} s",
+              flush=True)
+    z, w = np.load(tmp / "k.npz"), np.load(tmp / "nt.npz")
+    acc = {"ntk_lambda_min_ntkcheck": float(z["ntk_lambda_min"]), "ntk_lambda_min_error": float(z["ntk_lambda_min_error"]),
+           "ntk_lambda_min_nt_eigvalsh": float(w["ntk_ext"][0]),
+           "nngp_lambda_min_ntkcheck": float(z["nngp_lambda_min"]), "nngp_lambda_min_nt_eigvalsh": float(w["nngp_ext"][0])}
+    ratios = [a / b for a, b in rounds]
+    report["process"] = {"N": N, "depth": depth, "rounds_s": rounds, "ratios": ratios, "accuracy": acc}
+    print(f"  ratios ntkcheck/(NT+eigvalsh): {ratios}; {acc}", flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes and samples (a smoke run, ~1-2 minutes)")
     p.add_argument("--peer-python", default=str(ROOT / ".venv-peer" / "bin" / "python"),
                    help="python of the neural-tangents virtualenv (benchmarks/setup_peer_env.sh)")
     p.add_argument("--no-peer", action="store_true", help="skip neural-tangents")
-    p.add_argument("--only", choices=["fc", "nb201"], help="run one part")
+    p.add_argument("--only", choices=["fc", "nb201", "tanh", "process"], help="run one part")
     p.add_argument("--profile", action="store_true", help="also cProfile ntkcheck's fc kernel at the largest N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the full report to this JSON file")
@@ -638,6 +762,12 @@ def main(argv=None) -> int:
             if args.only in (None, "nb201"):
                 print("(b) all NB201 cells", flush=True)
                 bench_nb201(args, peer, tmp, report)
+            if args.only in (None, "tanh"):
+                print("(c) fc×3 tanh on raw Gaussian data, d = 16", flush=True)
+                bench_tanh(args, peer, tmp, report)
+            if args.only in (None, "process") and Path(args.peer_python).exists() and not args.no_peer:
+                print("(d) `ntkcheck kernel` fc×6 ReLU whole process vs NT + eigvalsh", flush=True)
+                bench_process(args, args.peer_python, tmp, report)
     finally:
         if peer:
             peer.close()

@@ -98,8 +98,20 @@ def select_parameters(model: nn.Module, params="all") -> list[tuple[str, nn.Para
     return sel
 
 
-def _channels(out: torch.Tensor, output: str) -> torch.Tensor:
-    """Model output (N,) or (N, C) → the differentiated channels (N, C')."""
+def _unwrap_output(out):
+    """A model returning a tuple or list (e.g. ``(features, logits)``) is differentiated through its last element."""
+    if isinstance(out, (tuple, list)):
+        if not out:
+            raise NtkcheckError("the model returned an empty tuple")
+        out = out[-1]
+    if not isinstance(out, torch.Tensor):
+        raise NtkcheckError(f"the model must return a tensor (or a tuple ending in one), got {type(out).__name__}")
+    return out
+
+
+def _channels(out, output: str) -> torch.Tensor:
+    """Model output (N,) or (N, C) (or a tuple ending in one) → the differentiated channels (N, C')."""
+    out = _unwrap_output(out)
     if out.dim() == 1:
         out = out[:, None]
     if out.dim() != 2:
@@ -243,6 +255,10 @@ def _ntk_ntvp(model, X, sel, output, chunk_size) -> torch.Tensor:
 
 # ---- engine: structured (Gram of layer inputs ⊙ Gram of back-propagated signals) -----------------
 
+class StructuredUnsupported(NtkcheckError):
+    """The structured engine cannot analyse this model (``engine="auto"`` then uses another engine)."""
+
+
 @dataclass
 class _Layer:
     name: str
@@ -251,37 +267,82 @@ class _Layer:
     b_coef: float  # m_b² if the bias is selected, else 0
     fan_in: int
     fan_out: int
+    conv: bool = False  # nn.Conv2d: per-sample weight gradients from unfolded patches
+
+    @property
+    def n_params(self) -> int:
+        return self.module.weight.numel() + (self.module.bias.numel() if self.module.bias is not None else 0)
+
+
+_BATCH_COUPLING = (nn.modules.batchnorm._BatchNorm,)
 
 
 def _linear_layers(model: nn.Module, sel) -> list[_Layer]:
+    """The linear (nn.Linear, ScaledLinear) and convolutional (nn.Conv2d) layers holding the selected
+    parameters; raises :class:`StructuredUnsupported` when a selected parameter lies elsewhere, is shared by two
+    layers, or when a module couples the samples of a batch (batch norm in training mode)."""
     selected = {id(p) for _, p in sel}
     covered: set[int] = set()
     layers = []
     for name, mod in model.named_modules():
+        if isinstance(mod, _BATCH_COUPLING) and mod.training:
+            raise StructuredUnsupported(f"engine 'structured': {name!r} couples the samples of a batch "
+                                        "(batch norm in training mode)")
+        conv = False
         if isinstance(mod, ScaledLinear):
             wm, bm = mod.w_mult, mod.b_mult
         elif isinstance(mod, nn.Linear):
             wm, bm = 1.0, 1.0
+        elif isinstance(mod, nn.Conv2d):
+            if mod.groups != 1 or mod.padding_mode != "zeros" or isinstance(mod.padding, str):
+                if any(id(p) in selected for p in mod.parameters(recurse=False)):
+                    raise StructuredUnsupported(f"engine 'structured': conv layer {name!r} has groups, a "
+                                                "padding mode or string padding it does not handle")
+                continue
+            wm, bm, conv = 1.0, 1.0, True
         else:
             continue
         wsel = id(mod.weight) in selected
         bsel = mod.bias is not None and id(mod.bias) in selected
-        covered.update(id(p) for p, s in ((mod.weight, wsel), (mod.bias, bsel)) if s)
+        mine = [id(p) for p, s in ((mod.weight, wsel), (mod.bias, bsel)) if s]
+        if covered.intersection(mine):
+            raise StructuredUnsupported(f"engine 'structured': a parameter of {name!r} is shared with another layer")
+        covered.update(mine)
         if wsel or bsel:
+            fan_in = mod.weight[0].numel()
             layers.append(_Layer(name, mod, wm * wm if wsel else 0.0, bm * bm if bsel else 0.0,
-                                 mod.weight.shape[1], mod.weight.shape[0]))
+                                 fan_in, mod.weight.shape[0], conv))
     missing = [n for n, p in sel if id(p) not in covered]
     if missing:
-        raise NtkcheckError(f"engine 'structured' needs every selected parameter in a linear layer; "
-                            f"not supported: {missing[:3]}")
+        raise StructuredUnsupported(f"engine 'structured' needs every selected parameter in a linear or conv "
+                                    f"layer; not supported: {missing[:3]}")
     return layers
+
+
+def _conv_sample_grads(mod: nn.Conv2d, a: torch.Tensor, d: torch.Tensor, w_sel: bool, b_sel: bool) -> torch.Tensor:
+    """Per-sample gradients of a conv layer, flattened: (C, b, P_layer).
+
+    For y = W ⋆ a + b the gradient of output c is ∂f_c/∂W = Σ_ℓ δ_c(ℓ) U(ℓ)ᵀ over output positions ℓ, with
+    U the unfolded input patches (torch.nn.functional.unfold), and ∂f_c/∂b = Σ_ℓ δ_c(ℓ) — one batched matrix
+    product per sample and output instead of a Jacobian.
+    """
+    C, b = d.shape[0], d.shape[1]
+    dd = d.reshape(C, b, d.shape[2], -1)                                       # (C, b, out_ch, L)
+    parts = []
+    if w_sel:
+        U = torch.nn.functional.unfold(a, mod.kernel_size, dilation=mod.dilation, padding=mod.padding,
+                                       stride=mod.stride)                      # (b, in·k², L)
+        parts.append(torch.einsum("cbol,bkl->cbok", dd, U).reshape(C, b, -1))
+    if b_sel:
+        parts.append(dd.sum(-1))
+    return torch.cat(parts, dim=2)
 
 
 def _group_layers(layers: list[_Layer], N: int, C: int, budget: int) -> list[list[_Layer]]:
     groups: list[list[_Layer]] = [[]]
     used = 0
     for lay in layers:
-        need = 8 * N * (lay.fan_in + C * lay.fan_out)
+        need = 8 * N * (C * lay.n_params if lay.conv else lay.fan_in + C * lay.fan_out)
         if groups[-1] and used + need > budget:
             groups.append([])
             used = 0
@@ -325,13 +386,13 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
             b = ch.shape[0]
             for g in group:
                 if counts.get(g.name, 0) != 1:
-                    raise NtkcheckError(f"engine 'structured': layer {g.name!r} ran {counts.get(g.name, 0)} "
-                                        "times in one forward pass (needs exactly once)")
+                    raise StructuredUnsupported(f"engine 'structured': layer {g.name!r} ran "
+                                                f"{counts.get(g.name, 0)} times in one forward pass (needs once)")
                 a = record[g.name][0]
-                if a.dim() != 2 or a.shape[0] != b:
-                    raise NtkcheckError(f"engine 'structured': layer {g.name!r} input has shape "
-                                        f"{tuple(a.shape)}, needs (batch, fan_in)")
-                A[g.name].append(a.detach().to(torch.float64))
+                if a.dim() != (4 if g.conv else 2) or a.shape[0] != b:
+                    raise StructuredUnsupported(f"engine 'structured': layer {g.name!r} input has shape "
+                                                f"{tuple(a.shape)}, needs (batch, {'C, H, W' if g.conv else 'fan_in'})")
+                A[g.name].append(a.detach() if g.conv else a.detach().to(torch.float64))
             outs = [record[g.name][1] for g in group]
             # samples are independent, so ∂(Σ_i f_c(x_i))/∂y(x_i) = ∂f_c(x_i)/∂y(x_i) = δ_c(x_i); the C
             # cotangents e_c are pushed back together (a batched vector-Jacobian product)
@@ -343,9 +404,26 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
                 cot = eye[:, None, :].expand(C, b, C)
                 gr = torch.autograd.grad(ch, outs, grad_outputs=cot, is_grads_batched=True, allow_unused=True)
             for g, o, lay in zip(gr, outs, group):
-                D[lay.name].append((g if g is not None else o.new_zeros((C, *o.shape))).detach()
-                                   .to(torch.float64))  # (C, b, fan_out)
+                g = (g if g is not None else o.new_zeros((C, *o.shape))).detach()
+                if lay.conv:  # store the per-sample parameter gradients (C, b, P_layer) instead
+                    a = A[lay.name].pop()
+                    A[lay.name].append(_conv_sample_grads(lay.module, a, g, bool(lay.w_coef), bool(lay.b_coef))
+                                       .to(torch.float64))
+                    continue
+                D[lay.name].append(g.to(torch.float64))  # (C, b, fan_out)
         for g in group:
+            if g.conv:
+                G = torch.cat(A.pop(g.name), dim=1)        # (C, N, P_layer)
+                D.pop(g.name)
+                for sl in _chunks(N, chunk):
+                    if diag_only:
+                        theta[sl, 0, :, 0] += torch.einsum("cik,cjk->ij", G[:, sl], G)
+                    else:
+                        for c in range(C):
+                            for c2 in range(C):
+                                theta[sl, c, :, c2] += G[c, sl] @ G[c2].T
+                del G
+                continue
             a_all = torch.cat(A.pop(g.name))            # (N, fan_in)
             d_all = torch.cat(D.pop(g.name), dim=1)     # (C, N, fan_out)
             for sl in _chunks(N, chunk):
@@ -367,22 +445,61 @@ def _ntk_structured(model, X, sel, output, chunk_size, budget) -> torch.Tensor:
 
 # ---- the public function ---------------------------------------------------------------------------
 
-def choose_engine(model: nn.Module, X, sel, output: str, budget: int = _DEFAULT_BUDGET) -> str:
-    """The engine ``"auto"`` picks (see the module docstring)."""
-    if isinstance(model, SpecNetwork):
-        return "structured"
+def _fallback_engine(model: nn.Module, X, sel, output: str, budget: int) -> str:
     P = sum(p.numel() for _, p in sel)
     C = 1 if output in ("scalar", "sum_logits") else _num_channels(model, X, output)
     return "jacobian" if 8 * X.shape[0] * C * P <= budget else "ntvp"
 
 
+#: Samples of the spot check that guards ``engine="auto"``'s choice of the structured engine.
+_SPOT_SAMPLES = 3
+
+
+def choose_engine(model: nn.Module, X, sel, output: str, budget: int = _DEFAULT_BUDGET) -> str:
+    """The engine ``"auto"`` picks (see :func:`empirical_ntk`), without running it on all of X."""
+    return _choose(model, X, sel, output, budget)[0]
+
+
+def _choose(model, X, sel, output, budget) -> tuple[str, str]:
+    """(engine, reason) for ``engine="auto"``."""
+    if isinstance(model, SpecNetwork):
+        return "structured", "ntkcheck network (linear layers)"
+    coupled = [n for n, m in model.named_modules() if isinstance(m, _BATCH_COUPLING) and m.training]
+    if coupled:  # only the loop engine reproduces a batch-coupled forward pass
+        return "loop", f"{coupled[0]!r} couples the samples of a batch (batch norm in training mode)"
+    try:
+        layers = _linear_layers(model, sel)
+        k = min(X.shape[0], _SPOT_SAMPLES)
+        got = _ntk_structured(model, X[:k], sel, output, None, budget)
+        ref = _ntk_loop(model, X[:k], sel, output, 1)  # plain autograd, one sample per pass
+        if output in ("trace", "mean"):
+            ref = torch.diagonal(ref, dim1=1, dim2=3).sum(-1)[:, None, :, None]
+        scale = float(ref.abs().max()) or 1.0
+        if float((got - ref).abs().max()) > 1e-8 * scale:
+            return _fallback_engine(model, X, sel, output, budget), \
+                "structured engine disagreed with the loop engine on a spot check (parameters used outside their layers?)"
+    except StructuredUnsupported as exc:
+        return _fallback_engine(model, X, sel, output, budget), str(exc)
+    kinds = sorted({"conv" if lay.conv else "linear" for lay in layers})
+    return "structured", f"every selected parameter in {'/'.join(kinds)} layers applied once per sample " \
+                         f"(spot-checked against the loop engine on {k} samples)"
+
+
 def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", engine: str = "auto",
-                  chunk_size: int | None = None, max_feature_bytes: int = _DEFAULT_BUDGET) -> torch.Tensor:
+                  chunk_size: int | None = None, max_feature_bytes: int = _DEFAULT_BUDGET,
+                  return_info: bool = False):
     """The empirical NTK Θ̂ of ``model`` on ``X`` (float64 tensor on the model's device).
 
     See the module docstring for ``params``, ``output`` and ``engine``.  ``chunk_size`` bounds the number
-    of samples processed at once (None: engine default).  Bad arguments raise
+    of samples processed at once (None: engine default).  With ``return_info=True`` returns ``(Θ̂, info)``,
+    ``info = {"engine": the engine used, "reason": why auto chose it}``.  Bad arguments raise
     :class:`~ntkcheck.errors.NtkcheckError`.
+
+    ``engine="auto"`` uses ``structured`` for ntkcheck's own networks and for any model whose selected
+    parameters all sit in ``nn.Linear``/``nn.Conv2d`` layers, each applied once per sample, with no module
+    coupling the samples (batch norm in training mode) — plain ``nn.Sequential`` MLPs and convnets — after a
+    spot check against the loop engine on the first 3 samples (which catches parameters also used outside
+    their layer); otherwise ``jacobian`` when N·C·P·8 bytes fits in ``max_feature_bytes``, else ``ntvp``.
     """
     if output not in OUTPUTS:
         raise NtkcheckError(f"output must be one of {OUTPUTS}, got {output!r}")
@@ -393,8 +510,14 @@ def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", 
         raise NtkcheckError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     X = _as_input(model, X)
     sel = select_parameters(model, params)
+    reason = "requested"
     if engine == "auto":
-        engine = choose_engine(model, X, sel, output, max_feature_bytes)
+        engine, reason = _choose(model, X, sel, output, max_feature_bytes)
+    theta = _run_engine(model, X, sel, output, engine, chunk_size, max_feature_bytes)
+    return (theta, {"engine": engine, "reason": reason}) if return_info else theta
+
+
+def _run_engine(model, X, sel, output, engine, chunk_size, max_feature_bytes) -> torch.Tensor:
     if engine == "loop":
         theta = _ntk_loop(model, X, sel, output, chunk_size)
     elif engine == "jacobian":

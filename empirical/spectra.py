@@ -37,21 +37,23 @@ def as_float64_matrix(K: Any, *, name: str = "kernel") -> np.ndarray:
     return 0.5 * (K + K.T)
 
 
-#: Above this size only the extreme eigenpairs are computed (Lanczos, residual-certified) instead of the full
-#: spectrum: a dense float64 eigendecomposition of a 10,000 × 10,000 kernel takes minutes on a laptop CPU.
+#: Above this size only the extreme eigenvalues are computed (Lanczos estimates proven by Cholesky inertia
+#: certificates) instead of the full spectrum: a dense float64 eigendecomposition of a 10,000 × 10,000 kernel
+#: takes minutes on a laptop CPU.
 DENSE_BELOW = 3000
 
 
 def certified_spectrum(K: Any, *, dense_below: int = DENSE_BELOW):
     """Certified λ_min/λ_max of ``K`` (torch or numpy) in float64: theory's
     :func:`~ntkcheck.theory.spectra.certified_eigvalsh` (full spectrum) for N < ``dense_below``, else
-    :func:`~ntkcheck.theory.spectra.certified_extreme_eigs` (the ``method`` field of the result says which)."""
-    from ntkcheck.theory.spectra import certified_eigvalsh, certified_extreme_eigs
+    :func:`~ntkcheck.theory.spectra.certified_extreme_eigvalsh` (the ``method`` field of the result says
+    which; a matrix that is not positive definite falls back to the full spectrum)."""
+    from ntkcheck.theory.spectra import certified_eigvalsh, certified_extreme_eigvalsh
 
     A = as_float64_matrix(K)
     if A.shape[0] < dense_below:
         return certified_eigvalsh(A)
-    return certified_extreme_eigs(A, dense_below=dense_below)
+    return certified_extreme_eigvalsh(A, dense_below=dense_below)
 
 
 def lambda_min_summary(K: Any, **kw: Any) -> dict[str, Any]:

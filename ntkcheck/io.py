@@ -8,7 +8,6 @@ file behind.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import tempfile
@@ -102,9 +101,10 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def save_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return write_bytes_atomic(path, buf.getvalue())
+    """np.savez straight into the temporary file (streamed from the arrays: no in-memory copy of the archive)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    return Path(path)
 
 
 def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:

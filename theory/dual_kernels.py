@@ -23,7 +23,20 @@ Closed forms (exact in float64, with ρ = c/√(q₁q₂) and θ = arccos ρ):
   E[φ'φ'] = P + c(1/(1+q₁) + 1/(1+q₂))/(2π√D) + c/(2π D^{3/2}).
 
 Every other activation is integrated numerically with a stated tolerance :data:`QUAD_RTOL` (relative to
-the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1):
+the scale √(E[φ(u)²]E[φ(v)²]), or absolute when that scale is below 1).
+
+**All pairs of a Gram matrix at once** (:func:`dual_gram`, :func:`dual_gram_pair` on an N×N covariance with
+arbitrary per-point variances q_i, activations whose kinks are at 0 or absent): per point, the Hermite
+coefficients μ_k(q_i) = E[φ(√q_i t) h_k(t)], k ≤ 64 (or 256 where needed), by one shared composite
+Gauss–Legendre rule per variance band (one matrix product for all points), then Mehler's formula
+E[φ(u_i)φ(u_j)] = Σ_k μ_k(q_i) μ_k(q_j) ρ_ij^k (e.g. O'Donnell, *Analysis of Boolean Functions*, §11.2) truncated
+per pair at the smallest degree K whose certified bound |ρ|^{K+1} √(T_i(K) T_j(K)) + (coefficient error) is
+≤ QUAD_RTOL/2 — T_i(K) = E[φ(u_i)²] − Σ_{k≤K} μ_k(q_i)² is the Parseval tail, the bound is Cauchy–Schwarz
+(:class:`_MehlerTable`).  Pairs with |ρ| too close to 1 for degree 256 go to the per-pair path below.
+The diagonal is E[φ(u_i)²] from the same 1-D rule.  O(N·M·K) for the coefficients and O(N²·K̄) for the sums,
+in chunks of 16,384 pairs (a progress bar appears after 2 s; Ctrl-C is seen between chunks).
+
+**Per pair** (:func:`dual_kernel`, and the pairs the Mehler bound cannot certify):
 
 1. tensor Gauss–Hermite quadrature in standardized coordinates, with the order doubled (32 → 256) until
    two successive orders agree to a tenth of the tolerance — only for smooth activations (no kinks) and
@@ -84,6 +97,7 @@ _GH_MAX_VARIANCE = 64.0
 _GL_ORDER = 16
 _GL_CHECK_ORDER = 12
 _SIGMAS = 12.0
+_EPS = np.finfo(np.float64).eps
 
 
 def has_closed_form(act: str | Activation) -> bool:
@@ -371,7 +385,7 @@ def mean_activation(act, q) -> np.ndarray:
     return _gaussian_moment(act.fn, act.kinks, q, 1)
 
 
-def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: bool = False):
+def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: bool = False, progress: bool = False):
     r"""Apply the dual kernel entrywise to a covariance matrix (or a batch, shape (..., N, N)).
 
     Returns the matrix [E[φ(u_i)φ(u_j)]]_{ij} with (u_i, u_j) ~ N(0, [[S_ii, S_ij], [S_ij, S_jj]]).
@@ -388,6 +402,12 @@ def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: boo
     if act.family in CLOSED_FORMS:
         out = _closed_form(act, *_check_cov(q1, S, q2), derivative)
         err = 0.0
+    elif S.ndim == 2 and not any(act.kinks):
+        _check_cov(q, q, q)
+        if not np.all(np.isfinite(S)):
+            raise NtkcheckError("dual kernel: covariance has NaN or infinite entries")
+        out, err = _mehler_gram(act, S, derivative, progress)
+        return (out, err) if return_error else out
     else:
         iu = np.triu_indices(S.shape[-1])
         vals, errs = dual_kernel_with_error(act, q1[..., iu[0], 0], S[..., iu[0], iu[1]], q2[..., 0, iu[1]],
@@ -481,7 +501,7 @@ def _arccos_pair_inplace(S: np.ndarray, a: float, need_derivative: bool):
     return V, D
 
 
-def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
+def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True, progress: bool = False):
     r"""Both dual kernels of ``act`` on a covariance matrix (or batch): (E[φφ], E[φ'φ'] or None, error).
 
     Same values as two calls of :func:`dual_gram`; for ReLU and leaky ReLU the arccos is evaluated once
@@ -495,8 +515,235 @@ def dual_gram_pair(act, S: np.ndarray, *, need_derivative: bool = True):
         a = 0.0 if act.family == "relu" else act.param
         V, D = _arccos_pair_inplace(S, a, need_derivative)
         return V, D, 0.0
-    F, e1 = dual_gram(act, S, return_error=True)
+    F, e1 = dual_gram(act, S, return_error=True, progress=progress)
     if not need_derivative:
         return F, None, e1
-    Fd, e2 = dual_gram(act, S, derivative=True, return_error=True)
+    Fd, e2 = dual_gram(act, S, derivative=True, return_error=True, progress=progress)
     return F, Fd, max(e1, e2)
+
+
+# ---- all pairs of a Gram matrix at once: per-point Hermite coefficients + Mehler's formula -----------------
+
+#: Degrees of the truncated Mehler series tried per pair (the smallest one whose certified bound is met).
+_MEHLER_DEGREES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+#: Degree of the first (cheap) coefficient table; pairs that need more use a degree-256 table.
+_MEHLER_LOW_DEGREE = 64
+#: Panel width (in standard deviations) of the shared Hermite-coefficient rule: h_k(t)ϕ(t) for k ≤ 256 has
+#: about one oscillation per 0.25σ near t = 0, which a 16-point Gauss–Legendre panel integrates to ~1e-20.
+_T_PANEL = 0.25
+#: Variances ≤ this use the plain shared rule (the activation's unit-scale features are 1/√q ≥ _T_PANEL wide).
+_BAND0_VARIANCE = 16.0
+#: Pairs per chunk of the all-pairs evaluation (a chunk takes well under a second, so Ctrl-C is prompt).
+_PAIR_CHUNK = 1 << 14
+
+
+@lru_cache(maxsize=None)
+def _band_rule(band: int, order: int):
+    """Shared rule for E[g(t)], t ~ N(0,1), resolving φ(√q t) for every q in variance band ``band``.
+
+    Band 0 is q ≤ 16, band j ≥ 1 is 16·4^{j−1} < q ≤ 16·4^j.  Panels of width 0.25 on [−12, 12] (tail mass
+    beyond ±12 is < 1e-32) and, for j ≥ 1, panels of width 1/√q_hi (≤ 1 in activation coordinates x = √q t)
+    on |t| ≤ (F + 1)/√q_lo, where the activation's features lie; 0 (a built-in kink) is always a breakpoint.
+    Returns nodes t and weights w (Gauss–Legendre × standard normal density), shape (M,).
+    """
+    bp = np.arange(-_SIGMAS, _SIGMAS + _T_PANEL / 2, _T_PANEL)
+    if band > 0:
+        q_lo, q_hi = _BAND0_VARIANCE * 4.0 ** (band - 1), _BAND0_VARIANCE * 4.0 ** band
+        h = 1.0 / np.sqrt(q_hi)
+        reach = (FEATURE_RANGE + 1.0) / np.sqrt(q_lo)
+        fine = h * np.arange(-np.ceil(reach / h), np.ceil(reach / h) + 1)
+        bp = np.unique(np.concatenate([bp, fine]))
+    x, wx = _gl(order)
+    left, right = bp[:-1], bp[1:]
+    half = 0.5 * (right - left)
+    t = (0.5 * (right + left))[:, None] + half[:, None] * x
+    w = half[:, None] * wx * np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)
+    return t.ravel(), w.ravel()
+
+
+@lru_cache(maxsize=None)
+def _band_hermite(band: int, order: int, degree: int):
+    """(w·h_k(t)) for k = 0..degree on the nodes of :func:`_band_rule`: shape (degree + 1, M)."""
+    from .hermite import hermite_functions
+
+    t, w = _band_rule(band, order)
+    # h_k(t)·ϕ(t) by the bounded recurrence of hermite.hermite_functions; w/ϕ is the Gauss–Legendre weight.
+    return hermite_functions(degree, t) * (w / (np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi)))
+
+
+def _point_coefficients(f, q: np.ndarray, degree: int, order: int):
+    """Hermite coefficients μ_k(f; q_p) = E[f(√q_p t) h_k(t)], k ≤ degree, and E[f(√q_p t)²] for every q_p ≥ 0.
+
+    q = 0 gives μ_0 = f(0), μ_k = 0 (k ≥ 1).  Returns (A of shape (P, degree + 1), m2 of shape (P,)).
+    """
+    A = np.zeros((q.size, degree + 1))
+    m2 = np.empty(q.size)
+    zero = q == 0
+    f0 = float(f(np.zeros(1))[0])
+    A[zero, 0] = f0
+    m2[zero] = f0 * f0
+    band = np.zeros(q.size, dtype=int)
+    big = q > _BAND0_VARIANCE
+    band[big] = np.ceil(np.log(q[big] / _BAND0_VARIANCE) / np.log(4.0) - 1e-12).astype(int)
+    for b in np.unique(band[~zero]):
+        sel = np.flatnonzero((band == b) & ~zero)
+        t, w = _band_rule(int(b), order)
+        F = f(np.sqrt(q[sel])[:, None] * t[None, :])
+        A[sel] = F @ _band_hermite(int(b), order, degree).T
+        m2[sel] = (F * F) @ w
+    return A, m2
+
+
+class _MehlerTable:
+    """Per-point Hermite coefficients of one function, with the data for Mehler's formula and its bound.
+
+    For (u, v) ~ N(0, [[q_i, c], [c, q_j]]) with ρ = c/√(q_i q_j), Mehler's formula (e.g. O'Donnell,
+    *Analysis of Boolean Functions*, §11.2) gives E[f(u)f(v)] = Σ_k μ_k(q_i) μ_k(q_j) ρ^k.  Truncated after
+    degree K, Cauchy–Schwarz and Parseval bound the rest by |ρ|^{K+1} √(T_i(K) T_j(K)) with the per-point
+    tails T_i(K) = E[f(u_i)²] − Σ_{k≤K} μ_k(q_i)².  The coefficients come from two Gauss–Legendre orders (16
+    and 12) on the same panels; their difference δ_i bounds the coefficient error, which enters the pair's
+    value by at most ‖δ_i‖ √(E f(u_j)²) + √(E f(u_i)²) ‖δ_j‖ (Cauchy–Schwarz again, |ρ|^k ≤ 1).
+    """
+
+    def __init__(self, f, q: np.ndarray, degree: int):
+        K = degree
+        self.degrees = tuple(k for k in _MEHLER_DEGREES if k <= K)
+        self.A, self.m2 = _point_coefficients(f, q, K, _GL_ORDER)
+        self.AT = np.ascontiguousarray(self.A.T)  # rows = degrees: contiguous gathers in the Horner loop
+        A12, m12 = _point_coefficients(f, q, K, _GL_CHECK_ORDER)
+        self.norm = np.sqrt(np.maximum(self.m2, 0.0))
+        self.coef_err = np.linalg.norm(self.A - A12, axis=1)
+        self.m2_err = np.abs(self.m2 - m12)
+        cum = np.cumsum(self.A * self.A, axis=1)
+        deg = np.asarray(self.degrees)
+        # tails at each ladder degree, floored by their rounding (K ε m2) and by the coefficient error
+        floor = (K + 1) * _EPS * self.m2 + 2 * self.norm * self.coef_err
+        self.tail = np.maximum(self.m2[:, None] - cum[:, deg], 0.0) + floor[:, None]
+
+    def pairs(self, i: np.ndarray, j: np.ndarray, rho: np.ndarray, tol: np.ndarray):
+        """Values and error bounds for pairs (i, j) with correlation rho; NaN where no degree meets ``tol``."""
+        val = np.full(i.size, np.nan)
+        bound = np.full(i.size, np.inf)
+        coef = self.coef_err[i] * self.norm[j] + self.norm[i] * self.coef_err[j]
+        arho = np.abs(rho)
+        with np.errstate(divide="ignore"):
+            lr = np.log(arho)
+        todo = np.ones(i.size, dtype=bool)
+        for n, K in enumerate(self.degrees):
+            t = np.flatnonzero(todo)
+            b = np.full(i.size, np.inf)
+            b[t] = np.exp((K + 1) * lr[t]) * np.sqrt(self.tail[i[t], n] * self.tail[j[t], n]) + coef[t]
+            ok = b <= 0.5 * tol
+            if np.any(ok):
+                s = np.flatnonzero(ok)
+                prod = self.AT[:K + 1, i[s]]
+                prod *= self.AT[:K + 1, j[s]]  # μ_k(q_i) μ_k(q_j), one row per degree
+                r = rho[s]
+                acc = prod[K].copy()
+                for k in range(K - 1, -1, -1):  # Horner in ρ
+                    acc *= r
+                    acc += prod[k]
+                val[s] = acc
+                bound[s] = b[s] + (K + 1) * _EPS * self.norm[i[s]] * self.norm[j[s]]
+                todo &= ~ok
+            if not np.any(todo):
+                break
+        return val, bound
+
+
+def _mehler_gram(act: Activation, S: np.ndarray, derivative: bool, progress: bool = False):
+    """dual_gram of a non-closed-form activation on one N×N covariance matrix, vectorized over all pairs.
+
+    Diagonal: E[f(u_i)²] from the 1-D rule.  Off-diagonal pairs: Mehler's formula with a certified truncation
+    bound (:class:`_MehlerTable`); the pairs where no degree ≤ 256 reaches the tolerance (|ρ| close to 1) go to
+    the adaptive per-pair path (:func:`_numeric_pairs`).  Returns (matrix, largest error bound).
+    """
+    f = act.deriv if derivative else act.fn
+    n = S.shape[0]
+    q = np.diagonal(S).copy()
+    tab = _MehlerTable(f, q, _MEHLER_LOW_DEGREE)
+    tab_hi = None  # degree-256 coefficients, computed only when some pair needs them
+    sq = np.sqrt(q)
+    with np.errstate(divide="ignore"):
+        inv = np.where(sq > 0, 1.0 / np.where(sq > 0, sq, 1.0), 0.0)
+    out = np.empty((n, n))
+    err = 0.0
+    rest_i, rest_j = [], []
+    # upper triangle (i < j) in chunks of rows; each chunk is far below a second of work
+    rows = max(1, _PAIR_CHUNK // max(n, 1))
+    starts = range(0, n, rows)
+    bar = _progress_bar(len(starts), f"dual kernel {act.name}{' (derivative)' if derivative else ''}", progress)
+    try:
+        for r0 in starts:
+            r1 = min(n, r0 + rows)
+            ii, jj = np.nonzero(np.triu(np.ones((r1 - r0, n - r0), dtype=bool), 1))
+            ii += r0
+            jj += r0
+            if ii.size:
+                rho = np.clip(S[ii, jj] * inv[ii] * inv[jj], -1.0, 1.0)
+                tol = QUAD_RTOL * np.maximum(1.0, tab.norm[ii] * tab.norm[jj])
+                v, b = tab.pairs(ii, jj, rho, tol)
+                hard = np.flatnonzero(~np.isfinite(v))
+                if hard.size:
+                    if tab_hi is None:
+                        tab_hi = _MehlerTable(f, q, _MEHLER_DEGREES[-1])
+                    v[hard], b[hard] = tab_hi.pairs(ii[hard], jj[hard], rho[hard], tol[hard])
+                good = np.isfinite(v)
+                out[ii[good], jj[good]] = v[good]
+                if np.any(good):
+                    err = max(err, float(np.max(b[good])))
+                rest_i.append(ii[~good])
+                rest_j.append(jj[~good])
+            bar.update(1)
+    finally:
+        bar.close()
+    ri = np.concatenate(rest_i) if rest_i else np.empty(0, dtype=int)
+    rj = np.concatenate(rest_j) if rest_j else np.empty(0, dtype=int)
+    if ri.size:
+        v, e = dual_kernel_with_error(act, q[ri], S[ri, rj], q[rj], derivative=derivative)
+        out[ri, rj] = v
+        err = max(err, float(np.max(e)))
+    mirror_upper(out)
+    out[np.arange(n), np.arange(n)] = tab.m2
+    err = max(err, float(np.max(tab.m2_err)) if n else 0.0)
+    return out, err
+
+
+_TILE = 512
+
+
+def mirror_upper(A: np.ndarray) -> np.ndarray:
+    """Copy the strictly upper triangle of the square A onto its lower triangle, in place, tile by tile (no
+    N×N temporary and no index arrays: N = 20,000 needs no memory beyond A)."""
+    n = A.shape[0]
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        blk = A[r0:r1, r0:r1]
+        il = np.tril_indices(r1 - r0, -1)
+        blk[il] = blk.T[il]
+        for c0 in range(r1, n, _TILE):
+            c1 = min(n, c0 + _TILE)
+            A[c0:c1, r0:r1] = A[r0:r1, c0:c1].T
+    return A
+
+
+def symmetrize_inplace(A: np.ndarray) -> np.ndarray:
+    """A ← (A + Aᵀ)/2 in place, tile by tile (no N×N temporary)."""
+    n = A.shape[0]
+    for r0 in range(0, n, _TILE):
+        r1 = min(n, r0 + _TILE)
+        for c0 in range(r0, n, _TILE):
+            c1 = min(n, c0 + _TILE)
+            avg = A[r0:r1, c0:c1] + A[c0:c1, r0:r1].T
+            avg *= 0.5
+            A[r0:r1, c0:c1] = avg
+            A[c0:c1, r0:r1] = avg.T
+    return A
+
+
+def _progress_bar(total: int, desc: str, progress: bool):
+    """A tqdm bar that appears only when the work takes longer than 2 s (and never when progress is False)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk", disable=True if not progress else None, delay=2.0,
+                leave=False)

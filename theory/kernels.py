@@ -46,7 +46,7 @@ from ntkcheck.io import validate_data
 from ntkcheck.spec import ArchSpec, Edge, parse_spec
 
 from .activations import get_activation
-from .dual_kernels import _relu_dual_block, dual_gram_pair, mean_activation
+from .dual_kernels import _relu_dual_block, dual_gram_pair, mean_activation, mirror_upper, symmetrize_inplace
 
 __all__ = ["InfiniteWidthKernels", "infinite_width_kernels", "nngp_gram", "ntk_gram", "node_kernels"]
 
@@ -88,8 +88,9 @@ class InfiniteWidthKernels:
 class _Recursion:
     """Lazy, memoized evaluation of the moment recursion for one spec and one data set."""
 
-    def __init__(self, spec: ArchSpec, X: np.ndarray, cross_terms: bool, with_ntk: bool):
+    def __init__(self, spec: ArchSpec, X: np.ndarray, cross_terms: bool, with_ntk: bool, progress: bool = False):
         self.spec, self.X, self.cross, self.with_ntk = spec, X, cross_terms, with_ntk
+        self.progress = progress
         self.N = X.shape[0]
         self.zero = np.zeros((self.N, self.N))
         self.M: dict[tuple[int, int], np.ndarray] = {}
@@ -109,7 +110,7 @@ class _Recursion:
 
     def _duals(self, act: str, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(E[φφ], E[φ'φ'] or None when the NTK is not needed) on covariance S."""
-        F, Fd, err = dual_gram_pair(act, S, need_derivative=self.with_ntk)
+        F, Fd, err = dual_gram_pair(act, S, need_derivative=self.with_ntk, progress=self.progress)
         self.quad_err = max(self.quad_err, float(err))
         return F, Fd
 
@@ -366,10 +367,9 @@ def _fused_chain_kernels(spec: ArchSpec, X: np.ndarray, plan, with_ntk: bool):
             tq = a2 * (sw * (0.5 * (1 - a) ** 2 + a) * q + sb + sw * dphi * tq + beta * beta * tq)
             T[idx, idx] = tq
         q = qn
-    il = np.tril_indices(N, -1)
-    M[il] = M.T[il]
+    mirror_upper(M)
     if with_ntk:
-        T[il] = T.T[il]
+        mirror_upper(T)
     else:
         T = np.full((N, N), np.nan)
     return M, T, layer_q
@@ -381,7 +381,8 @@ def _prepare(spec: Any, X: Any) -> tuple[ArchSpec, np.ndarray]:
     return spec, X
 
 
-def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: bool = True) -> InfiniteWidthKernels:
+def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: bool = True,
+                           progress: bool = False) -> InfiniteWidthKernels:
     r"""Exact infinite-width NNGP K and NTK Θ of ``spec`` on the rows of ``X`` (module docstring).
 
     Parameters
@@ -390,6 +391,7 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
     X : (N, d) float64 data; rows need not be distinct (duplicate rows give a singular Gram matrix).
     cross_terms : False drops the cross terms between edges into a node (a labelled approximation).
     ntk : False skips the NTK (returns ``ntk`` = NaN matrix) for speed when only the NNGP is needed.
+    progress : show a progress bar (stderr, only once a dual-kernel evaluation has run for 2 s).
     """
     spec, X = _prepare(spec, X)
     plan = _fused_chain_plan(spec)
@@ -399,7 +401,7 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
         return InfiniteWidthKernels(nngp=K, ntk=Th, spec=spec, layer_variances=tuple(q_layers),
                                     layer_activations=acts, cross_terms=cross_terms, quadrature_error=0.0,
                                     degenerate=spec.is_degenerate, node_means=None)
-    rec = _Recursion(spec, X, cross_terms, ntk)
+    rec = _Recursion(spec, X, cross_terms, ntk, progress)
     n = spec.output_node
     N = X.shape[0]
     sw, sb = spec.sigma_w2, spec.sigma_b2
@@ -435,10 +437,12 @@ def infinite_width_kernels(spec: Any, X: Any, *, cross_terms: bool = True, ntk: 
 
 
 def _symmetrize(A: np.ndarray) -> np.ndarray:
-    """(A + Aᵀ)/2 in place (removes rounding asymmetry)."""
-    A += A.T.copy()
-    A *= 0.5
-    return A
+    """(A + Aᵀ)/2 in place (removes rounding asymmetry), tile by tile without a full copy."""
+    if A.ndim != 2:
+        A += np.swapaxes(A, -1, -2).copy()
+        A *= 0.5
+        return A
+    return symmetrize_inplace(A)
 
 
 def nngp_gram(spec: Any, X: Any, *, cross_terms: bool = True) -> np.ndarray:

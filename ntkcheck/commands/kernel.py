@@ -60,7 +60,7 @@ def _data(args) -> tuple[np.ndarray, str]:
 
 def run(args) -> int:
     from ntkcheck.spec import parse_spec
-    from ntkcheck.theory.spectra import certified_eigvalsh
+    from ntkcheck.theory.spectra import certified_extreme_eigvalsh
 
     if args.nb201_all:
         if args.data is None and args.spec and not args.sphere:  # `kernel --nb201-all X.npy`
@@ -79,9 +79,9 @@ def run(args) -> int:
     from ntkcheck.theory.kernels import infinite_width_kernels
 
     t0 = time.perf_counter()
-    res = infinite_width_kernels(spec, X, cross_terms=not args.no_cross_terms)
+    res = infinite_width_kernels(spec, X, cross_terms=not args.no_cross_terms, progress=not args.quiet)
     secs = time.perf_counter() - t0
-    specs = {name: certified_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
+    specs = {name: certified_extreme_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
     summary = {
         "spec": spec.to_json(), "data": data_desc, "N": X.shape[0], "d": X.shape[1],
         "normalized": args.normalize == "sphere" or bool(args.sphere),

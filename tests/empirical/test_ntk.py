@@ -161,8 +161,12 @@ def test_structured_on_a_plain_torch_mlp():
     ref = empirical_ntk(mlp, X, output="full", engine="loop")
     for e in ENGINES:
         assert _rel(empirical_ntk(mlp, X, output="full", engine=e, chunk_size=4), ref) < 1e-10
-    assert choose_engine(mlp, X, select_parameters(mlp), "full") == "jacobian"
-    assert choose_engine(mlp, X, select_parameters(mlp), "full", budget=10) == "ntvp"
+    # auto analyses the plain MLP's layers and picks the structured engine
+    assert choose_engine(mlp, X, select_parameters(mlp), "full") == "structured"
+    # a model it cannot analyse (LayerNorm parameters) falls back on the memory budget
+    ln = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2)).double()
+    assert choose_engine(ln, X, select_parameters(ln), "full") == "jacobian"
+    assert choose_engine(ln, X, select_parameters(ln), "full", budget=10) == "ntvp"
 
 
 def test_structured_rejects_unsupported_layers():
@@ -320,3 +324,59 @@ def test_parameter_free_raw_skip_dag_is_exact_at_any_width():
     np.testing.assert_allclose(ek.nngp, 9 * X @ X.T, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(infinite_width_kernels(spec, X).nngp, ek.nngp, rtol=1e-12, atol=1e-14)
     assert np.count_nonzero(ek.ntk) == 0
+
+
+# --- engine="auto" on models ntkcheck did not build -------------------------------------------------------------
+
+def _auto_vs_loop(model, X, output, engine="structured"):
+    got, info = empirical_ntk(model, X, output=output, return_info=True)
+    assert info["engine"] == engine, info
+    ref = empirical_ntk(model, X, output=output, engine="loop", chunk_size=1)
+    assert _rel(got, ref) < 1e-10
+    return info
+
+
+@pytest.mark.parametrize("output", ["scalar", "full", "mean"])
+def test_auto_structured_on_plain_sequential_mlp(output):
+    torch.manual_seed(1)
+    C = 1 if output == "scalar" else 3
+    mlp = nn.Sequential(nn.Linear(5, 16), nn.GELU(), nn.Linear(16, 16), nn.Softplus(), nn.Linear(16, C)).double()
+    _auto_vs_loop(mlp, _X(9, 5), output)
+
+
+@pytest.mark.parametrize("output", ["sum_logits", "full", "trace"])
+def test_auto_structured_on_plain_convnet(output):
+    # Conv2d (stride, padding, dilation, no bias), pooling, flatten, linear head
+    torch.manual_seed(2)
+    cnn = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, dilation=1, bias=False),
+                        nn.Tanh(), nn.AvgPool2d(2), nn.MaxPool2d(1), nn.Flatten(), nn.Linear(4 * 1 * 1, 3)).double()
+    X = torch.from_numpy(np.random.default_rng(3).standard_normal((5, 2, 7, 7)))
+    _auto_vs_loop(cnn, X, output)
+
+
+def test_auto_accepts_tuple_outputs_and_reports_fallbacks():
+    class FeatLogits(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = nn.Linear(4, 8), nn.Linear(8, 2)
+
+        def forward(self, x):
+            z = torch.relu(self.body(x))
+            return z, self.head(z)
+
+    torch.manual_seed(3)
+    _auto_vs_loop(FeatLogits().double(), _X(6, 4), "full")
+
+    class Tied(nn.Module):  # the weight is also used outside its layer: the spot check must reject structured
+        def __init__(self):
+            super().__init__()
+            self.f = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return (torch.tanh(self.f(x)) @ self.f.weight).sum(1)
+
+    info = _auto_vs_loop(Tied().double(), _X(6, 4), "scalar", engine="jacobian")
+    assert "spot check" in info["reason"]
+    bn = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Linear(6, 1)).double()  # train mode couples samples
+    _, info = empirical_ntk(bn, _X(6, 4), return_info=True)
+    assert info["engine"] != "structured" and "batch" in info["reason"]
