@@ -449,7 +449,7 @@ class ConvLambdaTable:
 
 
 def conv_lambda_min_table(cells: Sequence[Sequence[str] | str], X: Any, image: Sequence[int] | None = None, *,
-                          sigma_w2: float = 2.0, batch: int = 125, workers: int = 2,
+                          sigma_w2: float = 2.0, batch: int = 25, workers: int = 2,
                           progress: Callable[[int], None] | None = None) -> ConvLambdaTable:
     """λ_min of the exact conv NNGP and NTK (certified, :func:`~ntkcheck.theory.spectra.certified_eigvalsh_batch`)
     for ``cells``, computed ``batch`` cells at a time in op-string order (shared prefixes computed once per batch;

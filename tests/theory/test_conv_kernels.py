@@ -243,3 +243,49 @@ def test_stax_fanin_is_the_no_cross_term_kernel_and_a_quarter_on_all_skip():
     Kn, Tn = conv_cells_kernels([ops], X, cross_terms=False)
     Kx, _ = conv_cells_kernels([ops], X)
     assert _rel(Kn[0], ks) < 1e-10 and _rel(Tn[0], ts) < 1e-10 and _rel(Kx[0], ks) > 0.1
+
+
+# ---- CLI and metric registry -----------------------------------------------------------------------------
+
+def test_cli_kernel_conv_spec_and_nb201_all_sample(tmp_path, capsys):
+    import json
+
+    from ntkcheck.cli import main
+
+    X = _images(N=6, C=3, H=4, W=4, seed=11)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "Xf.npy", X.reshape(6, -1))
+    spec = {"nb201": nb201_string(MIXED), "kernel": "conv", "image": [3, 4, 4]}
+    (tmp_path / "s.json").write_text(json.dumps(spec))
+    out = tmp_path / "k.npz"
+    assert main(["kernel", str(tmp_path / "s.json"), str(tmp_path / "Xf.npy"), "-o", str(out), "--quiet"]) == 0
+    z = np.load(out)
+    ref = conv_cell_kernels(spec, X)
+    np.testing.assert_array_equal(z["ntk"], ref.ntk)
+    assert z["ntk_lambda_min"] == pytest.approx(np.linalg.eigvalsh(ref.ntk)[0], abs=float(z["ntk_lambda_min_error"]))
+    assert "batch normalization" in json.loads(str(z["meta"]))["config"]["note"]
+    out2 = tmp_path / "all.npz"
+    assert main(["kernel", "--nb201-all", "--conv", str(tmp_path / "X.npy"), "--sample", "4", "--seed", "3",
+                 "-o", str(out2), "--quiet"]) == 0
+    z2 = np.load(out2)
+    tab = conv_lambda_min_table([str(c) for c in z2["cells"]], X)
+    np.testing.assert_array_equal(z2["ntk_lambda_min"], tab.ntk_lambda_min)
+    capsys.readouterr()
+    for argv, word in [(["kernel", json.dumps({**spec, "image": [3, 4, 5]}), str(tmp_path / "X.npy")], "spec says"),
+                       (["kernel", "--nb201-all", "--conv", str(tmp_path / "Xf.npy")], "--image"),
+                       (["kernel", "--nb201-all", "--conv", str(tmp_path / "X.npy"), "--sample", "0"], "--sample")]:
+        assert main(argv) == 2
+        assert word in capsys.readouterr().err
+
+
+def test_registered_conv_metrics_match_the_engine():
+    from ntkcheck.metric_inputs import flat_rows, natural_images
+    from ntkcheck.metric_registry import Arch, evaluate
+
+    inputs = natural_images(16, seed=0)
+    cell = nb201_string(MIXED)
+    r = evaluate("conv_ntk_lambda_min", Arch(cell, "nb201"), inputs, 0, {"n": 8})
+    K, T = conv_cells_kernels([MIXED], flat_rows(inputs, 8).reshape(8, 3, 8, 8))
+    assert r.status == "ok" and r.value == pytest.approx(np.linalg.eigvalsh(T[0])[0], rel=1e-10)
+    r = evaluate("conv_nngp_lambda_min", Arch(cell, "nb201"), inputs, 0, {"n": 8})
+    assert r.status == "ok" and r.value == pytest.approx(np.linalg.eigvalsh(K[0])[0], rel=1e-8)
