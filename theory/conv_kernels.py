@@ -62,7 +62,7 @@ from .dual_kernels import _relu_dual_block
 from .spectra import certified_eigvalsh_batch
 
 __all__ = ["ConvKernels", "conv_cell_kernels", "conv_cells_kernels", "conv_lambda_min_table", "ConvLambdaTable",
-           "as_images", "stax_exact", "BN_NOTE"]
+           "as_images", "stax_exact", "cell_is_degenerate", "BN_NOTE"]
 
 #: Every conv-kernel result carries this note.
 BN_NOTE = ("exact infinite-width kernel of the convolutional NB201 cell WITHOUT batch normalization "
@@ -113,6 +113,11 @@ def stax_exact(cell: Sequence[str] | str) -> bool:
                 mine.add((s, t))
         src.append(mine)
     return True
+
+
+def cell_is_degenerate(cell: Sequence[str] | str) -> bool:
+    """True when the cell has no input→output path (node 3 is identically 0): both kernels are 0."""
+    return 3 in _zero_nodes(parse_nb201(cell) if isinstance(cell, str) else tuple(cell))
 
 
 def _zero_nodes(ops: Sequence[str]) -> set[int]:
