@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.io import load_data, save_npz_atomic, validate_data
+from ntkcheck.io import load_array, load_data, save_npz_atomic, validate_data
 from ntkcheck.meta import run_metadata
 
 HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
@@ -145,8 +145,13 @@ def _run_nb201(args) -> int:
                "seconds": secs, "best_cell_by_ntk_lambda_min": tab.cells[best],
                "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
                "note": "NB201 cells as their fully connected analog (conv → dense:relu, avg_pool → skip)"}
+    return _write_table(args, "kernel --nb201-all", summary, tab, seed=args.seed if args.sphere else None)
+
+
+def _write_table(args, command: str, summary: dict, tab, seed) -> int:
+    """Save a per-cell λ_min table (atomic .npz with metadata) and print its summary."""
     if args.output:
-        meta = run_metadata("kernel --nb201-all", summary, seed=args.seed if args.sphere else None)
+        meta = run_metadata(command, summary, seed=seed)
         save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
                         ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
                         nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
@@ -171,12 +176,7 @@ def _images(args, image) -> tuple[np.ndarray, str]:
         X, desc = _data(args)
         return as_images(X, image), desc
     path = Path(args.data)
-    if not path.exists():
-        raise NtkcheckError(f"data file not found: {path}")
-    try:
-        raw = np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error
-        raise NtkcheckError(f"cannot read data file {path}: {exc}") from None
+    raw = load_array(path)
     if raw.ndim == 2 and image is None:
         raise NtkcheckError(f"{path.name} is flat (N, d): give the image shape (--image C H W)")
     X = as_images(raw, image)
@@ -261,18 +261,4 @@ def _run_nb201_conv(args) -> int:
                "seconds": secs, "seconds_per_cell": secs / len(tab.cells),
                "best_cell_by_ntk_lambda_min": tab.cells[best], "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
                "note": tab.note}
-    if args.output:
-        meta = run_metadata("kernel --nb201-all --conv", summary, seed=args.seed)
-        save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
-                        ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
-                        nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
-                        meta=json.dumps(meta, default=str))
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2))
-        else:
-            for k, v in summary.items():
-                print(f"{k}: {v}")
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    return _write_table(args, "kernel --nb201-all --conv", summary, tab, seed=args.seed)
