@@ -102,12 +102,7 @@ def run(args) -> int:
         "degenerate": res.degenerate,
         **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
-    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
-    if args.output:
-        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
-                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
-                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
-                        meta=json.dumps(meta, default=str))
+    _save_kernels(args, summary, res, specs)
     if not args.quiet:
         if args.json:
             print(json.dumps(summary, indent=2, default=str))
@@ -116,14 +111,28 @@ def run(args) -> int:
             if spec.note:
                 print(f"note: {spec.note}")
             print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
-            for k, s in specs.items():
-                print(f"  {k:5s} λ_min = {s.lambda_min:.10g} ± {s.error_bound:.2g}   λ_max = {s.lambda_max:.10g}   "
-                      f"cond = {s.cond:.4g}   [{s.status}]")
+            _print_spectra(specs)
             if res.quadrature_error:
                 print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
             if args.output:
                 print(f"wrote {args.output}")
     return 0
+
+
+def _save_kernels(args, summary: dict, res, specs: dict) -> None:
+    """The .npz of one kernel run (atomic): both Gram matrices, certified λ_min with error bounds, metadata."""
+    if args.output:
+        meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
+        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
+                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
+                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
+                        meta=json.dumps(meta, default=str))
+
+
+def _print_spectra(specs: dict) -> None:
+    for k, sp in specs.items():
+        print(f"  {k:5s} λ_min = {sp.lambda_min:.10g} ± {sp.error_bound:.2g}   λ_max = {sp.lambda_max:.10g}   "
+              f"cond = {sp.cond:.4g}   [{sp.status}]")
 
 
 def _run_nb201(args) -> int:
@@ -207,12 +216,7 @@ def _run_conv(args, spec) -> int:
         "normalized": args.normalize == "sphere" or bool(args.sphere), "recursion": res.label, "note": res.note,
         "seconds": secs, "degenerate": res.degenerate, **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
-    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
-    if args.output:
-        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
-                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
-                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
-                        meta=json.dumps(meta, default=str))
+    _save_kernels(args, summary, res, specs)
     if not args.quiet:
         if args.json:
             print(json.dumps(summary, indent=2, default=str))
@@ -220,9 +224,7 @@ def _run_conv(args, spec) -> int:
             print(f"spec: {spec} conv, image {list(spec.image)}  ({res.label})")
             print(f"note: {res.note}")
             print(f"data: {data_desc}  N={X.shape[0]}  time {secs:.3f}s")
-            for k, sp in specs.items():
-                print(f"  {k:5s} λ_min = {sp.lambda_min:.10g} ± {sp.error_bound:.2g}   λ_max = {sp.lambda_max:.10g}   "
-                      f"cond = {sp.cond:.4g}   [{sp.status}]")
+            _print_spectra(specs)
             if args.output:
                 print(f"wrote {args.output}")
     return 0
