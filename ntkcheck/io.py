@@ -27,6 +27,7 @@ __all__ = [
     "save_figure_atomic",
     "load_data",
     "validate_data",
+    "load_array",
     "to_jsonable",
 ]
 
@@ -140,10 +141,15 @@ def validate_data(X: Any, *, name: str = "X", allow_duplicates: bool = False, dt
 def load_data(path: str | os.PathLike, *, allow_duplicates: bool = False) -> np.ndarray:
     """Load an (N, d) float64 ``.npy`` data file and validate it (see :func:`validate_data`)."""
     path = Path(path)
+    return validate_data(load_array(path), name=str(path.name), allow_duplicates=allow_duplicates)
+
+
+def load_array(path: str | os.PathLike) -> np.ndarray:
+    """Read a ``.npy`` file (no pickles) of any shape; a missing or unreadable file is a one-line error."""
+    path = Path(path)
     if not path.exists():
         raise NtkcheckError(f"data file not found: {path}")
     try:
-        X = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error
         raise NtkcheckError(f"cannot read data file {path}: {exc}") from None
-    return validate_data(X, name=str(path.name), allow_duplicates=allow_duplicates)

@@ -513,3 +513,28 @@ def _dbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
 @register("mbar", "effective width m̄ = #paths with depth > 0 / d̄ (official-code rule) [C] Eq. 13", direction="max")
 def _mbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     return _depth_width(arch)[1]
+
+
+def _conv_kernels(arch: Arch, inputs: Inputs, cfg: dict):
+    key = ("conv_exact", cfg["n"])
+    if key not in arch.memo:
+        from ntkcheck.theory.conv_kernels import conv_cells_kernels
+
+        X = flat_rows(inputs, cfg["n"]).reshape(cfg["n"], 3, 8, 8)  # the fc analog's data, as images
+        K, Th = conv_cells_kernels([parse_nb201(arch.cell)], X, workers=1)
+        arch.memo[key] = {"nngp": K[0], "ntk": Th[0]}
+    return arch.memo[key]
+
+
+@register("conv_ntk_lambda_min", "λ_min of the exact infinite-width NTK of the convolutional NB201 cell (conv stem, "
+          "cross terms, no BN; certified, float64) on the n unit-norm 3×8×8 images of ntk_lambda_min",
+          direction="max", config=_THEORY_CONFIG, spaces=("nb201",))
+def _conv_ntk_lambda_min(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
+    return _certified_lambda_min(_conv_kernels(arch, inputs, cfg)["ntk"])
+
+
+@register("conv_nngp_lambda_min", "λ_min of the exact infinite-width NNGP kernel of the convolutional NB201 cell "
+          "(conv stem, cross terms, no BN; certified, float64) on the images of ntk_lambda_min",
+          direction="max", config=_THEORY_CONFIG, spaces=("nb201",))
+def _conv_nngp_lambda_min(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
+    return _certified_lambda_min(_conv_kernels(arch, inputs, cfg)["nngp"])

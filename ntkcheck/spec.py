@@ -23,6 +23,9 @@ The contract (design card §2, §7).  An architecture is a DAG with nodes ``0..n
 Shorthands expand to this form: ``{"fc": [...]}`` (one activation per weighted layer, the last one the
 readout's; with an explicit ``"readout"`` every entry is a hidden dense layer), ``{"fc": [...], "skips": [[i, j], ...]}``,
 ``{"residual": [...]}``, ``{"nb201": "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"}`` and
+``{"nb201": CELL, "kernel": "conv", "image": [C, H, W]}`` (the cell as the *convolutional* network of
+:mod:`ntkcheck.theory.conv_kernels`, a :class:`ConvCellSpec`, parsed by :func:`parse_any_spec` only; the fully
+connected analog stays the default, ``"kernel": "fc"``) and
 ``{"chen_dag": "2_21_112"}`` (the official code's DAG string of Chen et al. 2022: one group per target
 node, one digit per source: 0 zero, 1 skip, 2 linear+ReLU).
 
@@ -44,7 +47,9 @@ from .errors import NtkcheckError
 __all__ = [
     "Edge",
     "ArchSpec",
+    "ConvCellSpec",
     "parse_spec",
+    "parse_any_spec",
     "load_spec",
     "fc_spec",
     "residual_spec",
@@ -300,7 +305,7 @@ def _find_cycle(nodes: int, edges: Iterable[tuple[int, int]]) -> list[int] | Non
 
 
 _KNOWN_KEYS = {"nodes", "edges", "readout", "sigma_w2", "sigma_b2", "merge", "input", "name", "note",
-               "fc", "skips", "residual", "nb201", "chen_dag"}
+               "fc", "skips", "residual", "nb201", "chen_dag", "kernel"}
 
 
 def _expand_shorthand(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -400,9 +405,17 @@ def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpe
     if not isinstance(obj, Mapping):
         raise NtkcheckError(f"spec must be a JSON object, got {type(obj).__name__}")
     unknown = set(obj) - _KNOWN_KEYS
+    kernel = obj.get("kernel", "fc")
+    if kernel == "conv" or "image" in obj:
+        raise NtkcheckError("a spec with \"kernel\": \"conv\" / \"image\" is a convolutional NB201 cell: only "
+                            "`ntkcheck kernel` and the conv_* metrics evaluate it (parse it with parse_any_spec)")
     if unknown:
         raise NtkcheckError(f"spec has unknown key(s): {sorted(unknown)}")
-    d = _expand_shorthand(obj)
+    if kernel != "fc":
+        raise NtkcheckError(f"'kernel' must be 'fc' (default) or 'conv', got {kernel!r}")
+    if "kernel" in obj and "nb201" not in obj:
+        raise NtkcheckError("'kernel' is only valid together with 'nb201'")
+    d = _expand_shorthand({k: v for k, v in obj.items() if k != "kernel"})
     if "nodes" not in d or "edges" not in d:
         raise NtkcheckError("spec needs 'nodes' and 'edges' (or a shorthand: fc, residual, nb201, chen_dag)")
     nodes = _as_int(d["nodes"], "'nodes'")
@@ -469,6 +482,10 @@ def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpe
 
 def load_spec(path: str | os.PathLike) -> ArchSpec:
     """Read a JSON spec file (see :func:`parse_spec`)."""
+    return parse_spec(_read_json(path))
+
+
+def _read_json(path: str | os.PathLike) -> Any:
     p = Path(path)
     if not p.is_file():
         raise NtkcheckError(f"spec file not found: {p}" if not p.exists() else f"spec path is not a file: {p}")
@@ -478,7 +495,7 @@ def load_spec(path: str | os.PathLike) -> ArchSpec:
         raise NtkcheckError(f"spec file {p} is not valid JSON: {exc}") from None
     except OSError as exc:
         raise NtkcheckError(f"cannot read spec file {p}: {exc.strerror or exc}") from None
-    return parse_spec(obj)
+    return obj
 
 
 # ---- builders ------------------------------------------------------------------------------------
@@ -535,3 +552,90 @@ def nb201_spec(s: str | Iterable[str], **kw: Any) -> ArchSpec:
 def chen_dag_spec(code: str, **kw: Any) -> ArchSpec:
     """A DAG of Chen et al. 2022 from the official code's string, e.g. ``"2_21_112"`` (DAG#3 of Fig. 3)."""
     return parse_spec({"chen_dag": code, **kw})
+
+
+# ---- convolutional NB201 cells ----------------------------------------------------------------------
+
+#: The network a ConvCellSpec denotes, stated in every result built from one.
+CONV_NOTE = ("NAS-Bench-201 cell as a convolutional network: 3×3 conv stem (SAME), ReLU→conv k×k (SAME), "
+             "3×3 avg pool (stride 1, SAME, padding not counted), skip, none; ReLU → global average pool → "
+             "linear readout; NTK parametrization, no biases, NO batch normalization (BN at initialization is "
+             "not part of this infinite-width limit)")
+
+_CONV_KEYS = {"nb201", "kernel", "image", "sigma_w2", "name", "note"}
+_MAX_PIXELS = 4096
+
+
+@dataclass(frozen=True)
+class ConvCellSpec:
+    """``{"nb201": CELL, "kernel": "conv", "image": [C, H, W]}``: an NB201 cell as the convolutional network of
+    :mod:`ntkcheck.theory.conv_kernels` (:data:`CONV_NOTE`), on C-channel H×W images, weight variance σ_w²."""
+
+    cell: tuple[str, ...]
+    image: tuple[int, int, int]
+    sigma_w2: float = 2.0
+    name: str | None = field(default=None, compare=False)
+    note: str = field(default=CONV_NOTE, compare=False)
+
+    @property
+    def kernel(self) -> str:
+        return "conv"
+
+    @property
+    def is_degenerate(self) -> bool:
+        """No input→output path (every path crosses 'none'): both kernels are 0."""
+        return nb201_spec(self.cell).is_degenerate
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nb201": nb201_string(self.cell), "kernel": "conv", "image": list(self.image),
+                "sigma_w2": self.sigma_w2, "note": self.note}
+
+    def __str__(self) -> str:
+        return self.name or nb201_string(self.cell)
+
+
+def _conv_cell_spec(d: Mapping[str, Any]) -> ConvCellSpec:
+    unknown = set(d) - _CONV_KEYS
+    if unknown:
+        raise NtkcheckError(f"a conv NB201 spec takes only {sorted(_CONV_KEYS)}; got {sorted(unknown)} "
+                            "(the conv kernel fixes the readout (ReLU → GAP → linear), no biases, sum merge)")
+    if "nb201" not in d:
+        raise NtkcheckError("\"kernel\": \"conv\" needs an \"nb201\" cell string")
+    ops = parse_nb201(d["nb201"])
+    img = d.get("image")
+    if not isinstance(img, (list, tuple)) or len(img) != 3:
+        raise NtkcheckError(f"\"image\" must be [C, H, W], got {img!r}")
+    C, H, W = (_as_int(v, f"image[{k}]") for k, v in enumerate(img))
+    if min(C, H, W) < 1:
+        raise NtkcheckError(f"\"image\" entries must be >= 1, got {[C, H, W]}")
+    if H * W > _MAX_PIXELS:
+        raise NtkcheckError(f"image {H}×{W} has {H * W} pixels; the exact conv kernel stores (H·W)² numbers per "
+                            f"image pair, limit {_MAX_PIXELS} pixels")
+    sw = _as_float(d.get("sigma_w2", 2.0), "'sigma_w2'")
+    if sw <= 0:
+        raise NtkcheckError(f"'sigma_w2' must be > 0, got {sw}")
+    name = d.get("name")
+    return ConvCellSpec(cell=ops, image=(C, H, W), sigma_w2=sw, name=str(name) if name is not None else None,
+                        note=str(d.get("note", CONV_NOTE)))
+
+
+def parse_any_spec(obj: Any) -> "ArchSpec | ConvCellSpec":
+    """:func:`parse_spec`, plus ``"kernel": "conv"`` NB201 specs, which become a :class:`ConvCellSpec`."""
+    if isinstance(obj, (ArchSpec, ConvCellSpec)):
+        return obj
+    if isinstance(obj, os.PathLike):
+        obj = _read_json(obj)
+    elif isinstance(obj, str):
+        t = obj.strip()
+        if t.startswith("{"):
+            try:
+                obj = json.loads(t)
+            except json.JSONDecodeError as exc:
+                raise NtkcheckError(f"spec is not valid JSON: {exc}") from None
+        elif not t.startswith("|"):
+            obj = _read_json(t)
+    if isinstance(obj, Mapping) and (obj.get("kernel") == "conv" or "image" in obj):
+        if obj.get("kernel", "conv") != "conv":
+            raise NtkcheckError("\"image\" is only valid with \"kernel\": \"conv\"")
+        return _conv_cell_spec(obj)
+    return parse_spec(obj)

@@ -15,7 +15,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.paper_checks.check import Check
 
 #: Paper modules in report order.
-PAPER_MODULES = ("zhu2022", "tenas2021", "mok2022", "chen2022")
+PAPER_MODULES = ("zhu2022", "tenas2021", "mok2022", "chen2022", "conv_nb201")
 
 
 def available_papers() -> list[str]:

@@ -427,13 +427,14 @@ def dual_gram(act, S: np.ndarray, *, derivative: bool = False, return_error: boo
 
 def _relu_dual_block(Sb, inv_r, inv_c, sq_r, sq_c, a: float, scale: float, derivative: bool):
     """scale·E[φφ] and scale·E[φ'φ'] (or None) of the (leaky, slope a) ReLU on a block Sb of a covariance matrix,
-    given 1/√q and √q of the block's rows and columns: the arc-cosine formulas of the module docstring with
+    given 1/√q and √q of the block's rows and columns (or a stack of blocks (..., r, c) with row/column
+    vectors (..., r), (..., c)): the arc-cosine formulas of the module docstring with
     θ = arccos ρ computed once.  |ρ| within 4ε of 1 is a duplicate or parallel pair up to rounding and is snapped
     to ±1, so that it stays exactly singular (arccos near 1 would turn an ε in ρ into √ε ≈ 1e-8 in θ).
     """
     c1 = (1 - a) ** 2 / (2 * np.pi)
-    R = Sb * inv_r[:, None]
-    R *= inv_c[None, :]
+    R = Sb * inv_r[..., :, None]
+    R *= inv_c[..., None, :]
     np.clip(R, -1.0, 1.0, out=R)
     near = np.abs(R) >= 1.0 - 4 * np.finfo(float).eps
     if near.any():
@@ -446,8 +447,8 @@ def _relu_dual_block(Sb, inv_r, inv_c, sq_r, sq_c, a: float, scale: float, deriv
     np.sqrt(W, out=W)  # sin θ
     np.multiply(P, R, out=R)
     W += R  # sin θ + (π − θ) cos θ
-    W *= (scale * c1 * sq_r)[:, None]
-    W *= sq_c[None, :]
+    W *= (scale * c1 * sq_r)[..., :, None]
+    W *= sq_c[..., None, :]
     if a:
         W += (scale * a) * Sb
     if not derivative:

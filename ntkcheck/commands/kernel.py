@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.io import load_data, save_npz_atomic, validate_data
+from ntkcheck.io import load_array, load_data, save_npz_atomic, validate_data
 from ntkcheck.meta import run_metadata
 
 HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
@@ -31,6 +31,14 @@ def add_arguments(p) -> None:
                    help="drop the cross terms between edges into a node (a labelled approximation)")
     p.add_argument("--nb201-all", action="store_true",
                    help="compute all 15,625 NB201 cells (fully connected analog) and store λ_min of each")
+    p.add_argument("--conv", action="store_true",
+                   help="with --nb201-all: the exact kernels of the convolutional cells (conv stem, pooling, GAP; "
+                        "no BN) instead of the fc analog, on a seeded sample of --sample cells")
+    p.add_argument("--sample", type=int, default=100, metavar="N",
+                   help="with --nb201-all --conv: number of cells, drawn with --seed (default 100; 15625 = all; "
+                        "the whole space belongs to `ntkcheck sweep --metrics conv_ntk_lambda_min`)")
+    p.add_argument("--image", nargs=3, type=int, metavar=("C", "H", "W"),
+                   help="with --nb201-all --conv and flat (N, C·H·W) data: the image shape")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -59,22 +67,27 @@ def _data(args) -> tuple[np.ndarray, str]:
 
 
 def run(args) -> int:
-    from ntkcheck.spec import parse_spec
+    from ntkcheck.spec import ConvCellSpec, parse_any_spec
     from ntkcheck.theory.spectra import certified_extreme_eigvalsh
 
     if args.nb201_all:
         if args.data is None and args.spec and not args.sphere:  # `kernel --nb201-all X.npy`
             args.data, args.spec = args.spec, None
-        return _run_nb201(args)
+        return _run_nb201_conv(args) if args.conv else _run_nb201(args)
+    if args.conv or args.image:
+        raise NtkcheckError("--conv/--image go with --nb201-all; for one cell put \"kernel\": \"conv\" and "
+                            "\"image\" in the spec")
     if not args.spec:
         raise NtkcheckError("missing SPEC (a JSON file, JSON string, NB201 string, or 'example')")
     if args.data is None and not args.sphere:
         raise NtkcheckError("missing data: give X.npy or --sphere N D")
     if args.spec == "example":
         spec_src = resources.files("ntkcheck").joinpath("examples/dag.json").read_text()
-        spec = parse_spec(spec_src)
+        spec = parse_any_spec(spec_src)
     else:
-        spec = parse_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
+        spec = parse_any_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
+    if isinstance(spec, ConvCellSpec):
+        return _run_conv(args, spec)
     X, data_desc = _data(args)
     from ntkcheck.theory.kernels import infinite_width_kernels
 
@@ -89,12 +102,7 @@ def run(args) -> int:
         "degenerate": res.degenerate,
         **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
-    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
-    if args.output:
-        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
-                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
-                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
-                        meta=json.dumps(meta, default=str))
+    _save_kernels(args, summary, res, specs)
     if not args.quiet:
         if args.json:
             print(json.dumps(summary, indent=2, default=str))
@@ -103,14 +111,28 @@ def run(args) -> int:
             if spec.note:
                 print(f"note: {spec.note}")
             print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
-            for k, s in specs.items():
-                print(f"  {k:5s} λ_min = {s.lambda_min:.10g} ± {s.error_bound:.2g}   λ_max = {s.lambda_max:.10g}   "
-                      f"cond = {s.cond:.4g}   [{s.status}]")
+            _print_spectra(specs)
             if res.quadrature_error:
                 print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
             if args.output:
                 print(f"wrote {args.output}")
     return 0
+
+
+def _save_kernels(args, summary: dict, res, specs: dict) -> None:
+    """The .npz of one kernel run (atomic): both Gram matrices, certified λ_min with error bounds, metadata."""
+    if args.output:
+        meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
+        save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
+                        ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
+                        nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
+                        meta=json.dumps(meta, default=str))
+
+
+def _print_spectra(specs: dict) -> None:
+    for k, sp in specs.items():
+        print(f"  {k:5s} λ_min = {sp.lambda_min:.10g} ± {sp.error_bound:.2g}   λ_max = {sp.lambda_max:.10g}   "
+              f"cond = {sp.cond:.4g}   [{sp.status}]")
 
 
 def _run_nb201(args) -> int:
@@ -132,8 +154,13 @@ def _run_nb201(args) -> int:
                "seconds": secs, "best_cell_by_ntk_lambda_min": tab.cells[best],
                "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
                "note": "NB201 cells as their fully connected analog (conv → dense:relu, avg_pool → skip)"}
+    return _write_table(args, "kernel --nb201-all", summary, tab, seed=args.seed if args.sphere else None)
+
+
+def _write_table(args, command: str, summary: dict, tab, seed) -> int:
+    """Save a per-cell λ_min table (atomic .npz with metadata) and print its summary."""
     if args.output:
-        meta = run_metadata("kernel --nb201-all", summary, seed=args.seed if args.sphere else None)
+        meta = run_metadata(command, summary, seed=seed)
         save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
                         ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
                         nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
@@ -147,3 +174,93 @@ def _run_nb201(args) -> int:
             if args.output:
                 print(f"wrote {args.output}")
     return 0
+
+
+def _images(args, image) -> tuple[np.ndarray, str]:
+    """Image data (N, C, H, W) for the conv kernels: --sphere N D (D = C·H·W), or X.npy of shape (N, C, H, W) or
+    (N, C·H·W); distinct images required; --normalize sphere scales every image to unit norm."""
+    from ntkcheck.theory.conv_kernels import as_images
+
+    if args.sphere or not args.data:
+        X, desc = _data(args)
+        return as_images(X, image), desc
+    path = Path(args.data)
+    raw = load_array(path)
+    if raw.ndim == 2 and image is None:
+        raise NtkcheckError(f"{path.name} is flat (N, d): give the image shape (--image C H W)")
+    X = as_images(raw, image)
+    flat = validate_data(X.reshape(X.shape[0], -1), name=path.name)
+    if args.normalize == "sphere":
+        norms = np.linalg.norm(flat, axis=1, keepdims=True)
+        if np.any(norms == 0):
+            raise NtkcheckError("cannot normalize a zero image onto the sphere")
+        X = (flat / norms).reshape(X.shape)
+    return X, str(args.data)
+
+
+def _run_conv(args, spec) -> int:
+    """One convolutional NB201 cell: exact NNGP/NTK (theory.conv_kernels) with certified λ_min."""
+    from ntkcheck.theory.conv_kernels import conv_cell_kernels
+    from ntkcheck.theory.spectra import certified_extreme_eigvalsh
+
+    if args.no_cross_terms:
+        raise NtkcheckError("--no-cross-terms is not offered for the conv kernel (use the Python API, "
+                            "conv_cells_kernels(..., cross_terms=False), for stax's FanInSum kernel)")
+    X, data_desc = _images(args, spec.image)
+    t0 = time.perf_counter()
+    res = conv_cell_kernels(spec, X)
+    secs = time.perf_counter() - t0
+    specs = {name: certified_extreme_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
+    summary = {
+        "spec": spec.to_json(), "data": data_desc, "N": X.shape[0], "image": list(X.shape[1:]),
+        "normalized": args.normalize == "sphere" or bool(args.sphere), "recursion": res.label, "note": res.note,
+        "seconds": secs, "degenerate": res.degenerate, **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
+    }
+    _save_kernels(args, summary, res, specs)
+    if not args.quiet:
+        if args.json:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            print(f"spec: {spec} conv, image {list(spec.image)}  ({res.label})")
+            print(f"note: {res.note}")
+            print(f"data: {data_desc}  N={X.shape[0]}  time {secs:.3f}s")
+            _print_spectra(specs)
+            if args.output:
+                print(f"wrote {args.output}")
+    return 0
+
+
+def _run_nb201_conv(args) -> int:
+    """``--nb201-all --conv``: certified λ_min of the exact conv kernels on a seeded sample of the 15,625 cells."""
+    from ntkcheck.theory.conv_kernels import conv_lambda_min_table
+    from ntkcheck.theory.nb201 import all_nb201_cells
+
+    if args.sample < 1 or args.sample > 15625:
+        raise NtkcheckError(f"--sample must be in 1..15625, got {args.sample}")
+    if args.sphere and not args.image:
+        raise NtkcheckError("--sphere data for --conv needs --image C H W")
+    X, data_desc = _images(args, tuple(args.image) if args.image else None)
+    cells = all_nb201_cells()
+    if args.sample < len(cells):
+        pick = np.sort(np.random.default_rng(args.seed).choice(len(cells), args.sample, replace=False))
+        cells = [cells[i] for i in pick]
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(cells), desc="NB201 conv cells", unit="cell")
+    t0 = time.perf_counter()
+    try:
+        tab = conv_lambda_min_table(cells, X, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    secs = time.perf_counter() - t0
+    live = ~tab.degenerate
+    best = int(np.argmax(np.where(live, tab.ntk_lambda_min, -np.inf)))
+    summary = {"data": data_desc, "N": X.shape[0], "image": list(X.shape[1:]), "cells": len(tab.cells),
+               "sampled": len(tab.cells) < 15625, "seed": args.seed, "degenerate_cells": int(tab.degenerate.sum()),
+               "seconds": secs, "seconds_per_cell": secs / len(tab.cells),
+               "best_cell_by_ntk_lambda_min": tab.cells[best], "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
+               "note": tab.note}
+    return _write_table(args, "kernel --nb201-all --conv", summary, tab, seed=args.seed)
