@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     # no (known) subcommand: `ntkcheck --help` or an error message, for which one-line helps suffice
     parser = build_parser(selected if selected in COMMANDS else "")
     args = parser.parse_args(args_list)
+    args._argv = list(args_list)          # the exact command line, for reports (``ntkcheck verify``)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2

@@ -30,6 +30,34 @@ Verdicts
   than assert) the runner maps pass/fail to the informational verdicts
   ``supported`` / ``not supported`` (``inconclusive`` when the check says so). They are reported, never
   counted as the paper's theorem, and never fail the run.
+* ``underpowered``: a statistical or hypothesis check whose design cannot detect the paper's claimed effect
+  (80 % power, α = 0.05): reported with its power, never ``pass``/``supported``; it does not fail the run.
+* ``consistent`` / ``inconsistent``: the verdicts of a ``kind="consistency"`` check (the paper's own
+  arithmetic: its numbers checked against each other, nothing the toolkit measures).  Reported in their own
+  section, never counted as a reproduced claim, never failing the run.
+
+Kinds and what they count as
+----------------------------
+``exact`` / ``numeric`` (toolkit math against exact math or the paper's formula), ``statistical`` (an
+empirical claim decided by an interval), ``hypothesis`` (an unverified [R] statement: reported only),
+``consistency`` (the paper's own arithmetic).  ``Check.role`` says what a verdict counts as in the report's
+opening counts: ``"toolkit"`` (toolkit math verified), ``"paper"`` (a paper claim reproduced / not reproduced)
+or ``"consistency"``.  By default exact/numeric → toolkit, statistical/hypothesis → paper; a record may set
+``role="paper"`` explicitly (e.g. an exact recomputation of a number the paper reports from its data).
+
+Power (what every statistical / hypothesis check states)
+--------------------------------------------------------
+Build a :class:`Power` with one of the helpers and pass it to :func:`verdict_powered` (or set
+``Outcome.power``); the runner copies ``n``, the test, the smallest detectable effect and whether the paper's
+claimed effect is above it into the result, and turns a ``pass``/``supported``/``inconclusive`` of an
+inadequate design into ``underpowered`` (a significant result *against* the claim stays ``fail``)::
+
+    pw = power_kendall(n=100, claimed=-0.42)           # H0: tau = 0; asymptotic Var(tau) = 2(2n+5)/(9n(n-1))
+    return verdict_powered(tau, ci95, sign=-1, power=pw, claimed="< 0 (paper -0.42)")
+
+Helpers (all two-sided α = 0.05, power 0.8, normal approximations, formulas in their docstrings):
+:func:`power_kendall`, :func:`power_correlation` (Pearson/Spearman via Fisher's z), :func:`power_mean_difference`
+(two-sample or one-sample z on a mean), :func:`power_proportion` (one-sample binomial rate).
 """
 
 from __future__ import annotations
@@ -49,15 +77,21 @@ import numpy as np
 
 __all__ = [
     "KINDS", "SCALES", "VERDICTS", "FAILING_VERDICTS", "HYPOTHESIS_VERDICTS",
-    "Check", "CheckResult", "Outcome", "Context", "SkipCheck", "VacuousCheck",
+    "Check", "CheckResult", "Outcome", "Context", "SkipCheck", "VacuousCheck", "Power", "ROLES",
+    "power_kendall", "power_correlation", "power_mean_difference", "power_proportion", "verdict_powered",
     "verdict_numeric", "verdict_bound", "verdict_sign", "verdict_condition", "verdict_fraction", "skipped", "vacuous",
     "inconclusive", "run_check", "missing_needs", "format_value",
 ]
 
-KINDS = ("exact", "numeric", "statistical", "hypothesis")
+KINDS = ("exact", "numeric", "statistical", "hypothesis", "consistency")
 SCALES = ("small", "paper")
 HYPOTHESIS_VERDICTS = ("supported", "not supported", "inconclusive")
-VERDICTS = ("pass", "fail", "vacuous", "skipped", "error") + HYPOTHESIS_VERDICTS
+CONSISTENCY_VERDICTS = ("consistent", "inconsistent")
+VERDICTS = ("pass", "fail", "vacuous", "skipped", "error", "underpowered") + HYPOTHESIS_VERDICTS + CONSISTENCY_VERDICTS
+#: Kinds whose verdicts must state their power.
+POWERED_KINDS = ("statistical", "hypothesis")
+#: What a verdict counts as in the report's opening counts (see the module docstring).
+ROLES = ("toolkit", "paper", "consistency")
 #: Verdicts that make ``ntkcheck verify`` exit with status 1.
 FAILING_VERDICTS = ("fail", "error")
 
@@ -95,10 +129,18 @@ class Check:
     scales: tuple[str, ...] = SCALES
     budget_s: float = 10.0
     trust: str = ""          # the digest's trust label ([V], [D], [P], [R]) when useful
+    role: str = ""           # "toolkit" | "paper" | "consistency"; "" = the kind's default (module docstring)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"check {self.id}: kind must be one of {KINDS}, got {self.kind!r}")
+        default_role = ("consistency" if self.kind == "consistency" else
+                        "paper" if self.kind in POWERED_KINDS else "toolkit")
+        object.__setattr__(self, "role", self.role or default_role)
+        if self.role not in ROLES:
+            raise ValueError(f"check {self.id}: role must be one of {ROLES}, got {self.role!r}")
+        if (self.kind == "consistency") != (self.role == "consistency"):
+            raise ValueError(f"check {self.id}: kind 'consistency' and role 'consistency' go together")
         for s in self.scales:
             if s not in SCALES:
                 raise ValueError(f"check {self.id}: unknown scale {s!r}")
@@ -110,13 +152,14 @@ class Check:
     @classmethod
     def record(cls, paper: str, label: str, claim: str, source: str, kind: str, how_measured: str, how_claimed: str,
                tolerance: str, tolerance_reason: str, fn: Callable[..., Any], needs: Sequence[str] = (),
-               budget: float = 10.0, trust: str = "", scales: Sequence[str] = ("small", "paper")) -> "Check":
+               budget: float = 10.0, trust: str = "", scales: Sequence[str] = ("small", "paper"),
+               role: str = "") -> "Check":
         """The record ``<paper>.<label>`` — the one constructor the paper modules use (positional order as the
         record reads: claim, source, kind, how each side is computed, tolerance and why, the function)."""
         return cls(id=f"{paper}.{label}", paper=paper, claim=claim, source=source, kind=kind,
                    how_measured=how_measured, how_claimed=how_claimed, tolerance=tolerance,
                    tolerance_reason=tolerance_reason, fn=fn, needs=tuple(needs), budget_s=budget, trust=trust,
-                   scales=tuple(scales))
+                   scales=tuple(scales), role=role)
 
     def describe(self) -> dict[str, Any]:
         """The record without its function (for report.json)."""
@@ -132,6 +175,7 @@ class Outcome:
     claimed: Any = None
     details: dict[str, Any] = field(default_factory=dict)
     reason: str = ""          # why skipped / vacuous / failed, one line
+    power: "Power | None" = None   # statistical / hypothesis checks: the design's power (see Power)
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -160,6 +204,8 @@ class CheckResult:
     seconds: float = 0.0
     budget_s: float = 0.0
     scale: str = "small"
+    role: str = "toolkit"
+    power: dict[str, Any] | None = None   # Power.to_json(): test, n, min_detectable, claimed_effect, adequate
 
     @property
     def failed(self) -> bool:
@@ -260,7 +306,7 @@ def verdict_fraction(successes: int, trials: int, *, required: float, claimed: A
     contradict the claimed rate at 95% confidence); otherwise **inconclusive**.  The digests call such claims
     "[qual]: a direction that small-scale runs may violate at random", so a shortfall within sampling error is
     not a failure.  A design too small to ever fail (even 0 successes out of ``trials`` would leave hi ≥ required)
-    is *underpowered*: it is reported as inconclusive whatever it measured, so that no check can pass without
+    is *underpowered*: verdict ``underpowered`` whatever it measured, so that no check can pass without
     being able to fail.
     """
     from scipy.stats import binomtest
@@ -276,15 +322,17 @@ def verdict_fraction(successes: int, trials: int, *, required: float, claimed: A
                 "can_fail": worst < required})
     measured = f"{successes}/{trials} = {p:.2f}"
     claimed = claimed if claimed is not None else f">= {required:.2f}"
+    pw = power_proportion(int(trials), float(required), None,
+                          test=f"exact binomial (Clopper-Pearson 95%) vs the required rate {required:.2f}")
     if worst >= required:
-        return Outcome("inconclusive", measured, claimed, det,
+        return Outcome("underpowered", measured, claimed, det, power=pw,
                        reason=f"underpowered: with {trials} runs even 0 successes would not contradict {required:.2f}")
     if p >= required:
-        return Outcome("pass", measured, claimed, det)
+        return Outcome("pass", measured, claimed, det, power=pw)
     if hi < required:
-        return Outcome("fail", measured, claimed, det,
+        return Outcome("fail", measured, claimed, det, power=pw,
                        reason=f"success fraction {p:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] below {required:.2f}")
-    return Outcome("inconclusive", measured, claimed, det,
+    return Outcome("inconclusive", measured, claimed, det, power=pw,
                    reason=f"success fraction {p:.2f} < {required:.2f} but 95% CI [{lo:.2f}, {hi:.2f}] contains it")
 
 
@@ -303,6 +351,129 @@ def verdict_sign(estimate: float, ci: Sequence[float], *, sign: int, claimed: An
     if (sign > 0 and hi < 0) or (sign < 0 and lo > 0):
         return Outcome("fail", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] has the opposite sign")
     return Outcome("inconclusive", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] contains 0")
+
+
+# ---- power -------------------------------------------------------------------------------------------
+
+_Z_ALPHA = 1.959963984540054      # z_{1 - 0.05/2}
+_Z_POWER = 0.8416212335729143     # z_{0.8}
+
+
+def _z_sum(alpha: float, power: float) -> float:
+    from scipy.stats import norm
+
+    if alpha == 0.05 and power == 0.8:
+        return _Z_ALPHA + _Z_POWER
+    return float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
+
+
+@dataclass(frozen=True)
+class Power:
+    """The power of a statistical design: the smallest effect it detects with probability ``power`` at level
+    ``alpha`` (two-sided), next to the paper's claimed effect in the same units.
+
+    ``effect`` is the distance of the claimed value from the null (|claimed − null|); ``adequate`` is True iff
+    effect ≥ min_detectable; ``None`` when the paper states no effect size (the claim is only a direction).
+    """
+
+    test: str
+    n: int
+    min_detectable: float
+    claimed_effect: float | None
+    null: float = 0.0
+    alpha: float = 0.05
+    power: float = 0.8
+    method: str = ""
+
+    @property
+    def effect(self) -> float | None:
+        return None if self.claimed_effect is None else abs(float(self.claimed_effect) - float(self.null))
+
+    @property
+    def adequate(self) -> bool | None:
+        if self.effect is None:
+            return None
+        return bool(math.isfinite(self.min_detectable) and self.effect >= self.min_detectable)
+
+    def summary(self) -> str:
+        adequate = {True: "detectable", False: "NOT detectable", None: "no effect size claimed"}[self.adequate]
+        eff = "" if self.effect is None else f"; claimed effect {self.effect:.3g} {adequate}"
+        return f"{self.test}, n={self.n}, min detectable {self.min_detectable:.3g} (80% power, α=0.05){eff}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"test": self.test, "n": int(self.n), "min_detectable": float(self.min_detectable),
+                "claimed_effect": None if self.claimed_effect is None else float(self.claimed_effect),
+                "null": float(self.null), "effect": self.effect, "alpha": self.alpha, "power": self.power,
+                "adequate": self.adequate, "method": self.method, "summary": self.summary()}
+
+
+def power_kendall(n: int, claimed: float | None, *, null: float = 0.0, alpha: float = 0.05,
+                  power: float = 0.8) -> Power:
+    r"""Kendall τ against ``null``: the smallest detectable |τ − null| is (z_{1−α/2} + z_{power})·σ₀ with the
+    asymptotic null standard deviation σ₀² = 2(2n + 5) / (9n(n − 1)) (Kendall 1938; no ties).  Under an
+    alternative τ ≠ 0 the variance of τ̂ is smaller, so this is conservative for ``null`` ≠ 0 too."""
+    n = int(n)
+    sd = math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))) if n >= 2 else math.inf
+    return Power("Kendall tau-b vs %g (two-sided)" % null, n, _z_sum(alpha, power) * sd, claimed, null, alpha, power,
+                 "asymptotic normal, Var(tau) = 2(2n+5)/(9n(n-1))")
+
+
+def power_correlation(n: int, claimed: float | None, *, null: float = 0.0, name: str = "Pearson r",
+                      alpha: float = 0.05, power: float = 0.8) -> Power:
+    r"""A correlation coefficient against ``null`` through Fisher's z = atanh(r), SE 1/√(n − 3): the smallest
+    detectable correlation above ``null`` is tanh(atanh(null) + (z_{1−α/2} + z_{power})/√(n − 3)) − null."""
+    n = int(n)
+    dz = _z_sum(alpha, power) / math.sqrt(n - 3) if n > 3 else math.inf
+    mde = math.tanh(math.atanh(null) + dz) - null if math.isfinite(dz) else math.inf
+    eff = claimed
+    if claimed is not None and n > 3:       # compare on the z scale, report on the r scale
+        eff_z = abs(math.atanh(max(-0.999999, min(0.999999, claimed))) - math.atanh(null))
+        eff = null + math.copysign(math.tanh(math.atanh(null) + eff_z) - null, claimed - null) if eff_z else null
+    return Power(f"{name} vs {null:g} (two-sided)", n, mde, eff, null, alpha, power,
+                 "Fisher z-transform, SE 1/sqrt(n-3)")
+
+
+def power_mean_difference(n1: int, sd: float, claimed: float | None, *, n2: int = 0, null: float = 0.0,
+                          test: str = "", alpha: float = 0.05, power: float = 0.8) -> Power:
+    r"""A mean (``n2 = 0``: one sample of size n1) or a difference of two means (sizes n1, n2) against ``null``,
+    with standard deviation ``sd`` per observation: smallest detectable difference
+    (z_{1−α/2} + z_{power})·sd·√(1/n1 + 1/n2) (z test; the t correction is < 5 % for n ≥ 30)."""
+    se = sd * math.sqrt(1 / n1 + (1 / n2 if n2 else 0.0)) if n1 > 0 else math.inf
+    name = test or ("difference of two means (z test)" if n2 else "mean vs %g (z test)" % null)
+    return Power(name, int(n1 + n2), _z_sum(alpha, power) * se, claimed, null, alpha, power,
+                 f"normal approximation, sd {sd:.3g}")
+
+
+def power_proportion(n: int, p0: float, claimed: float | None, *, alpha: float = 0.05, power: float = 0.8,
+                     test: str = "") -> Power:
+    r"""A success rate over n independent trials against p0: smallest detectable |p − p0| is
+    (z_{1−α/2}·√(p0(1−p0)) + z_{power}·√(p1(1−p1)))/√n, solved for p1 by fixed-point iteration
+    (normal approximation to the binomial)."""
+    n = int(n)
+    za, zb = _z_sum(alpha, power) - _Z_POWER, _Z_POWER
+    d = (za + zb) * math.sqrt(max(p0 * (1 - p0), 1e-12) / max(n, 1))
+    for _ in range(50):
+        p1 = min(max(p0 - d if (claimed is not None and claimed < p0) else p0 + d, 0.0), 1.0)
+        d = (za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) / math.sqrt(max(n, 1))
+    return Power(test or f"binomial rate vs {p0:g} (two-sided)", n, d, claimed, p0, alpha, power,
+                 "normal approximation to the binomial")
+
+
+def verdict_powered(estimate: float, ci: Sequence[float], *, sign: int, power: Power, claimed: Any = None,
+                    details: Mapping[str, Any] | None = None) -> Outcome:
+    """:func:`verdict_sign` plus the design's :class:`Power`.  An inadequate design (claimed effect below the
+    smallest detectable one) gives ``underpowered`` unless its interval contradicts the claim (``fail``)."""
+    out = verdict_sign(estimate, ci, sign=sign, claimed=claimed, details=details)
+    return _apply_power(out, power)
+
+
+def _apply_power(out: Outcome, power: Power | None) -> Outcome:
+    out.power = power
+    if power is not None and power.adequate is False and out.verdict in ("pass", "supported", "inconclusive"):
+        out.details.setdefault("verdict_before_power", out.verdict)
+        out.reason = f"underpowered: {power.summary()}"
+        out.verdict = "underpowered"
+    return out
 
 
 # ---- context -----------------------------------------------------------------------------------------
@@ -400,7 +571,7 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
     res = CheckResult(id=check.id, paper=check.paper, kind=check.kind, claim=check.claim, source=check.source,
                       verdict="skipped", tolerance=check.tolerance, tolerance_reason=check.tolerance_reason,
                       how_measured=check.how_measured, how_claimed=check.how_claimed, budget_s=check.budget_s,
-                      scale=ctx.scale)
+                      scale=ctx.scale, role=check.role)
     if ctx.scale not in check.scales:
         res.reason = f"not defined at scale {ctx.scale!r} (runs at: {', '.join(check.scales)})"
         return res
@@ -424,18 +595,25 @@ def run_check(check: Check, ctx: Context) -> CheckResult:
         res.details = {"traceback": traceback.format_exc(limit=8)}
         return res
     res.seconds = time.perf_counter() - t0
+    if out.power is not None:
+        out = _apply_power(out, out.power)
     verdict = out.verdict
-    if check.kind == "hypothesis":
+    if check.kind == "consistency":
+        verdict = {"pass": "consistent", "fail": "inconsistent"}.get(verdict, verdict)
+    elif check.kind == "hypothesis":
         verdict = {"pass": "supported", "fail": "not supported"}.get(verdict, verdict)
     elif verdict == "inconclusive" and check.kind == "statistical":
         pass  # a statistical check whose confidence interval straddles the claim's threshold: reported, not failed
-    elif verdict in HYPOTHESIS_VERDICTS:
+    elif verdict == "underpowered" and check.kind in POWERED_KINDS:
+        pass
+    elif verdict in HYPOTHESIS_VERDICTS + ("underpowered",):
         # exact/numeric checks must decide; "supported"/"not supported" there mean pass/fail, and an
         # undecided exact check is a failure to decide
         verdict = "pass" if verdict == "supported" else "fail"
         out.reason = out.reason or "check could not decide"
     res.verdict = verdict
     res.measured, res.claimed, res.details, res.reason = out.measured, out.claimed, dict(out.details), out.reason
+    res.power = out.power.to_json() if out.power is not None else None
     return res
 
 

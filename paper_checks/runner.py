@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class VerifyOptions:
     nats_bench: str | None = None
     figures: bool = True
     cache_dir: str | None = None
+    argv: tuple[str, ...] = ("verify",)     # the arguments after the program name, as the CLI received them
 
 
 def resolve_device(device: str) -> str:
@@ -119,6 +121,18 @@ def accuracy_source_info(ctx: Context, checks: Sequence[Check]) -> dict[str, Any
     return {"used": True, **table.describe()}
 
 
+def data_sources(acc_info: dict[str, Any], results: Sequence[CheckResult]) -> list[str]:
+    """Every data set the run's results used, cited (sorted, so the report does not depend on run order)."""
+    out = set()
+    if acc_info.get("used"):
+        out.add(str(acc_info.get("description", acc_info.get("source"))))
+    for r in results:
+        src = (r.details or {}).get("data_source")
+        if src and r.verdict not in ("skipped",):
+            out.update([src] if isinstance(src, str) else src)
+    return sorted(out)
+
+
 def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
     from tqdm import tqdm
 
@@ -191,28 +205,107 @@ def summarize(results: Sequence[CheckResult]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+#: The report's opening counts, in order: (key, label, role, verdicts counted).
+HEADLINE = (
+    ("toolkit_math_verified", "toolkit math verified", "toolkit", ("pass",)),
+    ("paper_claims_reproduced", "paper claims reproduced", "paper", ("pass", "supported")),
+    ("paper_claims_not_reproduced", "paper claims not reproduced or contradicted", "paper", ("fail", "not supported")),
+    ("inconclusive", "inconclusive", None, ("inconclusive",)),
+    ("underpowered", "underpowered", None, ("underpowered",)),
+    ("toolkit_math_failed", "toolkit math FAILED", "toolkit", ("fail",)),
+    ("errors", "errors", None, ("error",)),
+    ("vacuous", "vacuous", None, ("vacuous",)),
+    ("skipped", "skipped", None, ("skipped",)),
+    ("paper_arithmetic_consistent", "paper's own arithmetic consistent", "consistency", ("consistent",)),
+    ("paper_arithmetic_inconsistent", "paper's own arithmetic inconsistent", "consistency", ("inconsistent",)),
+)
+
+
+def headline(results: Sequence[CheckResult]) -> dict[str, int]:
+    """The three counts a referee asks for first, then the undecided ones (see :data:`HEADLINE`)."""
+    return {key: sum(1 for r in results if r.verdict in verdicts and (role is None or r.role == role))
+            for key, _, role, verdicts in HEADLINE}
+
+
+def headline_text(h: dict[str, int]) -> str:
+    first = " / ".join(f"{h[k]} {label}" for k, label, _, _ in HEADLINE[:3])
+    rest = ", ".join(f"{h[k]} {label}" for k, label, _, _ in HEADLINE[3:] if h.get(k))
+    return f"{first}" + (f"; {rest}" if rest else "")
+
+
+def interval_of(r: dict[str, Any]) -> list[float] | None:
+    """The 95% interval a result reports (bootstrap, Clopper-Pearson, ...), or None."""
+    d = r.get("details") or {}
+    for key in ("ci95", "clopper_pearson95", "interval95"):
+        v = d.get(key)
+        if isinstance(v, (list, tuple)) and len(v) == 2:
+            return [float(v[0]), float(v[1])]
+    return None
+
+
+def _power_cell(r: dict[str, Any]) -> str:
+    pw = r.get("power")
+    if not pw:
+        return "—" if r["kind"] not in ("statistical", "hypothesis") else "not stated"
+    ok = {True: "≥", False: "<", None: "?"}[pw["adequate"]]
+    eff = "direction only" if pw["effect"] is None else f"claimed {pw['effect']:.3g} {ok} MDE"
+    return f"{pw['test']}; MDE {pw['min_detectable']:.3g}; {eff}"
+
+
+def _measured_cell(r: dict[str, Any]) -> str:
+    ci = interval_of(r)
+    m = format_value(r["measured"])
+    return m + (f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "")
+
+
 def render_markdown(report: dict[str, Any]) -> str:
+    h = report["headline"]
     lines = ["# ntkcheck verify report", "",
+             f"**{h['toolkit_math_verified']} toolkit math verified / {h['paper_claims_reproduced']} paper claims "
+             f"reproduced / {h['paper_claims_not_reproduced']} paper claims not reproduced or contradicted** — "
+             f"then {h['inconclusive']} inconclusive, {h['underpowered']} underpowered"
+             + "".join(f", {h[k]} {label}" for k, label, _, _ in HEADLINE[5:] if h.get(k)) + ".", "",
+             f"- command: `{report['command']}`",
              f"- scale: `{report['configuration']['scale']}`, seed: {report['seed']}, device: "
              f"`{report['configuration']['device']}`, jobs: {report['configuration']['jobs']}",
-             f"- accuracy source: {report['accuracy_source'].get('description', report['accuracy_source'].get('source'))}",
+             "- data: " + ("; ".join(report["data_sources"]) or "none"),
              f"- total time: {report['timings']['total_s']:.1f} s (checks {report['timings']['checks_s']:.1f} s, "
              f"figures {report['timings']['figures_s']:.1f} s)",
              "- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
              f"- exit status: {report['exit_code']} ({'no check failed' if report['exit_code'] == 0 else 'a check failed or errored'})",
-             "- `hypothesis` checks (statements the digests mark unverified [R], or that they say to report rather "
-             "than assert) are informational (supported / not supported / inconclusive) and never fail the run; "
-             "`statistical` checks (toy-scale reproductions of the papers' directional claims) are `inconclusive` "
-             "when their 95% interval does not decide, and fail only when the evidence is against the claim.", "",
-             "| check | kind | measured | claimed | verdict | time (s) |", "|---|---|---|---|---|---|"]
-    for r in report["results"]:
-        lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['measured']))} | "
-                     f"{_md(format_value(r['claimed']))} | **{r['verdict']}** | {r['seconds']:.1f} |")
-    lines += ["", "## Details", ""]
+             "- How verdicts are decided: `exact`/`numeric` checks compare the toolkit with exact math or the paper's "
+             "formula within a stated tolerance (toolkit math); `statistical` checks decide a paper claim by a 95% "
+             "interval and state n, the test and the smallest effect detectable with 80% power at α = 0.05 (MDE) — "
+             "a design whose MDE exceeds the paper's claimed effect is `underpowered`, never `pass`; `hypothesis` "
+             "checks (unverified [R] statements) are reported, never failed; `consistency` checks only redo the "
+             "paper's own arithmetic and are listed apart, never counted as a reproduced claim.", ""]
+    sections = (("Paper claims", "paper"), ("Toolkit math", "toolkit"),
+                ("Consistency: the paper's own arithmetic (not a reproduction)", "consistency"))
+    for title, role in sections:
+        rows = [r for r in report["results"] if r.get("role") == role]
+        if not rows:
+            continue
+        lines += [f"## {title}", ""]
+        if role == "paper":
+            lines += ["| check | kind | paper value | measured [95% interval] | n | power | verdict |",
+                      "|---|---|---|---|---|---|---|"]
+            for r in rows:
+                n = (r.get("power") or {}).get("n", "—")
+                lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['claimed']))} | "
+                             f"{_md(_measured_cell(r))} | {n} | {_md(_power_cell(r))} | **{r['verdict']}** |")
+        else:
+            lines += ["| check | kind | measured | claimed | verdict | time (s) |", "|---|---|---|---|---|---|"]
+            for r in rows:
+                lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['measured']))} | "
+                             f"{_md(format_value(r['claimed']))} | **{r['verdict']}** | {r['seconds']:.1f} |")
+        lines.append("")
+    lines += ["## Details", ""]
     for r in report["results"]:
         lines += [f"### {r['id']} — {r['verdict']}", "", f"- claim: {r['claim']}", f"- source: {r['source']}",
-                  f"- kind: {r['kind']}", f"- measured: {r['how_measured']}", f"- claimed: {r['how_claimed']}",
-                  f"- tolerance: {r['tolerance']} — {r['tolerance_reason']}"]
+                  f"- kind: {r['kind']} (counts as: {r.get('role', '?')})", f"- measured: {r['how_measured']}",
+                  f"- claimed: {r['how_claimed']}", f"- tolerance: {r['tolerance']} — {r['tolerance_reason']}"]
+        if r.get("power"):
+            lines.append(f"- power: {r['power']['summary']} ({r['power']['method']})")
         if r.get("reason"):
             lines.append(f"- reason: {r['reason']}")
         if r.get("error"):
@@ -237,13 +330,17 @@ def print_table(results: Sequence[CheckResult]) -> None:
     from rich.table import Table
 
     colour = {"pass": "green", "fail": "red bold", "error": "red bold", "vacuous": "yellow", "skipped": "dim",
-              "supported": "cyan", "not supported": "magenta", "inconclusive": "yellow"}
+              "supported": "cyan", "not supported": "magenta", "inconclusive": "yellow", "underpowered": "yellow",
+              "consistent": "blue", "inconsistent": "magenta"}
     t = Table(title="ntkcheck verify", show_lines=False)
-    for col in ("check", "kind", "measured", "claimed", "verdict"):
+    for col in ("check", "kind", "measured [95%]", "claimed", "n / power", "verdict"):
         t.add_column(col, overflow="fold")
     for r in results:
         v = r.verdict + (f" ({r.reason[:40]})" if r.verdict == "skipped" and r.reason else "")
-        t.add_row(r.id, r.kind, format_value(r.measured), format_value(r.claimed),
+        row = dataclasses.asdict(r)
+        pw = r.power or {}
+        npow = f"{pw['n']}, MDE {pw['min_detectable']:.2g}" if pw else "—"
+        t.add_row(r.id, r.kind, _measured_cell(row), format_value(r.claimed), npow,
                   f"[{colour.get(r.verdict, 'white')}]{v}[/]")
     Console(stderr=False, width=160).print(t)
 
@@ -275,7 +372,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     report = {
         "schema": REPORT_SCHEMA,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": " ".join(["ntkcheck", "verify"] + sys.argv[2:]) if sys.argv and "verify" in sys.argv else "verify",
+        "command": shlex.join(["ntkcheck", *opts.argv]),
         "seed": opts.seed,
         "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
                           "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,
@@ -286,6 +383,8 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         "timings": {"total_s": time.perf_counter() - t_start, "accuracy_table_s": t_acc, "checks_s": t_checks,
                     "figures_s": t_figs, "per_check_s": {r.id: r.seconds for r in results},
                     "over_budget": [r.id for r in results if r.budget_s and r.seconds > r.budget_s]},
+        "headline": headline(results),
+        "data_sources": data_sources(acc_info, results),
         "summary": summarize(results),
         "failed": failed,
         "exit_code": code,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 
 HELP = "run the paper checks; print a verdict table, write report.json/report.md and figures"
-DESCRIPTION = (HELP + ". Exit status: 0 when no check fails, 1 when a check fails or errors, 2 for bad input. "
-               "Hypothesis checks (unverified statements) are reported but never fail the run.")
+DESCRIPTION = (HELP + ". The report opens with three counts: toolkit math verified, paper claims reproduced, "
+               "paper claims not reproduced or contradicted (then inconclusive and underpowered); NB201 claims are "
+               "judged on the shipped NATS-Bench accuracy table (ntkcheck.data). Exit status: 0 when no check "
+               "fails, 1 when a check fails or errors, 2 for bad input. Hypothesis, consistency and underpowered "
+               "checks are reported but never fail the run.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,16 +34,18 @@ def run(args: argparse.Namespace) -> int:
 
     opts = VerifyOptions(only=args.only, scale=args.scale, device=args.device, seed=args.seed, jobs=args.jobs,
                          report=args.report, quiet=args.quiet, nats_bench=args.nats_bench,
-                         figures=not args.no_figures, cache_dir=args.cache_dir)
+                         figures=not args.no_figures, cache_dir=args.cache_dir,
+                         argv=tuple(getattr(args, "_argv", ()) or ("verify",)))
     code, report = verify(opts)
     if not args.quiet:
         from ntkcheck.paper_checks.check import CheckResult
+        from ntkcheck.paper_checks.runner import headline_text
 
+        print(headline_text(report["headline"]))
         print_table([CheckResult(**{k: v for k, v in r.items()}) for r in report["results"]])
         s = ", ".join(f"{k}: {v}" for k, v in report["summary"].items())
-        print(f"{s}; {report['timings']['total_s']:.1f} s; accuracy source: "
-              f"{report['accuracy_source'].get('description', report['accuracy_source'].get('source'))}; "
-              f"report: {args.report}/report.md")
+        print(f"{s}; {report['timings']['total_s']:.1f} s; data: "
+              f"{'; '.join(report['data_sources']) or 'none'}; report: {args.report}/report.md")
         for e in report["figure_errors"]:
             print(f"figure error: {e}")
     return code

@@ -48,8 +48,8 @@ def test_verdict_sign_and_fraction():
     # 3/5 < 0.8 but the exact 95% interval [0.15, 0.95] contains 0.8: too few runs to call it a failure
     assert verdict_fraction(3, 5, required=0.8).verdict == "inconclusive"
     # underpowered designs can neither pass nor fail: 0/3 leaves the interval's top at 0.71 >= 2/3
-    assert verdict_fraction(3, 3, required=2 / 3).verdict == "inconclusive"
-    assert verdict_fraction(0, 3, required=2 / 3).verdict == "inconclusive"
+    assert verdict_fraction(3, 3, required=2 / 3).verdict == "underpowered"
+    assert verdict_fraction(0, 3, required=2 / 3).verdict == "underpowered"
     assert "underpowered" in verdict_fraction(3, 3, required=2 / 3).reason
     # with 4 runs 0/4 (top 0.60) would fail, so 4/4 may pass
     assert verdict_fraction(0, 4, required=2 / 3).verdict == "fail"

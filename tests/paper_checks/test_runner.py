@@ -61,7 +61,22 @@ def test_report_schema(fakes, tmp_path):
             assert key in r
     assert "torch" in rep["versions"] and rep["configuration"]["scale"] == "small"
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert "fake.bad" in md and "accuracy source" in md
+    assert "fake.bad" in md and "- data:" in md
+    # the referee's three counts open both files; the exact, shell-quoted command line is recorded
+    assert rep["headline"]["toolkit_math_verified"] == 1 and rep["headline"]["toolkit_math_failed"] == 1
+    assert rep["headline"]["paper_claims_not_reproduced"] == 1 and rep["headline"]["errors"] == 1
+    assert md.splitlines()[2].startswith("**1 toolkit math verified / 0 paper claims reproduced / 1 paper claims")
+    assert rep["command"] == f"ntkcheck verify --report {tmp_path / 'rep'} --quiet --no-figures --seed 7"
+    assert f"`{rep['command']}`" in md
+
+
+def test_command_is_shell_quoted(fakes, tmp_path):
+    import shlex
+
+    assert _verify(tmp_path, "--only", "fake.ok, fake.vac") == 0
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert shlex.split(rep["command"])[1:] == ["verify", "--report", str(tmp_path / "rep"), "--quiet",
+                                               "--no-figures", "--only", "fake.ok, fake.vac"]
 
 
 def test_interrupted_run_leaves_no_half_written_report(monkeypatch, tmp_path):
