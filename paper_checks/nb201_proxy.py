@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,11 +35,10 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["ProxyConfig", "stratified_cells", "conv_proxy", "ProxyTable", "analog_lambda_min", "accuracies",
-           "kendall_mde", "DATASETS", "MOK_DATASETS"]
+           "kendall_per_dataset", "combine_datasets", "DATASETS"]
 
 #: NB201 accuracy columns of :mod:`ntkcheck.data` (Mok et al.'s code queries all three, digest lga §5).
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-MOK_DATASETS = DATASETS
 PROTOCOL_VERSION = 1
 
 
@@ -64,15 +62,34 @@ def _degenerate(cells: Sequence[str]) -> np.ndarray:
     return ~_has_path(np.array([analog_class(c) for c in cells], dtype=int))
 
 
-def kendall_mde(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    r"""Smallest Kendall τ a two-sided test of τ = 0 detects with the given power on n pairs (normal
-    approximation with the null variance Var τ = 2(2n+5) / (9n(n−1)); Kendall 1938): (z_{1−α/2} + z_{power})·σ₀."""
-    from scipy.stats import norm
+def kendall_per_dataset(x: Sequence[float], index: np.ndarray, *, n_boot: int, seed: int,
+                        datasets: Sequence[str] = DATASETS) -> dict[str, dict[str, Any]]:
+    """Kendall τ-b of ``x`` with the NB201 accuracy of the cells ``index`` on each dataset, with a percentile
+    bootstrap 95% CI over cells (:func:`ntkcheck.paper_checks.microbench.correlation`, seeded)."""
+    from ntkcheck.paper_checks.microbench import correlation
 
-    if n < 3:
-        return math.inf
-    sd = math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
-    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * sd)
+    return {d: correlation(x, accuracies(d)[index], n_boot=n_boot, seed=seed) for d in datasets}
+
+
+def combine_datasets(outs: dict[str, Any], primary: str = "cifar10"):
+    """One verdict from per-dataset outcomes (the digest does not say which NB201 dataset a claim is about, so all
+    three are run): ``fail`` if any dataset contradicts the claim, ``pass`` if all support it, else
+    ``underpowered`` if any design is inadequate, else ``inconclusive``.  The primary dataset's interval and power
+    are the record's; every dataset's outcome is kept in ``details['per_dataset']``."""
+    from ntkcheck.paper_checks.check import Outcome
+
+    vs = [o.verdict for o in outs.values()]
+    verdict = ("fail" if "fail" in vs else "pass" if all(v == "pass" for v in vs) else
+               "underpowered" if "underpowered" in vs else "inconclusive")
+    p = outs[primary]
+    det = dict(p.details)
+    det["per_dataset"] = {d: {"verdict": o.verdict, "measured": o.measured, "reason": o.reason,
+                              "power": o.power.summary() if o.power is not None else None,
+                              **{k: v for k, v in o.details.items() if k != "per_dataset"}} for d, o in outs.items()}
+    reasons = "; ".join(f"{d}: {o.reason}" for d, o in outs.items() if o.reason)
+    out = Outcome(verdict, {d: o.measured for d, o in outs.items()}, p.claimed, det, reason=reasons)
+    out.power = p.power
+    return out
 
 
 # ---- the fc analog of every cell --------------------------------------------------------------------------
