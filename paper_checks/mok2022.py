@@ -100,6 +100,12 @@ def _proxy(ctx: Context):
     return conv_proxy(ctx)
 
 
+def data_source() -> str:
+    from ntkcheck.paper_checks.nb201_proxy import data_source as src
+
+    return src()
+
+
 def _stage_metric(t, name: str, stage: int) -> np.ndarray:
     """Per cell of the conv proxy: LGA (``"lga"``) or an at-init NTK metric of the kernel after ``stage`` epochs,
     computed by the metric engine from the cached kernels."""
@@ -135,6 +141,7 @@ def _l3(ctx: Context) -> Outcome:
                "underpowered" if "underpowered" in vs else "inconclusive")
     last = outs[-1]
     det = {"per_stage": per, "clopper_pearson95": last.details["clopper_pearson95"], "proxy": t.describe(),
+           "data_source": data_source(),
            "rule": "pass only if every named stage passes; fail if any stage fails"}
     out = Outcome(verdict, {k: v["measured"] for k, v in per.items()},
                   f"LGA after k epochs > LGA at init in >= 80% of nets, for every k in {list(t.stage_epochs[1:])}",
@@ -225,6 +232,7 @@ def _l8(ctx: Context) -> Outcome:
     out = Outcome(verdict, {m: res[m]["cifar10"]["tau"] for m in res},
                   f"weak (95% CI inside ±{WEAK_TAU}) or sign-inconsistent across datasets, for every metric",
                   {"per_metric": res, "status": status, "tau_lga_init": tl, "proxy": t.describe(),
+                   "data_source": data_source(),
                    "ci95": res["kappa"]["cifar10"]["ci95"]},
                   reason="" if verdict == "pass" else
                   f"metric status: {status}")
@@ -602,52 +610,3 @@ CHECKS: list[Check] = [
     _c("numbers", "The paper's reported correlation tables, tracking curves and search results.",
        "CVPR 2022 body (unavailable; digest §8)", "numeric", "—", "not available", "—", "—", _numbers, (), 1, "[R]"),
 ]
-
-
-# ---- data for the figures ------------------------------------------------------------------------------------
-
-def kernel_tracking_data(ctx: Context) -> dict:
-    """NTK evolution during training (digest §6) for the best and the worst fc-family network of the accuracy
-    table: per epoch, kernel correlation with Θ_0, relative kernel difference, kernel distance and LGA
-    (logit-sum kernel, all parameters, on a fixed batch of 48 training images).  Cached on disk."""
-    from ntkcheck.paper_checks.microbench import (MicrobenchConfig, accuracy_table, build_model, cached_json,
-                                                  digits_data, _inputs)
-
-    t = accuracy_table(ctx)
-    cfg = MicrobenchConfig.for_scale(ctx.scale, ctx.seed)
-    pool = [(r["acc_test"], a) for a, r in zip(t.archs, t.records) if a.family in ("fc", "nb201-fc")]
-    pool.sort(key=lambda p: p[0])
-    picks = {"lowest accuracy": pool[0][1], "highest accuracy": pool[-1][1]}
-    epochs = ctx.pick(8, 30)
-    key = {"v": 1, "table": t.config.get("key"), "archs": [a.key for a in picks.values()], "epochs": epochs}
-
-    def compute():
-        torch = _torch()
-        from ntkcheck.empirical import metrics as M
-
-        Xtr, _, ytr, _ = digits_data(cfg.n_train)
-        out = {}
-        for label, arch in picks.items():
-            model = build_model(arch, cfg, seed=ctx.seed_for(arch.key))
-            xtr = _inputs(arch, Xtr)
-            ttr = torch.as_tensor(ytr)
-            Xk, yk = xtr[:48], ytr[:48]
-            K0 = M.logit_sum_ntk(model, Xk, params="all").numpy()
-            rows = [{"epoch": 0, "corr": 1.0, "reldiff": 0.0, "distance": 0.0, "lga": M.lga(K0, yk)}]
-            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-            g = torch.Generator().manual_seed(1)
-            for ep in range(1, epochs + 1):
-                perm = torch.randperm(xtr.shape[0], generator=g)
-                for b in range(0, xtr.shape[0], cfg.batch_size):
-                    i = perm[b:b + cfg.batch_size]
-                    opt.zero_grad()
-                    torch.nn.functional.cross_entropy(model(xtr[i]), ttr[i]).backward()
-                    opt.step()
-                K = M.logit_sum_ntk(model, Xk, params="all").numpy()
-                rows.append({"epoch": ep, "corr": M.kernel_correlation(K0, K),
-                             "reldiff": M.relative_kernel_difference(K0, K), "distance": M.kernel_distance(K0, K),
-                             "lga": M.lga(K, yk)})
-            out[label] = {"arch": arch.desc, "family": arch.family, "rows": rows}
-        return out
-
-    return cached_json(ctx.cache_dir, "mok2022/tracking", key, compute)

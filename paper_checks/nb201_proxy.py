@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -47,6 +48,13 @@ def accuracies(dataset: str) -> np.ndarray:
     from ntkcheck import data
 
     return np.asarray(data.nb201_table().accuracy[dataset], dtype=float)
+
+
+def data_source() -> str:
+    """The citation of the accuracy table, for ``details['data_source']`` (the report lists every source used)."""
+    from ntkcheck import data
+
+    return data.SOURCE
 
 
 def _cells() -> tuple[str, ...]:
@@ -87,6 +95,7 @@ def combine_datasets(outs: dict[str, Any], primary: str = "cifar10"):
                               "power": o.power.summary() if o.power is not None else None,
                               **{k: v for k, v in o.details.items() if k != "per_dataset"}} for d, o in outs.items()}
     reasons = "; ".join(f"{d}: {o.reason}" for d, o in outs.items() if o.reason)
+    det["data_source"] = data_source()
     out = Outcome(verdict, {d: o.measured for d, o in outs.items()}, p.claimed, det, reason=reasons)
     out.power = p.power
     return out
@@ -281,19 +290,21 @@ def conv_proxy(ctx) -> ProxyTable:
     idx = stratified_cells(cfg.n_cells, cfg.strata, cfg.seed)
     cells = _cells()
     folder = Path(ctx.cache_dir) / "nb201_proxy" / cfg.key()
-    Ks, ys, acc = [], [], []
+    # Each cell's record depends only on (cell, config, seed) — one torch thread, its own generators — so the
+    # order of computation is free: odd process ids walk the sample backwards, so two --jobs workers that both
+    # need a cold population meet in the middle instead of computing it twice.
+    walk = list(idx[::-1]) if os.getpid() % 2 else list(idx)
     with _one_thread():
-        for k, i in enumerate(tqdm(idx, desc="NB201 conv proxy", unit="cell", disable=ctx.quiet, leave=False)):
+        for k, i in enumerate(tqdm(walk, desc="NB201 conv proxy", unit="cell", disable=ctx.quiet, leave=False)):
             path = folder / f"{int(i):05d}.npz"
-            rec = _load(path)
-            if rec is None:
+            if _load(path) is None:
                 rec = _measure(cells[i], cfg, seed=cfg.seed * 100_003 + int(i))
                 save_npz_atomic(path, **{n: np.asarray(v) for n, v in rec.items()})
-                rec = _load(path)
-            Ks.append(rec["kernels"])
-            ys.append(rec["labels"])
-            acc.append(float(rec["acc_digits"]))
             ctx.progress(f"NB201 conv proxy {k + 1}/{len(idx)}")
+    recs = [_load(folder / f"{int(i):05d}.npz") for i in idx]
+    Ks = [r["kernels"] for r in recs]
+    ys = [r["labels"] for r in recs]
+    acc = [float(r["acc_digits"]) for r in recs]
     t = ProxyTable(cfg, idx, tuple(cells[i] for i in idx), (0,) + tuple(cfg.stages), Ks, ys, np.array(acc))
     ctx.shared["nb201_conv_proxy"] = t
     return t
