@@ -110,7 +110,9 @@ class Check:
       ``"module:<dotted.name>"`` (skipped while that module is absent, e.g. not landed yet),
       ``"cuda"`` (skipped without a CUDA device), ``"nats-bench"`` (skipped without ``--nats-bench``),
       ``"torch"``, ``"accuracies"`` (uses the accuracy table of the run: the micro-benchmark or the user's
-      NATS-Bench file; the runner builds it once before checks run in parallel).
+      NATS-Bench file; the runner builds it once before checks run in parallel), ``"nb201"`` (uses the NB201
+      population of :mod:`ntkcheck.paper_checks.nb201_population`: real accuracies and the cells' κ_N / R̂_N,
+      measured once by the runner before checks run in parallel).
     ``scales``: scales at which the check is defined (others → skipped).  ``budget_s``: the expected
     run time at small scale on 2 CPU cores (measured; the runner reports overruns).
     """
@@ -555,7 +557,7 @@ def missing_needs(check: Check, ctx: Context) -> str:
         elif need == "cuda":
             if ctx.device != "cuda":
                 return "needs a CUDA GPU"
-        elif need == "accuracies":
+        elif need in ("accuracies", "nb201"):
             continue
         elif need == "nats-bench":
             if not ctx.nats_bench:

@@ -238,40 +238,157 @@ def _c9(ctx) -> Outcome:
 
 # ---- C10 -----------------------------------------------------------------------------------------------
 
-def _c10(ctx) -> Outcome:
-    from ntkcheck.empirical.training import digits_data, theorem31_experiment
+def _fig3_theory(X: np.ndarray) -> dict[str, dict]:
+    """Exact K^(H) and NTK of the three Fig. 3 DAGs on X (the engine Theorem 3.1's bound is computed from)."""
+    from ntkcheck.empirical.training import _cell_spec
+    from ntkcheck.theory.connectivity import lambda_min
+    from ntkcheck.theory.kernels import infinite_width_kernels
 
-    X, y = digits_data(ctx.pick(8, 50), seed=ctx.seed)
-    widths = ctx.pick([1024], [1024, 4096])
-    res = theorem31_experiment([c for _, c in FIG3], X, y, widths=widths, seeds=[0], steps=ctx.pick(40, 400),
-                               device=ctx.device)
-    holds = all(r.bound_holds_exact for r in res["rows"])
-    big = max(widths)
-    errs = {r.cell: round(r.curve_rel_err_exact, 5) for r in res["rows"] if r.width == big}
-    errs_p = {r.cell: round(r.curve_rel_err_paper, 5) for r in res["rows"] if r.width == big}
-    close = all(v < 0.1 for v in errs.values())
-    # How informative is the theorem's bound here? Compare its guaranteed decrease 1 − b^k with the measured
-    # decrease 1 − L_k/L_0 over the run: a bound that guarantees almost nothing is reported as such.
-    informativeness = {}
-    for r in res["rows"]:
-        if r.width == big and r.losses:
-            k = len(r.losses) - 1
-            guaranteed = 1.0 - r.bound_exact ** k
-            measured = 1.0 - r.losses[-1] / r.losses[0]
-            informativeness[r.cell] = {"bound_decrease": round(guaranteed, 5), "measured_decrease": round(measured, 5),
-                                       "ratio": round(guaranteed / measured, 4) if measured > 0 else float("nan")}
-    return verdict_condition(holds and close, {"bound_holds_all": holds, "curve_err_exact": errs},
-                             "L_k <= (1 - eta*lambda_min/2)^k L_0 at every step; measured curve within 0.1 L_0 "
-                             "of the exact linearized curve at the largest width",
-                             reason="bound violated or finite-width curve far from the NTK prediction",
-                             details={"curve_err_paper": errs_p, "lr": res["lr"], "steps": res["steps"],
-                                      "bound_informativeness": informativeness,
-                                      "note": "the theorem's bound holds but is loose at this scale (its guaranteed "
-                                              "decrease is a small fraction of the measured one, see "
-                                              "bound_informativeness); the curve agreement is the NTK linearization "
-                                              "(Lee et al. 2019) that the theorem's proof rests on",
-                                      "bound_exact": {r.cell: r.bound_exact for r in res["rows"] if r.width == big},
-                                      "late_rates": {r.cell: r.late_measured for r in res["rows"] if r.width == big}})
+    out = {}
+    for _, code in FIG3:
+        spec = _cell_spec(code)
+        k = infinite_width_kernels(spec, X, cross_terms=True)
+        KH = k.nngp / spec.sigma_w2
+        lam_ntk, V = np.linalg.eigh(k.ntk)
+        out[code] = {"spec": spec, "KH": KH, "lam_KH": lambda_min(KH)[0], "lam_ntk": lambda_min(k.ntk)[0],
+                     "lam_max_ntk": float(lam_ntk[-1]), "v_min": V[:, 0]}
+    return out
+
+
+#: C10's design per scale (tests use a smaller one): data points, width, GD steps, seeds for K̂^(H).
+C10_CONFIG = {"small": {"N": 8, "width": 1024, "steps": 40, "seeds": 4},
+              "paper": {"N": 50, "width": 4096, "steps": 400, "seeds": 8}}
+#: C19's design per scale: random DAGs, width, GD steps.
+C19_CONFIG = {"small": {"dags": 12, "width": 256, "steps": 40}, "paper": {"dags": 30, "width": 1024, "steps": 200}}
+
+
+def _c10(ctx) -> Outcome:
+    """Theorem 3.1 against measurements: (a) the bound holds at every step of GD started with the residual on the
+    slowest NTK direction (the theorem's worst case); (b) the λ_min(K^(H)) the bound uses agrees with the
+    network's own measured output-node kernel K̂^(H) = NNGP estimate / σ_w² (mean over seeds), so a wrong λ_min
+    fails; the measured late rate is reported against the exact NTK's slowest mode and against the bound."""
+    import torch
+
+    from ntkcheck.empirical.networks import build_network
+    from ntkcheck.empirical.training import digits_data, embed_isometric, theorem31_experiment
+    from ntkcheck.theory.connectivity import lambda_min
+
+    cfg = C10_CONFIG[ctx.scale]
+    X, _ = digits_data(cfg["N"], seed=ctx.seed)
+    n, steps, seeds = cfg["width"], cfg["steps"], range(cfg["seeds"])
+    th = _fig3_theory(X)
+    lr = 1.0 / max(t["lam_max_ntk"] for t in th.values())          # one η for all DAGs (Remark 3.2)
+    rows, problems = {}, []
+    for _, code in FIG3:
+        t = th[code]
+        lam_emp = []
+        for s in seeds:
+            Xe = torch.tensor(embed_isometric(X, n, seed=10_000 + s))
+            net = build_network(t["spec"], d_in=n, width=n, seed=s, device="cpu")
+            # measured side: numpy's eigensolver on the network's own kernel (not the engine under test)
+            lam_emp.append(float(np.linalg.eigvalsh(net.nngp(Xe).numpy() / t["spec"].sigma_w2)[0]))
+            if s == 0:
+                y = net(Xe).detach().numpy().reshape(-1) + t["v_min"]      # r_0 = f(0) − y = −v_min(Θ)
+        lam_emp = np.asarray(lam_emp)
+        se = float(np.std(lam_emp, ddof=1) / math.sqrt(lam_emp.size))
+        lam_b = lambda_min(t["KH"])[0]          # the λ_min Theorem 3.1's bound uses (the engine under test)
+        tol = 4 * se + 0.05 * abs(lam_b)
+        run = theorem31_experiment([code], X, y, widths=[n], seeds=[0], steps=steps, lr=lr, device="cpu")["rows"][0]
+        b = 1 - lr * lam_b / 2
+        L = np.asarray(run.losses)
+        holds = bool(np.all(L[1:] <= L[0] * b ** np.arange(1, L.size) * (1 + 1e-9)))
+        agree = abs(float(lam_emp.mean()) - lam_b) <= tol
+        r_pred = (1 - lr * t["lam_ntk"]) ** 2
+        rows[code] = {"lambda_min_KH_bound": lam_b, "lambda_min_KH_measured_mean": float(lam_emp.mean()),
+                      "lambda_min_KH_measured_se": se, "tolerance": tol, "bound_holds_every_step": holds,
+                      "late_rate_measured": run.late_measured, "late_rate_exact_ntk_slowest_mode": float(r_pred),
+                      "bound_rate": b, "bound_rate_fraction_of_measured":
+                          float(math.log(b) / math.log(run.late_measured)) if 0 < run.late_measured < 1 else None}
+        if not holds:
+            problems.append(f"{code}: bound violated")
+        if not agree:
+            problems.append(f"{code}: lambda_min(K^H) {lam_b:.4g} vs measured {lam_emp.mean():.4g} ± {tol:.2g}")
+    measured = {c: {"bound_holds": r["bound_holds_every_step"], "lambda_KH_measured": r["lambda_min_KH_measured_mean"]}
+                for c, r in rows.items()}
+    claimed = {c: {"bound_holds": True, "lambda_KH": r["lambda_min_KH_bound"]} for c, r in rows.items()}
+    return verdict_condition(not problems, measured, claimed, reason="; ".join(problems),
+                             details={"per_dag": rows, "lr": lr, "steps": steps, "width": n, "seeds": len(seeds),
+                                      "N": int(X.shape[0]), "start": "y = f(0) + v_min(NTK_exact): the residual "
+                                      "starts on the slowest NTK direction (the theorem's worst case)"})
+
+
+def random_nonlinear_dags(rng: np.random.Generator, count: int, depths=(3,)) -> list[str]:
+    """``count`` distinct random Chen DAG codes (H nodes, H drawn from ``depths``) with an input→output path
+    through at least one nonlinear (linear + ReLU) edge, and every nonlinear edge on some input→output path
+    (no trainable weight that cannot reach the output)."""
+    from ntkcheck.theory.connectivity import as_spec, dag_paths
+
+    codes: list[str] = []
+    while len(codes) < count:
+        H = int(rng.choice(list(depths)))
+        code = "_".join("".join(rng.choice(list("012"), size=g)) for g in range(1, H + 1))
+        if code in codes:
+            continue
+        spec = as_spec(code)
+        on_path = {(i, j) for p in dag_paths(spec) for (i, j, op) in p if op.split(":")[0] != "skip"}
+        lin = {(e.src, e.dst) for e in spec.edges if e.kind == "linact"}
+        if lin and lin <= on_path:
+            codes.append(code)
+    return codes
+
+
+def _c19(ctx) -> Outcome:
+    """Theorem 3.1 / Remark 3.2 as a comparison: with one η, DAGs with a larger λ_min(K^(H)) converge faster.
+    Kendall τ between λ_min(K^(H)) and the measured late convergence speed −ln(per-step loss ratio) over random
+    Chen DAGs trained by full-batch GD on the same data, bootstrap CI over DAGs."""
+    from ntkcheck.empirical.training import _cell_spec, digits_data, theorem31_experiment
+    from ntkcheck.paper_checks.check import power_kendall, verdict_powered
+    from ntkcheck.paper_checks.microbench import correlation
+    from ntkcheck.theory.connectivity import lambda_min
+    from ntkcheck.theory.kernels import infinite_width_kernels
+
+    X, y = digits_data(8, seed=ctx.seed)
+    cfg = C19_CONFIG[ctx.scale]
+    codes = random_nonlinear_dags(ctx.rng, cfg["dags"])
+    lam = {}
+    lam_max = 0.0
+    for c in codes:
+        spec = _cell_spec(c)
+        k = infinite_width_kernels(spec, X, cross_terms=True)
+        lam[c] = lambda_min(k.nngp / spec.sigma_w2)[0]
+        lam_max = max(lam_max, float(np.linalg.eigvalsh(k.ntk)[-1]))
+    res = theorem31_experiment(codes, X, y, widths=[cfg["width"]], seeds=[0], steps=cfg["steps"],
+                               lr=1.0 / lam_max, device="cpu")
+    speed = {r.cell: -math.log(r.late_measured) if 0 < r.late_measured < 1 else math.nan for r in res["rows"]}
+    x = np.array([lam[c] for c in codes])
+    v = np.array([speed[c] for c in codes])
+    c = correlation(x, v, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for("boot"))
+    return verdict_powered(c["value"], c["ci95"], sign=1, power=power_kendall(c["n"], None),
+                           claimed="> 0 (Remark 3.2: one eta, comparison rests on lambda_min(K^H))",
+                           details={"dags": codes, "lambda_min_KH": [lam[k] for k in codes],
+                                    "late_speed": [speed[k] for k in codes], "ci95": c["ci95"], "n": c["n"],
+                                    "lr": res["lr"], "width": res["widths"][0], "steps": res["steps"]})
+
+
+def _c20(ctx) -> Outcome:
+    """Lemma 3.1: λ_min(K^(H)) > 0 for data without parallel points (certified: λ_min − error bound > 0) on
+    random Chen DAGs with a nonlinear path; the lemma assumes an analytic σ, the paper's ReLU is checked."""
+    from ntkcheck.theory.connectivity import chen_kernels, lambda_min
+
+    rng = ctx.rng
+    worst = math.inf
+    rows = []
+    for code in random_nonlinear_dags(rng, ctx.pick(30, 100), depths=(1, 2, 3, 4)):
+        N, d = int(rng.integers(5, 25)), int(rng.integers(3, 8))
+        X = _unit(rng, N, d)
+        lam, err = lambda_min(chen_kernels(code, X))
+        rows.append({"dag": code, "N": N, "d": d, "lambda_min": lam, "error_bound": err})
+        worst = min(worst, lam - err)
+    return verdict_condition(worst > 0, worst, "> 0 (certified lambda_min - error bound)",
+                             reason="a certified lambda_min is not positive",
+                             details={"dags": len(rows), "min_certified": worst, "rows": rows[:10],
+                                      "note": "N up to 24 > d: nonparallel unit data; Lemma 3.1 assumes an analytic "
+                                              "sigma, the paper uses ReLU (digest §3)"})
 
 
 # ---- C11, C12, C13 ---------------------------------------------------------------------------------------
@@ -367,9 +484,23 @@ def _c13(ctx) -> Outcome:
 
 # ---- C14, C15, C16 -------------------------------------------------------------------------------------
 
+#: Table 2 (NB201 test accuracy %, search cost in GPU-seconds), digest §7.
+TABLE2 = {"WOT": (92.81, 69.48, 43.10, 30.01), "WOT + DAG": (92.98, 69.86, 43.44, 17.95),
+          "TE-NAS": (93.9, 71.24, 42.38, 1558.0), "TE-NAS + DAG": (93.6, 71.26, 44.38, 1077.0)}
+TABLE2_REDUCTION = {"WOT + DAG": -40.2, "TE-NAS + DAG": -30.9}
+NB201_OPTIMUM = (94.37, 73.51, 47.31)
+
+
 def _c14(ctx) -> Outcome:
-    return skipped("needs the NB201 benchmark file and per-architecture WOT scores (hook_logdet on CIFAR "
-                   "batches); no CPU proxy without a score table")
+    """The paper's own arithmetic in Table 2: the stated cost reductions and accuracies below the NB201 optimum.
+    (The accuracies themselves need per-architecture WOT scores on CIFAR batches: not reproduced here.)"""
+    red = {k: round(100 * (TABLE2[k][3] / TABLE2[base][3] - 1), 1)
+           for k, base in (("WOT + DAG", "WOT"), ("TE-NAS + DAG", "TE-NAS"))}
+    below = all(v <= o for row in TABLE2.values() for v, o in zip(row[:3], NB201_OPTIMUM))
+    ok = red == TABLE2_REDUCTION and below
+    return verdict_condition(ok, {"reductions_%": red, "all_below_optimum": below},
+                             {"reductions_%": TABLE2_REDUCTION, "all_below_optimum": True},
+                             reason="Table 2's stated reductions or accuracies are inconsistent")
 
 
 def _c15(ctx) -> Outcome:
@@ -377,37 +508,137 @@ def _c15(ctx) -> Outcome:
                    "timings")
 
 
-def _c16(ctx) -> Outcome:
-    """Group-mean accuracy over (d̄, m̄) of NB201 cells: quadratic multiple correlation R and whether the
-    extreme groups are worse than the central ones (a proxy on the run's accuracy table)."""
-    from ntkcheck.paper_checks.microbench import accuracy_table
-    from ntkcheck.theory.connectivity import nb201_depth_width
+NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")   # Fig. 5 has one NB201 panel per dataset
 
-    t = accuracy_table(ctx)
-    rows = [(nb201_depth_width(a.cell), float(r["acc_test"])) for a, r in zip(t.archs, t.records)
-            if a.family.startswith("nb201") and a.cell]
-    if len(rows) < 12:
-        raise SkipCheck(f"only {len(rows)} NB201 cells with accuracies")
-    groups: dict[tuple[float, float], list[float]] = {}
-    for (d, m), acc in rows:
-        groups.setdefault((round(d, 4), round(m, 4)), []).append(acc)
-    keys = sorted(groups)
-    D = np.array([k[0] for k in keys]); M = np.array([k[1] for k in keys])
-    A = np.array([np.mean(groups[k]) for k in keys])
-    if len(keys) < 6:
-        raise SkipCheck(f"only {len(keys)} distinct (d̄, m̄) groups in the accuracy table")
-    design = np.column_stack([np.ones_like(D), D, M, D ** 2, M ** 2, D * M])
-    coef, *_ = np.linalg.lstsq(design, A, rcond=None)
-    pred = design @ coef
-    R = float(np.corrcoef(pred, A)[0, 1]) if np.std(pred) > 0 else 0.0
-    dn = (D - D.min()) / max(np.ptp(D), 1e-12); mn = (M - M.min()) / max(np.ptp(M), 1e-12)
-    ext = (np.abs(dn - 0.5) > 0.35) | (np.abs(mn - 0.5) > 0.35)
-    if ext.sum() == 0 or (~ext).sum() == 0:
-        return inconclusive("no extreme or no central group", R)
-    diff = float(np.mean(A[~ext]) - np.mean(A[ext]))
-    return verdict_condition(R > 0 and diff > 0, {"R_quadratic": R, "central_minus_extreme_acc": diff},
-                             "R > 0 and extreme groups less accurate",
-                             details={"groups": len(keys), "cells": len(rows), "accuracy_source": t.source})
+
+def table_depth_width(cells) -> tuple[np.ndarray, np.ndarray]:
+    """(d̄, m̄) of every cell string in ``cells`` (the official code's rules, this project's implementation)."""
+    from ntkcheck.spec import parse_nb201
+    from ntkcheck.theory.connectivity import all_nb201_op_tuples
+
+    d, m = _nb201_dm()
+    pos = {t: i for i, t in enumerate(all_nb201_op_tuples())}
+    idx = np.array([pos[tuple(parse_nb201(c))] for c in cells])
+    return d[idx], m[idx]
+
+
+def _table(ctx, dataset: str):
+    from ntkcheck.paper_checks.nb201_population import accuracies
+
+    return accuracies(ctx, dataset)
+
+
+def group_means(d: np.ndarray, m: np.ndarray, acc: np.ndarray) -> dict[tuple[float, float], tuple[int, float]]:
+    """{(d̄, m̄) rounded to 4 decimals: (number of cells, mean accuracy)} over all cells."""
+    keys = list(zip(np.round(d, 4).tolist(), np.round(m, 4).tolist()))
+    out: dict[tuple[float, float], list[float]] = {}
+    for k, a in zip(keys, acc.tolist()):
+        out.setdefault(k, []).append(a)
+    return {k: (len(v), float(np.mean(v))) for k, v in sorted(out.items())}
+
+
+def _quadratic_design(d: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones_like(d), d, m, d ** 2, m ** 2, d * m])
+
+
+def multiple_R(design: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Multiple correlation R of accuracy on the design's columns, for one accuracy vector (n,) or many (n, B)."""
+    A = acc if acc.ndim == 2 else acc[:, None]
+    Q, _ = np.linalg.qr(design)
+    pred = Q @ (Q.T @ A)
+    Ac = A - A.mean(axis=0)
+    Pc = pred - pred.mean(axis=0)
+    R = np.sqrt(np.maximum((Pc * Pc).sum(axis=0), 0) / (Ac * Ac).sum(axis=0))
+    return R if acc.ndim == 2 else R[0]
+
+
+def _extreme(d: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Cells whose (d̄, m̄) lies in the outer 15 % of either range (over the space, d̄ = 0 included)."""
+    dn = (d - d.min()) / max(np.ptp(d), 1e-12)
+    mn = (m - m.min()) / max(np.ptp(m), 1e-12)
+    return (np.abs(dn - 0.5) > 0.35) | (np.abs(mn - 0.5) > 0.35)
+
+
+def _perm_p(stat0: float, null: np.ndarray) -> float:
+    return float((1 + np.sum(null >= stat0)) / (1 + null.size))
+
+
+def _c16(ctx) -> Outcome:
+    """Fig. 5 on the whole NB201 table, per dataset: quadratic multiple correlation R of accuracy on (d̄, m̄) and
+    the accuracy gap central − extreme, each against a permutation null (accuracies shuffled over cells)."""
+    from ntkcheck.paper_checks.check import power_correlation
+
+    B = ctx.pick(200, 1000)
+    per, src = {}, ""
+    ok_all = True
+    for ds in NB201_DATASETS:
+        cells, acc, src = _table(ctx, ds)
+        d, m = table_depth_width(cells)
+        X = _quadratic_design(d, m)
+        ext = _extreme(d, m)
+        rng = np.random.default_rng(ctx.seed_for("perm", ds))
+        P = np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
+        R0, Rn = float(multiple_R(X, acc)), multiple_R(X, P)
+        g0 = float(acc[~ext].mean() - acc[ext].mean())
+        gn = P[~ext].mean(axis=0) - P[ext].mean(axis=0)
+        pR, pg = _perm_p(R0, Rn), _perm_p(g0, gn)
+        ok = pR < 0.05 and pg < 0.05
+        ok_all &= ok
+        per[ds] = {"R_quadratic": R0, "R_perm_p": pR, "R_null_95": float(np.quantile(Rn, 0.95)),
+                   "central_minus_extreme": g0, "gap_perm_p": pg, "gap_null_95": float(np.quantile(gn, 0.95)),
+                   "n_extreme": int(ext.sum()), "n_central": int((~ext).sum()),
+                   "group_means": {f"({k[0]:.4f}, {k[1]:.4f})": {"n": n, "mean": mu}
+                                   for k, (n, mu) in group_means(d, m, acc).items()}}
+    measured = {ds: {"R": round(v["R_quadratic"], 4), "gap": round(v["central_minus_extreme"], 3)} for ds, v in per.items()}
+    out = verdict_condition(ok_all, measured, "R > permutation null and central > extreme (p < 0.05) on every dataset",
+                            reason="R or the central-extreme gap is not above its permutation null on some dataset",
+                            details={"per_dataset": per, "permutations": B, "n": len(cells), "data_source": src,
+                                     "extreme": "outer 15% of the d-bar or m-bar range",
+                                     "test": "one-sided permutation test (accuracies shuffled over cells)"})
+    out.power = power_correlation(len(cells), None, name="multiple correlation R (permutation test)")
+    return out
+
+
+def _c18(ctx) -> Outcome:
+    """The connectivity filter keeps better cells (the premise of WOT+DAG, §5.3): over the whole NB201 table, mean
+    accuracy of kept − dropped cells, for the code's window and the paper's ½-radius rule, on every dataset,
+    against a permutation null; also the kept-set mean by window size (Table 3's direction)."""
+    from ntkcheck.paper_checks.check import power_mean_difference
+    from ntkcheck.theory.connectivity import filter_code, filter_paper, space_window
+
+    B = ctx.pick(1000, 5000)
+    per, src = {}, ""
+    ok_all = True
+    for ds in NB201_DATASETS:
+        cells, acc, src = _table(ctx, ds)
+        d, m = table_depth_width(cells)
+        w = space_window(d, m)
+        rules = {"code": filter_code(d, m), "paper_half": filter_paper(d, m, w["center"], w["radius"], 0.5)}
+        rng = np.random.default_rng(ctx.seed_for("perm", ds))
+        P = np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
+        per[ds] = {}
+        for name, keep in rules.items():
+            diff = float(acc[keep].mean() - acc[~keep].mean())
+            null = P[keep].mean(axis=0) - P[~keep].mean(axis=0)
+            p = _perm_p(diff, null)
+            ok_all &= p < 0.05 and diff > 0
+            top = acc >= np.quantile(acc, 0.99)
+            per[ds][name] = {"kept": int(keep.sum()), "kept_fraction": float(keep.mean()),
+                             "mean_kept": float(acc[keep].mean()), "mean_dropped": float(acc[~keep].mean()),
+                             "kept_minus_dropped": diff, "perm_p": p, "best_kept": float(acc[keep].max()),
+                             "best_dropped": float(acc[~keep].max()),
+                             "top1pct_kept_fraction": float(keep[top].mean())}
+        per[ds]["kept_mean_by_window"] = {str(fr): float(acc[filter_paper(d, m, w["center"], w["radius"], fr)].mean())
+                                          for fr in (1.0, 0.75, 0.5, 0.25)}
+    measured = {ds: {k: round(v[k]["kept_minus_dropped"], 3) for k in ("code", "paper_half")} for ds, v in per.items()}
+    out = verdict_condition(ok_all, measured, "kept - dropped > 0 beyond the permutation null (p < 0.05), both rules, "
+                            "every dataset", reason="a filter does not keep better cells on some dataset",
+                            details={"per_dataset": per, "permutations": B, "n": len(cells), "data_source": src,
+                                     "test": "one-sided permutation test (accuracies shuffled over cells)"})
+    sd = float(np.std(_table(ctx, "cifar100")[1]))
+    out.power = power_mean_difference(len(cells) // 2, sd, None, n2=len(cells) // 2,
+                                      test="difference of mean accuracy kept vs dropped (permutation test)")
+    return out
 
 
 # ---- C17 -----------------------------------------------------------------------------------------------
@@ -469,8 +700,9 @@ def _c17(ctx) -> Outcome:
 # ---- the records ---------------------------------------------------------------------------------------
 
 def _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs=(), budget=5.0, trust="",
-       scales=("small", "paper")):
-    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales)
+       scales=("small", "paper"), role=""):
+    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget, trust, scales,
+                        role)
 
 
 _ENGINE = "module:ntkcheck.theory.kernels"
@@ -517,12 +749,15 @@ CHECKS = [
        "ordering in >= 2/3 of seeds, exact 95% interval", "a qualitative trend over seeds (digest C9, >= 5 seeds); "
        "small scale raises lr to see movement in 4 epochs", _c9,
        needs=("torch", "module:ntkcheck.empirical.networks"), budget=110),
-    _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD",
-       "§3.2, Theorem 3.1", "numeric",
-       "GD on ½‖f − y‖² (8 digits, width 1024, 40 steps, η = 1/λ_max(NTK)) for the three DAGs, float64",
-       "bound from the exact λ_min(K^(H)); linearized exact-NTK curve", "bound at every step (rel 1e-9); curve "
-       "within 0.1·L_0 of the linearized exact-NTK curve", "O(n^{-1/2}) finite-width NTK deviation: measured "
-       "0.4-5% of L_0 at n = 1024 (max over steps); 0.1 leaves a 2× margin", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=90),
+    _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD, with λ_min(K^(H)) "
+       "the output node's kernel of the network being trained", "§3.2, Theorem 3.1", "numeric",
+       "GD on ½‖f − y‖² (8 digits, width 1024, 40 steps, one η = 1/max λ_max(NTK) for the three DAGs, float64) "
+       "started with the residual on the slowest exact-NTK direction (worst case); λ_min of the network's own "
+       "output-node kernel K̂^(H) measured with numpy over 4 seeds",
+       "bound from the engine's λ_min(K^(H)) (exact recursion)",
+       "bound at every step (rel 1e-9); |mean measured λ_min(K̂^(H)) − λ_min(K^(H))| ≤ 4·SE + 5%",
+       "SE: the measured spread over seeds; 5%: the O(1/n) finite-width bias at n = 1024; a λ_min off by ×20 "
+       "fails the second condition", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=60),
     _c("C11", "(d̄, m̄) of the worked NB201 cells and DARTS genotypes under the official code's rules", "Def. 4.1, "
        "Eq. 13; official code; digest §5 tables", "exact", "nb201_depth_width / darts_depth_width (this project)",
        "digest tables (the official functions run unchanged)", "atol 5e-5", "digest's rounding", _c11, budget=1,
@@ -533,17 +768,44 @@ CHECKS = [
     _c("C13", "Kept fractions of NB201: code 8,226; paper ½ radius 6,256; ¾ 9,762; full 13,642; ¼ 1,376 (rounded "
        "numbers: ¼ 1,760, full 13,634)", "§5.3, Table 3; official code; digest §6", "exact", "all 15,625 cells",
        "digest [D] counts", "exact integer counts", "counting", _c13, budget=5, trust="[D]"),
-    _c("C14", "Table 2/3: WOT+DAG accuracies on NB201", "§5.3, Tables 2, 3", "statistical", "—", "paper tables",
-       "—", "—", _c14, budget=0),
+    _c("C14", "Table 2: the search-cost reductions −40.2% (WOT+DAG) and −30.9% (TE-NAS+DAG) follow from the stated "
+       "costs, and every accuracy is below the NB201 optimum (the WOT/TE-NAS accuracies themselves are not "
+       "reproduced: they need CIFAR batches and per-architecture WOT scores)", "§5.3, Table 2", "consistency",
+       "the paper's own numbers, recomputed", "Table 2 as printed", "reductions to 0.1 percentage point",
+       "the table rounds to 0.1%", _c14, budget=0),
     _c("C15", "Table 1: DARTS-space ImageNet results and TE-NAS+DAG search times", "§5.3, Table 1", "statistical",
        "—", "paper table", "—", "—", _c15, budget=0, scales=("paper",)),
-    _c("C16", "Fig. 5: extreme d̄ or m̄ gives worse accuracy; multiple correlation R > 0", "§5.2, Fig. 5, Remark 5.1",
-       "hypothesis", "group means of the run's NB201 accuracies over (d̄, m̄); quadratic least squares R; central vs "
-       "extreme groups (outer 15% of each range)", "sign of R and of the difference", "none (signs)",
-       "qualitative claim on a small proxy population", _c16, needs=("accuracies",), budget=5),
+    _c("C16", "Fig. 5: extreme d̄ or m̄ gives worse accuracy; the multiple correlation R of accuracy on (d̄, m̄) is "
+       "positive (NB201 panels: CIFAR-10, CIFAR-100, ImageNet16-120)", "§5.2, Fig. 5, Remark 5.1", "statistical",
+       "all 15,625 NB201 cells of the shipped NATS-Bench table, each dataset: quadratic least-squares R of accuracy "
+       "on (d̄, m̄) and mean accuracy of central − extreme cells (outer 15% of either range); group means of the 32 "
+       "(d̄, m̄) groups reported", "sign of R and of the gap (Fig. 5)",
+       "both above their permutation null (200 shuffles of accuracy over cells, one-sided p < 0.05) on every dataset",
+       "R ≥ 0 by construction, so R is judged against shuffled accuracies, not against 0", _c16, budget=10),
     _c("C17", "TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs 15 on DARTS ImageNet); in round 1 all "
        "candidate removals are equidistant from the centroid", "§5.3; official TENAS/prune_tenas.py; digest §6",
-       "exact", "counting rule and this project's implementation of the supernet (d̄, m̄) rule",
+       "consistency", "counting rule and this project's implementation of the supernet (d̄, m̄) rule",
        "digest counts; symmetry", "exact", "integer counts / distances of identical points", _c17, budget=1,
        trust="[D]"),
+    _c("C18", "The connectivity filter keeps better cells than it drops (the premise of WOT+DAG and TE-NAS+DAG, "
+       "§5.3, Tables 2-3)", "§5.3; digest §6", "statistical",
+       "all 15,625 NB201 cells, each dataset: mean accuracy of kept − dropped cells under the code's window "
+       "(0.99-2.51 × 0.99-3.01) and the paper's ½-radius rule; kept-set mean for full/¾/½/¼ windows reported",
+       "the paper's premise: the filter removes bad (extreme) cells",
+       "kept − dropped > 0 with one-sided permutation p < 0.05 (1000 shuffles) for both rules on every dataset",
+       "a census of the whole space: the permutation null asks whether the filter beats a random subset of the "
+       "same size", _c18, budget=10),
+    _c("C19", "Theorem 3.1 / Remark 3.2 as a comparison: with one learning rate, DAGs with larger λ_min(K^(H)) "
+       "converge faster", "§3.2, Theorem 3.1, Remark 3.2", "statistical",
+       "12 random Chen DAGs (3 nodes, a nonlinear path each), full-batch GD on 8 digits (width 256, 40 steps, "
+       "η = 1/max λ_max(NTK)); late convergence speed −ln(per-step loss ratio over steps 20-40)",
+       "λ_min(K^(H)) of each DAG from the exact recursion",
+       "Kendall τ(λ_min, speed) bootstrap 95% CI above 0 → pass; below → fail; else inconclusive",
+       "direction only (the theorem gives no per-DAG constant); n = 12 DAGs", _c19,
+       needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=30),
+    _c("C20", "Lemma 3.1: λ_min(K^(H)) > 0 when no two data points are parallel", "§3.2, Lemma 3.1", "exact",
+       "certified λ_min (eigenvalue − error bound) of the exact K^(H) of 30 random Chen DAGs with a nonlinear path "
+       "on random unit data (N 5-24 > d 3-7)", "Lemma 3.1", "certified λ_min − error bound > 0",
+       "the certified eigensolver's error bound; the lemma assumes an analytic σ, the paper's ReLU is used",
+       _c20, needs=(_ENGINE,), budget=5, role="paper"),
 ]

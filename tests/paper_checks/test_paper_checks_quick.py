@@ -7,7 +7,7 @@ import pytest
 from ntkcheck.paper_checks.check import Context, run_check
 from ntkcheck.paper_checks.registry import all_checks
 
-QUICK = ["tenas2021.T1", "tenas2021.T2", "tenas2021.T5", "tenas2021.T6", "tenas2021.Table1",
+QUICK = ["tenas2021.T1", "tenas2021.T2", "tenas2021.T5", "tenas2021.T6", "tenas2021.Table1", "tenas2021.T2te",
          "mok2022.L1", "mok2022.L2", "mok2022.L4", "mok2022.L9", "mok2022.L10"]
 
 
@@ -16,7 +16,7 @@ def test_quick_check_passes(cid):
     check = next(c for c in all_checks() if c.id == cid)
     r = run_check(check, Context(seed=1))
     assert r.verdict == ("consistent" if check.kind == "consistency" else "pass"), (r.reason, r.error, r.measured,
-                                                                                  r.claimed)
+                                                                                     r.claimed)
 
 
 def test_every_record_is_complete():
