@@ -122,3 +122,17 @@ def test_zhu_nb201_figure_shows_its_checks_searches(monkeypatch, tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close(fig.figure)
+
+
+def test_mok_figures_write(monkeypatch, tmp_path):
+    from ntkcheck.figures import mok2022 as fm
+    from ntkcheck.figures.common import write_figure
+
+    t = _synthetic()
+    monkeypatch.setattr(nb201_proxy, "conv_proxy", lambda ctx: t)
+    figs = fm.make_figures()
+    assert [f.name for f in figs] == ["mok_correlations_init_vs_epoch1", "mok_ntk_change_training"]
+    for f in figs:
+        paths = write_figure(f, tmp_path)
+        assert {p.suffix for p in paths} == {".png", ".pdf", ".csv"} and all(p.stat().st_size > 0 for p in paths)
+        assert "mok2022.L" in f.caption

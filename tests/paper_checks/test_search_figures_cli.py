@@ -32,11 +32,10 @@ def test_figures_bad_name():
     assert main(["figures", "nosuchpaper"]) == 2
 
 
-def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
-    from ntkcheck.figures import mok2022 as fm, tenas2021 as ft
+def test_tenas_figures_on_synthetic_data(tmp_path, monkeypatch):
+    from ntkcheck.figures import tenas2021 as ft
     from ntkcheck.figures.common import write_figure
-    from ntkcheck.empirical.metrics import label_similarity
-    from ntkcheck.paper_checks import microbench, nb201_proxy, tenas2021
+    from ntkcheck.paper_checks import microbench, tenas2021
     from ntkcheck.spec import NB201_OPS, nb201_string
 
     rng = np.random.default_rng(0)
@@ -55,17 +54,9 @@ def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
     monkeypatch.setattr(tenas2021, "search_trajectory",
                         lambda ctx, seed: {"cell": cells[0], "kappa": [90.0, 40.0, 30.0, 28.0],
                                            "R": [300.0, 290.0, 280.0, 270.0], "n_evaluations": 54})
-    idx = nb201_proxy.stratified_cells(16, 8, 0)
-    y = np.repeat(np.arange(5), 2)
-    Ks = [np.stack([A @ A.T + k * (1 + i) * label_similarity(y) for k in (0, 1, 3)])
-          for i, A in enumerate(rng.standard_normal((16, 10, 12)))]
-    proxy = nb201_proxy.ProxyTable(nb201_proxy.ProxyConfig(n_cells=16), idx, tuple(str(i) for i in idx), (0, 1, 3), Ks,
-                                   [y] * 16, np.full(16, 50.0))
-    monkeypatch.setattr(nb201_proxy, "conv_proxy", lambda ctx: proxy)
-    figs = ft.make_figures() + fm.make_figures()
+    figs = ft.make_figures()      # the Mok figures: tests/paper_checks/test_mok_zhu_nb201.py
     assert [f.name for f in figs] == ["tenas_fig1_3_kappa_R_vs_accuracy", "tenas_fig4_op_makeup",
-                                      "tenas_fig5_pruning_trajectory", "mok_correlations_init_vs_epoch1",
-                                      "mok_ntk_change_training"]
+                                      "tenas_fig5_pruning_trajectory"]
     for f in figs:
         paths = write_figure(f, tmp_path)
         assert {p.suffix for p in paths} == {".png", ".pdf", ".csv"}
