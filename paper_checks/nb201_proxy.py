@@ -165,18 +165,14 @@ class ProxyConfig:
         return _hash({"protocol": PROTOCOL_VERSION, **asdict(self)})
 
 
+def _load(path: Path) -> dict[str, Any] | None:
+    from ntkcheck.paper_checks.microbench import _load as load_npz     # a corrupt entry reads as None: recomputed
+
+    return load_npz(path)
+
+
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
-    except Exception:
-        return None        # a corrupt cache entry is recomputed
 
 
 def stratified_cells(n: int, strata: int, seed: int, dataset: str = "cifar10") -> np.ndarray:

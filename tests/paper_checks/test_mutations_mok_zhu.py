@@ -34,6 +34,11 @@ def _check(cid):
     return next(c for c in mok2022.CHECKS + zhu2022.CHECKS if c.id == cid)
 
 
+def _perturb(monkeypatch, module, name, make):
+    """Replace ``module.name`` by ``make(original)``: the engine function a check calls, perturbed."""
+    monkeypatch.setattr(module, name, make(getattr(module, name)))
+
+
 def _run(cid, tmp_path, seed=0):
     r = run_check(_check(cid), Context(seed=seed, cache_dir=tmp_path))
     assert r.verdict != "error", r.error
@@ -77,8 +82,7 @@ def test_proxy_checks_pass_unperturbed(cid, use_proxy, tmp_path):
 
 
 def test_l3_lga_reversed_fails(use_proxy, monkeypatch, tmp_path):
-    orig = M.lga
-    monkeypatch.setattr(M, "lga", lambda K, y, **kw: -orig(K, y, **kw))      # alignment falls with training
+    _perturb(monkeypatch, M, "lga", lambda f: lambda K, y, **kw: -f(K, y, **kw))   # alignment falls with training
     assert _run("mok2022.L3", tmp_path) == "fail"
 
 
@@ -102,8 +106,8 @@ def test_permuted_accuracy_is_not_a_pass(cid, use_proxy, monkeypatch, tmp_path):
 
 
 def test_l7b_counts_a_wrong_sign_tau_against_the_claim(use_proxy, monkeypatch, tmp_path):
-    orig = M.lga     # LGA after training strongly *anti*-correlated with accuracy: |tau| large, sign wrong
-    monkeypatch.setattr(M, "lga", lambda K, y, **kw: -orig(K, y, **kw))
+    # LGA after training strongly *anti*-correlated with accuracy: |tau| large, sign wrong
+    _perturb(monkeypatch, M, "lga", lambda f: lambda K, y, **kw: -f(K, y, **kw))
     assert _run("mok2022.L7b", tmp_path) == "fail"
 
 
@@ -120,8 +124,7 @@ def test_l8_not_supported_when_accuracy_is_the_mean_of_theta(use_proxy, monkeypa
 
 
 def test_l11a_kernel_that_does_not_move_fails(use_proxy, monkeypatch, tmp_path):
-    orig = M.kernel_distance
-    monkeypatch.setattr(M, "kernel_distance", lambda A, B: 0.01 * orig(A, B))
+    _perturb(monkeypatch, M, "kernel_distance", lambda f: lambda A, B: 0.01 * f(A, B))
     assert _run("mok2022.L11a", tmp_path) == "fail"
 
 
@@ -129,14 +132,12 @@ def test_l11a_kernel_that_does_not_move_fails(use_proxy, monkeypatch, tmp_path):
 
 def test_l1_lga_off_by_one_percent_fails(monkeypatch, tmp_path):
     assert _run("mok2022.L1", tmp_path) == "pass"
-    orig = M.lga
-    monkeypatch.setattr(M, "lga", lambda K, y, **kw: 0.99 * orig(K, y, **kw))
+    _perturb(monkeypatch, M, "lga", lambda f: lambda K, y, **kw: 0.99 * f(K, y, **kw))
     assert _run("mok2022.L1", tmp_path) == "fail"
 
 
 def test_l2_biased_lga_fails(monkeypatch, tmp_path):
-    orig = M.lga
-    monkeypatch.setattr(M, "lga", lambda K, y, **kw: orig(K, y, **kw) + 0.1)
+    _perturb(monkeypatch, M, "lga", lambda f: lambda K, y, **kw: f(K, y, **kw) + 0.1)
     assert _run("mok2022.L2", tmp_path) == "fail"
 
 
@@ -176,14 +177,12 @@ def test_l6_negative_advantage_flips(cid, monkeypatch, tmp_path):
 
 
 def test_l9_distance_off_by_001_fails(monkeypatch, tmp_path):
-    orig = M.kernel_distance
-    monkeypatch.setattr(M, "kernel_distance", lambda A, B: orig(A, B) + 0.01)
+    _perturb(monkeypatch, M, "kernel_distance", lambda f: lambda A, B: f(A, B) + 0.01)
     assert _run("mok2022.L9", tmp_path) == "fail"
 
 
 def test_l10_kernel_times_105_fails(monkeypatch, tmp_path):
-    orig = M.logit_sum_ntk
-    monkeypatch.setattr(M, "logit_sum_ntk", lambda *a, **kw: 1.05 * orig(*a, **kw))
+    _perturb(monkeypatch, M, "logit_sum_ntk", lambda f: lambda *a, **kw: 1.05 * f(*a, **kw))
     assert _run("mok2022.L10", tmp_path) == "fail"
 
 
@@ -242,16 +241,14 @@ def test_hermite_coefficients_times_105_fail(cid, monkeypatch, tmp_path):
 def test_zhu8_kernel_times_105_fails(monkeypatch, tmp_path):
     from ntkcheck.empirical import ntk
 
-    orig = ntk.empirical_ntk
-    monkeypatch.setattr(ntk, "empirical_ntk", lambda *a, **kw: 1.05 * orig(*a, **kw))
+    _perturb(monkeypatch, ntk, "empirical_ntk", lambda f: lambda *a, **kw: 1.05 * f(*a, **kw))
     assert _run("zhu2022.8", tmp_path) == "fail"
 
 
 def test_zhu9_overstated_lambda_min_fails(monkeypatch, tmp_path):
     from ntkcheck.theory import bounds
 
-    orig = bounds.lam_min_certified
-    monkeypatch.setattr(bounds, "lam_min_certified", lambda A: (0.5 * orig(A)[0], orig(A)[1]))
+    _perturb(monkeypatch, bounds, "lam_min_certified", lambda f: lambda A: (0.5 * f(A)[0], f(A)[1]))
     assert _run("zhu2022.9", tmp_path) == "fail"
 
 
@@ -263,8 +260,7 @@ def test_zhu10_parity_zero_not_zero_fails(monkeypatch, tmp_path):
 def test_zhu11_limit_times_12_fails(monkeypatch, tmp_path):
     from ntkcheck.theory import bounds
 
-    orig = bounds.exact_kernel
-    monkeypatch.setattr(bounds, "exact_kernel", lambda *a, **kw: 1.2 * orig(*a, **kw))
+    _perturb(monkeypatch, bounds, "exact_kernel", lambda f: lambda *a, **kw: 1.2 * f(*a, **kw))
     assert _run("zhu2022.11", tmp_path) == "fail"
 
 
@@ -315,8 +311,7 @@ def test_zhu14_reversed_bound_not_supported(monkeypatch, tmp_path):
     from ntkcheck.theory import bounds
 
     assert _run("zhu2022.14", tmp_path) == "supported"
-    orig = bounds.lb_schur_recursion
-    monkeypatch.setattr(bounds, "lb_schur_recursion", lambda *a, **kw: 1.0 / orig(*a, **kw))
+    _perturb(monkeypatch, bounds, "lb_schur_recursion", lambda f: lambda *a, **kw: 1.0 / f(*a, **kw))
     assert _run("zhu2022.14", tmp_path) == "not supported"
 
 
