@@ -549,20 +549,20 @@ CHECKS: list[Check] = [
        (_METRICS, "torch"), 20, "[D]"),
     _c("L5", "Lazy regime: the relative NTK change after a fixed number of steps shrinks with width (≈ width^−1/2, NTK "
        "parametrization).", "digest L5 (prior work: Jacot et al. 2018; Lee et al. 2019)", "statistical",
-       "‖Θ_t − Θ_0‖_F/‖Θ_0‖_F after 20 SGD steps (lr 0.5, NTK parametrization) at widths 32/128/512, 3 seeds; "
+       "toy protocol (fc nets on digits): ‖Θ_t − Θ_0‖_F/‖Θ_0‖_F after 20 SGD steps (lr 0.5, NTK parametrization) at widths 32/128/512, 3 seeds; "
        "slope of log change vs log width", "sign of the theory's −1/2 exponent",
        "t-interval of the mean slope over seeds below 0 → pass; above → fail; else inconclusive",
        "finite-width fluctuations; the exponent itself is reported, not asserted", _l5, (_METRICS, "torch"), 40, "[P]"),
     _c("L6a", "Non-linear advantage: networks beat their linearization after a few epochs, Acc(f) − Acc(f_lin) > 0.",
        "abstract, Fig. 1; digest L6", "statistical",
-       "small scale: 12 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
+       "toy protocol — small scale: 12 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
        "conv nets (C=4, two stages, batch-statistics BN, Adam lr 1e-2, 10 epochs) — the digest's 'small CNNs', too "
        "slow for the small budget; each net vs its jvp linearization on digits",
        "direction stated in the abstract", "advantage > 0 in ≥ 80% of nets", "qualitative claim at toy scale",
        _l6a, (_METRICS, "torch"), 60, "[V direction]"),
     _c("L6b", "The non-linear advantage is larger for higher-accuracy architectures.",
        "abstract, Fig. 1; digest L6", "hypothesis",
-       "Kendall τ(advantage, accuracy) over the L6a nets with bootstrap CI", "direction in the abstract; the "
+       "toy protocol: Kendall τ(advantage, digits accuracy) over the L6a nets with bootstrap CI", "direction in the abstract; the "
        "paper's protocol is unknown [R]", "CI above 0 → supported", "6 nets: low power; informational", _l6b,
        (_METRICS, "torch"), 5, "[V direction / R protocol]"),
     _c("L7a", "After minimal training LGA correlates positively with final accuracy (NB201).",

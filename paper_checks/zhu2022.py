@@ -601,12 +601,13 @@ CHECKS = [
         "hypothesis", "onset width of lambda_inf/2 <= lambda_emp <= 3/2 lambda_inf for >= 80% of seeds",
         "<= 4 N log^2 N", "factor 4", "the paper's constants are unknown", _c16, 90, needs=("torch", _T), trust="[R]"),
     _mk("17", "in FC experiments, lambda_min (Eigen-NAS score) correlates positively with test accuracy",
-        "digest §6, §8 check 17", "hypothesis", "Kendall tau of the empirical lambda_min at init vs micro-benchmark accuracy",
+        "digest §6, §8 check 17", "hypothesis", "toy protocol (fc nets, the claim is about the paper's fc experiments): Kendall tau of the "
+        "empirical lambda_min at init vs the digits micro-benchmark accuracy (fc and NB201-fc-analog nets)",
         "tau > 0", "bootstrap 95% CI over architectures", "small population", _c17, 60,
         needs=("accuracies", "torch"), trust="[R]"),
     _mk("G", "sqrt(yT Theta^-1 y / N) (Cao-Gu template) orders trained test error across architectures",
         "digest §4 [P], issue 6 item 4", "hypothesis",
-        "Kendall tau of the quantity (infinite-width NTK on the training set) vs test error of the contract network "
+        "toy protocol: Kendall tau of the quantity (infinite-width NTK on the training set) vs test error of the contract network "
         "trained by full-batch GD (digits even/odd, unit-norm rows)", "tau > 0", "bootstrap 95% CI over architectures",
         "small population; prefactor C_arch unknown [R]", _cG, 120, needs=("torch", _T), trust="[P]/[R]"),
 ]
