@@ -114,7 +114,7 @@ def test_zhu_nb201_figure_shows_its_checks_searches(monkeypatch, tmp_path):
     from ntkcheck.paper_checks import zhu2022
 
     lam = np.random.default_rng(0).permutation(np.repeat(np.linspace(0.0, 1.0, 625), 25))
-    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx: {"lambda_min": lam, "config": {}})
+    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx, per_class=4: {"lambda_min": lam, "config": {}})
     fig = fz._fig_eigennas_nb201("small", 0, True)
     r = run_check(next(c for c in zhu2022.CHECKS if c.id == "zhu2022.1"), Context(cache_dir=tmp_path))
     sel = np.array(fig.columns["selected_accuracy"])[np.array(fig.columns["dataset"]) == "cifar10"]

@@ -190,7 +190,7 @@ def test_l10_kernel_times_105_fails(monkeypatch, tmp_path):
 
 def test_zhu1_can_pass_and_fail(monkeypatch, tmp_path):
     lam = np.random.default_rng(0).permutation(np.repeat(np.linspace(0.0, 1.0, 625), 25))   # tied classes, as the analog
-    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx: {"lambda_min": lam, "config": {}})
+    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx, per_class=4: {"lambda_min": lam, "config": {}})
     rank = np.argsort(np.argsort(lam, kind="stable"), kind="stable") / (lam.size - 1)
     ref = {"cifar10": 93.46, "cifar100": 71.42, "ImageNet16-120": 45.54}
     # accuracies under which the argmax of the score lands on the paper's numbers
