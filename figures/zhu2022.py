@@ -7,7 +7,11 @@ figures are not available, so nothing here is a reproduction of a specific figur
    single Hermite term, NTK layer sum) and the finite-width λ_min (mean over seeds) vs depth, per activation;
 2. ``zhu2022_skips``: λ_min and the Schur-recursion bound vs the number of deep skips, by skip length;
 3. ``zhu2022_tightness``: heat map of bound / λ_min for the Schur recursion over (activation, depth);
-4. ``zhu2022_eigennas``: Eigen-NAS scatter: train-free closed-form score vs exact λ_min and vs the empirical score.
+4. ``zhu2022_eigennas``: Eigen-NAS scatter: train-free closed-form score vs exact λ_min and vs the empirical score
+   (Kendall τ pooled over the one population of fc nets);
+5. ``zhu2022_eigennas_nb201``: the searches of check ``zhu2022.1`` (same function, same seed): distribution of the
+   NB201 test accuracy of the cell Eigen-NAS selects (fc-analog λ_min score) per dataset, next to the paper's
+   number ± the check's tolerance.  Dataset colours as in the Mok figures.
 """
 
 from __future__ import annotations
@@ -146,7 +150,43 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> lis
     out.append(FigureResult("zhu2022_eigennas", fig,
                             f"Eigen-NAS scores of {len(specs)} random fc nets (activations per layer from the search "
                             f"set, random deep skips) vs the exact lambda_min: train-free closed-form lower bound "
-                            f"(Kendall tau {t1['value']:.2f}, 95% CI {t1['ci95'][0]:.2f}..{t1['ci95'][1]:.2f}) and "
+                            f"(Kendall tau pooled over the {len(specs)} nets {t1['value']:.2f}, 95% CI "
+                            f"{t1['ci95'][0]:.2f}..{t1['ci95'][1]:.2f}) and "
                             f"empirical lambda_min at init (tau {t2['value']:.2f}). Dotted: y = x.",
                             {"arch": [str(s) for s in specs], "exact": ex, "closed_form": cf, "empirical": em}))
+    out.append(_fig_eigennas_nb201(scale, seed, quiet))
     return out
+
+
+def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool) -> FigureResult:
+    import matplotlib.pyplot as plt
+
+    from ntkcheck.figures.mok2022 import DATASET_COLOURS
+    from ntkcheck.paper_checks.check import Context
+    from ntkcheck.paper_checks.zhu2022 import EIGENNAS_REF, EIGENNAS_TOL, eigennas_nb201
+
+    ctx = Context(scale=scale, seed=seed, quiet=quiet).for_check("zhu2022.1")
+    res = eigennas_nb201(ctx)
+    keys = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    cols: dict[str, list] = {"dataset": [], "search": [], "selected_accuracy": []}
+    for ax, (d, key) in zip(axes, keys.items()):
+        sel = res["selected"][d]
+        ax.hist(sel, bins=30, color=DATASET_COLOURS[d], alpha=0.8)
+        ref, tol = EIGENNAS_REF[key], EIGENNAS_TOL[key]
+        ax.axvspan(ref - tol, ref + tol, color="k", alpha=0.15, label=f"paper {ref} ± {tol}")
+        ax.axvline(float(np.mean(sel)), color="k", lw=1.2, label=f"mean selected {np.mean(sel):.2f}")
+        ax.axvline(res["random_sample_mean"][d], color="grey", ls=":", label="random cell (mean)")
+        ax.set_title(d, fontsize=9)
+        ax.set_xlabel("NB201 200-epoch test accuracy of the selected cell (%)")
+        ax.legend(fontsize=6)
+        cols["dataset"] += [d] * sel.size
+        cols["search"] += list(range(sel.size))
+        cols["selected_accuracy"] += sel.tolist()
+    axes[0].set_ylabel("searches")
+    fig.tight_layout()
+    return FigureResult("zhu2022_eigennas_nb201", fig,
+                        f"Eigen-NAS on NB201 as check zhu2022.1 runs it: {res['searches']} seeded searches, each the "
+                        f"argmax of the exact fc-analog NTK lambda_min among {res['candidates']} random cells; "
+                        "histogram of the selected cell's NATS-Bench test accuracy per dataset, the paper's number "
+                        "with the check's tolerance band, and the mean of a random cell.", cols)

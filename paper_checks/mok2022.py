@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from ntkcheck.paper_checks.check import (Check, Context, Outcome, skipped,
-                                         verdict_condition, verdict_fraction, verdict_sign)
+from ntkcheck.paper_checks.check import (Check, Context, Outcome, power_kendall, power_mean_difference,
+                                         power_proportion, skipped, verdict_condition, verdict_fraction,
+                                         verdict_powered)
 
 PAPER = "mok2022"
 
@@ -84,99 +85,181 @@ def _l2(ctx: Context) -> Outcome:
                                       "offdiag_std": float(off.std()), "diag_inclusive_se": se})
 
 
-# ---- micro-benchmark based: L3, L7, L8 ----------------------------------------------------------------------
+# ---- NB201 claims on the conv proxy, judged on NB201's accuracies: L3, L7, L8, L11 ----------------------------
 
-def _table(ctx: Context):
-    from ntkcheck.paper_checks.microbench import accuracy_table
+#: |τ| below this is "weak" (L8) — the toolkit's reading of the abstract's "unreliable"; the paper's numbers are
+#: unavailable (digest §8), so no claimed effect size exists and the power of each design is stated as its MDE.
+WEAK_TAU = 0.3
+#: Kernel distance S(Θ_0, Θ_t) = 1 − cos(Θ_0, Θ_t) above which a kernel has "moved far" (L11a): cosine < 0.9.
+FAR_DISTANCE = 0.1
 
-    return accuracy_table(ctx)
+
+def _proxy(ctx: Context):
+    from ntkcheck.paper_checks.nb201_proxy import conv_proxy
+
+    return conv_proxy(ctx)
+
+
+def data_source() -> str:
+    from ntkcheck.paper_checks.nb201_proxy import data_source as src
+
+    return src()
+
+
+def _stage_metric(t, name: str, stage: int) -> np.ndarray:
+    """Per cell of the conv proxy: LGA (``"lga"``) or an at-init NTK metric of the kernel after ``stage`` epochs,
+    computed by the metric engine from the cached kernels."""
+    from ntkcheck.empirical import metrics as M
+
+    s = t.stage_epochs.index(stage)
+    if name == "lga":
+        return np.array([M.lga(K[s], y) for K, y in zip(t.kernels, t.labels)])
+    if name == "mean":
+        return np.array([M.ntk_mean(K[s]) for K in t.kernels])
+    if name == "fnorm":
+        return np.array([M.frobenius_norm(K[s]) for K in t.kernels])
+    if name == "kappa":
+        return np.array([M.condition_number(K[s]).value for K in t.kernels])
+    if name == "distance":        # kernel distance from the kernel at init
+        return np.array([M.kernel_distance(K[0], K[s]) for K in t.kernels])
+    raise KeyError(name)
 
 
 def _l3(ctx: Context) -> Outcome:
-    from ntkcheck.paper_checks.microbench import metric_of
-
-    t = _table(ctx)
-    res = {}
-    for stage in ("lga_ep1", "lga_final"):
-        pairs = [(metric_of(r, "lga_init"), metric_of(r, stage), a.family) for a, r in zip(t.archs, t.records)]
-        pairs = [p for p in pairs if math.isfinite(p[0]) and math.isfinite(p[1])]
-        res[stage] = {"wins": sum(p[1] > p[0] for p in pairs), "n": len(pairs),
-                      "per_family": {f: f"{sum(p[1] > p[0] for p in pairs if p[2] == f)}/{sum(p[2] == f for p in pairs)}"
-                                     for f in sorted({p[2] for p in pairs})},
-                      "mean_change": float(np.mean([p[1] - p[0] for p in pairs])) if pairs else math.nan}
-    # The digest states the claim for k ∈ {1, 3, 5} epochs; the micro-benchmark trains 5 epochs, so the verdict
-    # uses the last epoch (k = 5) and the epoch-1 count is reported next to it (at toy learning rates LGA has
-    # often not moved yet after one epoch).
-    wins = res["lga_final"]["wins"]
-    n = res["lga_final"]["n"]
-    out = verdict_fraction(wins, n, required=0.8,
-                           claimed="LGA after the last epoch (k = 5) > LGA at init in >= 80% of nets; epoch 1 reported",
-                           details={"per_stage": res, "accuracy_source": t.source,
-                                    "note": "over architectures of the micro-benchmark (one seed each) rather than "
-                                            "over seeds of one CNN; digits instead of CIFAR-10"})
-    out.measured = {"epoch 1": f"{res['lga_ep1']['wins']}/{n}", "last epoch": f"{res['lga_final']['wins']}/{n}"}
+    t = _proxy(ctx)
+    l0 = _stage_metric(t, "lga", 0)
+    per, outs = {}, []
+    for k in t.stage_epochs[1:]:
+        lk = _stage_metric(t, "lga", k)
+        ok = np.isfinite(lk) & np.isfinite(l0)
+        o = verdict_fraction(int(np.sum(lk[ok] > l0[ok])), int(ok.sum()), required=0.8)
+        per[f"epoch {k}"] = {"verdict": o.verdict, "measured": o.measured, **o.details,
+                             "mean_change": float(np.mean(lk[ok] - l0[ok]))}
+        outs.append(o)
+    vs = [o.verdict for o in outs]
+    verdict = ("fail" if "fail" in vs else "pass" if all(v == "pass" for v in vs) else
+               "underpowered" if "underpowered" in vs else "inconclusive")
+    last = outs[-1]
+    det = {"per_stage": per, "clopper_pearson95": last.details["clopper_pearson95"], "proxy": t.describe(),
+           "data_source": data_source(),
+           "rule": "pass only if every named stage passes; fail if any stage fails"}
+    out = Outcome(verdict, {k: v["measured"] for k, v in per.items()},
+                  f"LGA after k epochs > LGA at init in >= 80% of nets, for every k in {list(t.stage_epochs[1:])}",
+                  det, reason="; ".join(f"{k}: {o.reason}" for k, o in zip(per, outs) if o.reason))
+    out.power = power_proportion(len(l0), 0.8, None, test="exact binomial vs the required rate 0.80, per stage")
     return out
 
 
-def _l7(part: str):
-    def fn(ctx: Context) -> Outcome:
-        from ntkcheck.paper_checks.microbench import correlation, metric_of, stratified_kendall
+def _tau_verdict(x: np.ndarray, t, ctx: Context, key: str, claimed: str) -> Outcome:
+    from ntkcheck.paper_checks.nb201_proxy import combine_datasets, kendall_per_dataset
 
-        t = _table(ctx)
-        acc = [r["acc_test"] for r in t.records]
-        ep1 = [metric_of(r, "lga_ep1") for r in t.records]
-        ini = [metric_of(r, "lga_init") for r in t.records]
-        fam = [a.family for a in t.archs]
-        c1 = stratified_kendall(ep1, acc, fam, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for("b1"))
-        c0 = stratified_kendall(ini, acc, fam, n_boot=0)
-        if part == "a":
-            return verdict_sign(c1["value"], c1["ci95"], sign=1, claimed="> 0 (abstract: 'meaningful' correlation)",
-                                details={"tau_lga_ep1": c1, "pooled_tau": correlation(ep1, acc, n_boot=0)["value"],
-                                         "accuracy_source": t.source})
-        a, e, i, f = np.array(acc, float), np.array(ep1, float), np.array(ini, float), np.array(fam)
-        keep = np.isfinite(a) & np.isfinite(e) & np.isfinite(i)
-        a, e, i, f = a[keep], e[keep], i[keep], f[keep]
-        rng = np.random.default_rng(ctx.seed_for("bd"))
-        groups = {g: np.flatnonzero(f == g) for g in set(f.tolist())}
+    cs = kendall_per_dataset(x, t.index, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for(key))
+    outs = {d: verdict_powered(c["value"], c["ci95"], sign=1, power=power_kendall(c["n"], None), claimed=claimed,
+                               details={"n": c["n"], "p_value": c["p_value"]})
+            for d, c in cs.items()}
+    out = combine_datasets(outs)
+    out.details["proxy"] = t.describe()
+    return out
 
-        def diff(k):
-            return (abs(stratified_kendall(e[k], a[k], f[k], n_boot=0)["value"])
-                    - abs(stratified_kendall(i[k], a[k], f[k], n_boot=0)["value"]))
 
-        d0 = diff(np.arange(a.size))
-        boots = []
-        for _ in range(ctx.pick(300, 1000)):
-            v = diff(np.concatenate([rng.choice(ix, ix.size) for ix in groups.values()]))
-            if math.isfinite(v):
-                boots.append(v)
-        ci = np.quantile(boots, [0.025, 0.975]) if boots else [math.nan, math.nan]
-        return verdict_sign(float(d0), ci, sign=1, claimed="|tau(LGA ep1)| - |tau(LGA init)| > 0",
-                            details={"tau_ep1": c1["value"], "tau_init": c0["value"], "n": int(a.size),
-                                     "stratified_by": "network family", "accuracy_source": t.source})
-    return fn
+def _l7a(ctx: Context) -> Outcome:
+    t = _proxy(ctx)
+    out = _tau_verdict(_stage_metric(t, "lga", 1), t, ctx, "l7a", "tau(LGA after 1 epoch, NB201 accuracy) > 0")
+    out.details["tau_lga_init"] = {d: v for d, v in
+                                   _taus(_stage_metric(t, "lga", 0), t).items()}
+    return out
+
+
+def _taus(x: np.ndarray, t) -> dict[str, float]:
+    from ntkcheck.paper_checks.nb201_proxy import kendall_per_dataset
+
+    return {d: c["value"] for d, c in kendall_per_dataset(x, t.index, n_boot=0, seed=0).items()}
+
+
+def _l7b(ctx: Context) -> Outcome:
+    """d = τ(LGA_ep1, acc) − |τ(LGA_init, acc)|: LGA after one epoch must correlate *positively* and more
+    strongly than LGA at init does in either direction (a wrong-sign τ after training counts against the claim)."""
+    from scipy.stats import kendalltau
+
+    from ntkcheck.paper_checks.nb201_proxy import accuracies, combine_datasets
+
+    t = _proxy(ctx)
+    e, i0 = _stage_metric(t, "lga", 1), _stage_metric(t, "lga", 0)
+    keep = np.isfinite(e) & np.isfinite(i0)
+    e, i0, idx = e[keep], i0[keep], t.index[keep]
+    n = int(idx.size)
+
+    def diff(a, sel):
+        return kendalltau(e[sel], a[sel])[0] - abs(kendalltau(i0[sel], a[sel])[0])
+
+    outs = {}
+    for d in ("cifar10", "cifar100", "ImageNet16-120"):
+        a = accuracies(d)[idx]
+        rng = np.random.default_rng(ctx.seed_for("l7b", d))
+        d0 = float(diff(a, np.arange(n)))
+        boots = [v for v in (diff(a, rng.integers(0, n, n)) for _ in range(ctx.pick(500, 1000))) if math.isfinite(v)]
+        ci = [float(x) for x in np.quantile(boots, [0.025, 0.975])] if boots else [math.nan, math.nan]
+        outs[d] = verdict_powered(d0, ci, sign=1, power=power_kendall(n, None),
+                                  claimed="tau(LGA ep1) - |tau(LGA init)| > 0",
+                                  details={"n": n, "tau_ep1": float(kendalltau(e, a)[0]),
+                                           "tau_init": float(kendalltau(i0, a)[0])})
+    out = combine_datasets(outs)
+    out.details["proxy"] = t.describe()
+    return out
 
 
 def _l8(ctx: Context) -> Outcome:
-    """Report the at-init correlations of mean, κ, ‖Θ‖_F, LGA per family; 'supported' when they are weak
-    (all |τ| < 0.3) or inconsistent (a sign flips between families)."""
-    from ntkcheck.paper_checks.microbench import correlation
+    """Per at-init metric (mean, κ, ‖Θ‖_F) and dataset: Kendall τ with NB201 accuracy and its bootstrap CI.
+    A metric is *reliable* (against the claim) when its CIs lie beyond ±WEAK_TAU on the same side on every dataset;
+    *weak or inconsistent* (for the claim) when on some dataset its CI lies inside (−WEAK_TAU, WEAK_TAU), or two
+    datasets' CIs exclude 0 with opposite signs.  supported: every metric weak or inconsistent; not supported: some
+    metric reliable; else inconclusive."""
+    from ntkcheck.paper_checks.nb201_proxy import kendall_per_dataset
 
-    t = _table(ctx)
-    fams = sorted({a.family for a in t.archs})
-    taus: dict[str, dict[str, float]] = {}
-    for m in ("mean", "kappa", "fnorm", "lga_init"):
-        taus[m] = {}
-        for f in fams + [None]:
-            c = correlation(t.metric(m, f), t.accuracies(f), n_boot=0)
-            taus[m][f or "all"] = c["value"]
-    weak = all(abs(v) < 0.3 for d in taus.values() for v in d.values() if math.isfinite(v))
-    flips = [m for m, d in taus.items()
-             if len({np.sign(d[f]) for f in fams if math.isfinite(d[f]) and d[f] != 0}) > 1]
-    ok = weak or bool(flips)
-    return verdict_condition(ok, {m: d["all"] for m, d in taus.items()},
-                             "weak (|tau| < 0.3) or sign-inconsistent across families",
-                             reason="at-init metrics correlate strongly and consistently at toy scale",
-                             details={"tau_per_family": taus, "sign_flips": flips, "accuracy_source": t.source})
+    t = _proxy(ctx)
+    res, status = {}, {}
+    for m in ("mean", "kappa", "fnorm"):
+        cs = kendall_per_dataset(_stage_metric(t, m, 0), t.index, n_boot=ctx.pick(500, 1000), seed=ctx.seed_for(m))
+        res[m] = {d: {"tau": c["value"], "ci95": c["ci95"]} for d, c in cs.items()}
+        cis = [c["ci95"] for c in cs.values()]
+        reliable = all(lo > WEAK_TAU for lo, hi in cis) or all(hi < -WEAK_TAU for lo, hi in cis)
+        weak = any(-WEAK_TAU < lo and hi < WEAK_TAU for lo, hi in cis)
+        flip = any(lo > 0 for lo, hi in cis) and any(hi < 0 for lo, hi in cis)
+        status[m] = "reliable" if reliable else "weak or inconsistent" if (weak or flip) else "undecided"
+    tl = _taus(_stage_metric(t, "lga", 0), t)
+    verdict = ("fail" if "reliable" in status.values() else
+               "pass" if all(v == "weak or inconsistent" for v in status.values()) else "inconclusive")
+    out = Outcome(verdict, {m: res[m]["cifar10"]["tau"] for m in res},
+                  f"weak (95% CI inside ±{WEAK_TAU}) or sign-inconsistent across datasets, for every metric",
+                  {"per_metric": res, "status": status, "tau_lga_init": tl, "proxy": t.describe(),
+                   "data_source": data_source(),
+                   "ci95": res["kappa"]["cifar10"]["ci95"]},
+                  reason="" if verdict == "pass" else
+                  f"metric status: {status}")
+    out.power = power_kendall(len(t.index), None)
+    return out
+
+
+def _l11a(ctx: Context) -> Outcome:
+    t = _proxy(ctx)
+    last = t.stage_epochs[-1]
+    dist = _stage_metric(t, "distance", last)
+    ok = np.isfinite(dist)
+    out = verdict_fraction(int(np.sum(dist[ok] > FAR_DISTANCE)), int(ok.sum()), required=0.8,
+                           claimed=f"S(Theta_0, Theta_{last}) > {FAR_DISTANCE} in >= 80% of nets",
+                           details={"median_distance": float(np.median(dist[ok])),
+                                    "quartiles": [float(q) for q in np.quantile(dist[ok], [0.25, 0.75])],
+                                    "epochs": last, "proxy": t.describe()})
+    return out
+
+
+def _l11b(ctx: Context) -> Outcome:
+    t = _proxy(ctx)
+    last = t.stage_epochs[-1]
+    out = _tau_verdict(_stage_metric(t, "distance", last), t, ctx, "l11b",
+                       f"tau(S(Theta_0, Theta_{last}), NB201 accuracy) > 0")
+    out.details["tau_lga_gain"] = _taus(_stage_metric(t, "lga", last) - _stage_metric(t, "lga", 0), t)
+    return out
 
 
 # ---- L4: the linearized model keeps its NTK -------------------------------------------------------------------
@@ -275,7 +358,9 @@ def _l5(ctx: Context) -> Outcome:
     m = float(np.mean(slopes))
     se = float(np.std(slopes, ddof=1) / math.sqrt(len(slopes))) if len(slopes) > 1 else math.inf
     tq = 4.303 if len(slopes) == 3 else 2.776   # t(0.975) for 2 or 4 degrees of freedom
-    return verdict_sign(m, (m - tq * se, m + tq * se), sign=-1, claimed="slope < 0 (NTK theory: about -0.5)",
+    pw = power_mean_difference(len(slopes), float(np.std(slopes, ddof=1)), -0.5,
+                               test="mean slope over seeds vs 0 (t interval)")
+    return verdict_powered(m, (m - tq * se, m + tq * se), sign=-1, power=pw, claimed="slope < 0 (NTK theory: about -0.5)",
                         details={"widths": list(widths), "rel_change": rel.tolist(), "slopes": slopes,
                                  "parametrization": "ntk", "steps": 20, "lr": 0.5})
 
@@ -359,8 +444,8 @@ def _l6b(ctx: Context) -> Outcome:
 
     rows = _l6_runs(ctx)
     c = correlation([r["advantage"] for r in rows], [r["acc"] for r in rows], n_boot=1000, seed=ctx.seed_for("b"))
-    return verdict_sign(c["value"], c["ci95"], sign=1, claimed="tau(advantage, accuracy) > 0",
-                        details={**c, "runs": rows})
+    return verdict_powered(c["value"], c["ci95"], sign=1, power=power_kendall(c["n"], None),
+                           claimed="tau(advantage, accuracy) > 0", details={**c, "runs": rows})
 
 
 # ---- L9, L10 -------------------------------------------------------------------------------------------------
@@ -431,6 +516,9 @@ _METRICS = "module:ntkcheck.empirical.metrics"
 _SPECTRA = "module:ntkcheck.theory.spectra"
 
 
+_PROXY = ("NB201 conv proxy (nb201_proxy.conv_proxy): a stratified sample of non-degenerate NB201 cells (8 per "
+          "CIFAR-10 accuracy octile, seeded), each a small NB201 conv net with Mok et al.'s cell BN, trained with "
+          "their SGD settings on sklearn digits (toy protocol, real NB201 targets)")
 _c = functools.partial(Check.record, PAPER)  # _c(label, claim, source, kind, how_m, how_c, tol, why, fn, needs, budget)
 
 
@@ -441,57 +529,75 @@ CHECKS: list[Check] = [
        "exact algebra (Pearson correlation is affine invariant; 2YYᵀ − 1 = L); YYᵀ side by numpy corrcoef",
        "1e-10 absolute", "float64 sums of 1600 terms", _l1, (_METRICS,), 2, "[D]"),
     _c("L2", "For a random Gram matrix and independent labels the off-diagonal LGA is ≈ 0 (|LGA| < 4/√#pairs), "
-       "while the diagonal-inclusive LGA is biased positive (≈ 0.29).", "digest §4, L2", "statistical",
+       "while the diagonal-inclusive LGA is biased positive (≈ 0.29).", "digest §4, L2", "numeric",
        "200 draws: G ∈ R^{64×200} Gaussian, 10 random classes; lga with and without the diagonal",
        "the digest's derivation: off-diagonal mean 0, std ≈ 0.022; diagonal-inclusive ≈ 0.29",
        "≤ 1% of draws beyond 4/√2016 = 0.089; diagonal-inclusive mean − 1.96 SE > 0",
        "the bound is ≈ 4 standard deviations of the null; the bias claim is a sign", _l2, (_METRICS,), 10, "[D]"),
     _c("L3", "NTK–label alignment grows with training: LGA after k epochs exceeds LGA at init (Fig. 1/2).",
        "abstract, Fig. 1 caption; digest L3", "statistical",
-       "LGA (classifier excluded, train-mode BN) of every micro-benchmark network at init, after 1 epoch and "
-       "after the last epoch of Adam on digits", "direction of Fig. 1 ('kernel twisting towards the labels')",
-       "holds for ≥ 80% of networks at both stages (digest's 80%; the digest names k ∈ {1, 3, 5} epochs)", "qualitative; one run per network", _l3,
-       (_METRICS, _SPECTRA, "accuracies"), 10, "[V direction]"),
+       "LGA (logit-sum NTK, classifier excluded, train-mode BN) of every network of the NB201 conv proxy (small "
+       "CNNs, as the digest says; nb201_proxy) at init and after each named epoch k in {1, 3} (paper scale: {1, 3, 5})",
+       "direction of Fig. 1 ('kernel twisting towards the labels')",
+       "at EVERY named stage: >= 80% of nets (Clopper-Pearson 95%); pass only if all stages pass, fail if any fails",
+       "the digest's 80% rule [qual]; one run per network", _l3, (_METRICS,), 120, "[V direction]"),
     _c("L4", "A linearized model keeps its NTK during training: kernel correlation 1, relative difference 0, LGA constant.",
-       "digest §7, L4 (Lee et al. 2019)", "exact",
+       "digest §7, L4 (Lee et al. 2019)", "consistency",
        "f_lin = f(θ0) + J(θ0)(θ − θ0) via torch.func.jvp, trained 30 SGD steps on digits; its logit-sum NTK by "
        "jacrev at θ_t vs at θ0 (the non-linear net's change reported alongside)",
        "exact: ∂f_lin/∂θ = J(θ0) for every θ", "1e-6 absolute", "float64 autograd through jvp", _l4,
        (_METRICS, "torch"), 20, "[D]"),
     _c("L5", "Lazy regime: the relative NTK change after a fixed number of steps shrinks with width (≈ width^−1/2, NTK "
        "parametrization).", "digest L5 (prior work: Jacot et al. 2018; Lee et al. 2019)", "statistical",
-       "‖Θ_t − Θ_0‖_F/‖Θ_0‖_F after 20 SGD steps (lr 0.5, NTK parametrization) at widths 32/128/512, 3 seeds; "
+       "toy protocol (fc nets on digits): ‖Θ_t − Θ_0‖_F/‖Θ_0‖_F after 20 SGD steps (lr 0.5, NTK parametrization) at widths 32/128/512, 3 seeds; "
        "slope of log change vs log width", "sign of the theory's −1/2 exponent",
        "t-interval of the mean slope over seeds below 0 → pass; above → fail; else inconclusive",
        "finite-width fluctuations; the exponent itself is reported, not asserted", _l5, (_METRICS, "torch"), 40, "[P]"),
     _c("L6a", "Non-linear advantage: networks beat their linearization after a few epochs, Acc(f) − Acc(f_lin) > 0.",
        "abstract, Fig. 1; digest L6", "statistical",
-       "small scale: 12 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
+       "toy protocol — small scale: 12 fc nets (mixed activations, width 64, Adam lr 1e-3, 3 epochs); paper scale: 20 random NB201 "
        "conv nets (C=4, two stages, batch-statistics BN, Adam lr 1e-2, 10 epochs) — the digest's 'small CNNs', too "
        "slow for the small budget; each net vs its jvp linearization on digits",
        "direction stated in the abstract", "advantage > 0 in ≥ 80% of nets", "qualitative claim at toy scale",
        _l6a, (_METRICS, "torch"), 60, "[V direction]"),
     _c("L6b", "The non-linear advantage is larger for higher-accuracy architectures.",
        "abstract, Fig. 1; digest L6", "hypothesis",
-       "Kendall τ(advantage, accuracy) over the L6a nets with bootstrap CI", "direction in the abstract; the "
+       "toy protocol: Kendall τ(advantage, digits accuracy) over the L6a nets with bootstrap CI", "direction in the abstract; the "
        "paper's protocol is unknown [R]", "CI above 0 → supported", "6 nets: low power; informational", _l6b,
        (_METRICS, "torch"), 5, "[V direction / R protocol]"),
-    _c("L7a", "After minimal training LGA correlates positively with final accuracy.",
+    _c("L7a", "After minimal training LGA correlates positively with final accuracy (NB201).",
        "abstract; digest L7", "statistical",
-       "stratified Kendall τ(LGA after 1 epoch, test accuracy) within network families of the accuracy table, "
-       "bootstrap 95% CI",
-       "abstract: 'meaningful rank correlation'", "CI above 0 → pass; below → fail; else inconclusive",
-       "directional claim at toy scale", _l7("a"), (_METRICS, _SPECTRA, "accuracies"), 10, "[V direction]"),
-    _c("L7b", "|τ(LGA after 1 epoch, acc)| > |τ(LGA at init, acc)|.", "abstract; digest L7", "statistical",
-       "difference of absolute stratified Kendall τ, bootstrap 95% CI over architectures", "abstract",
-       "CI above 0 → pass; below → fail; else inconclusive", "directional claim at toy scale", _l7("b"),
-       (_METRICS, _SPECTRA, "accuracies"), 20, "[V direction]"),
-    _c("L8", "At-init NTK metrics (mean, κ, ‖Θ‖_F) give weak or inconsistent correlations with accuracy.",
+       "Kendall tau-b(LGA after 1 epoch, NB201 200-epoch test accuracy) on CIFAR-10, CIFAR-100 and ImageNet16-120 "
+       "(all three: the digest lists all) over the " + _PROXY + "; bootstrap 95% CI over cells",
+       "abstract: 'meaningful rank correlation' (direction; the paper's values are unavailable, digest §8)",
+       "per dataset: CI above 0 -> pass, below -> fail, else inconclusive; combined: fail if any fails, pass if all "
+       "pass", "directional claim; power stated as the MDE of the design", _l7a, (_METRICS,), 10, "[V direction]"),
+    _c("L7b", "LGA after 1 epoch correlates positively with NB201 accuracy, and more strongly than LGA at init: "
+       "tau(LGA ep1) − |tau(LGA init)| > 0.", "abstract; digest L7", "statistical",
+       "signed difference over the NB201 conv proxy, per dataset; bootstrap 95% CI resampling cells (paired)",
+       "abstract", "CI above 0 -> pass; below -> fail; else inconclusive (combined over the three datasets)",
+       "a negative tau after training counts against the claim (signed, not |tau|)", _l7b, (_METRICS,), 20,
+       "[V direction]"),
+    _c("L8", "At-init NTK metrics (mean, κ, ‖Θ‖_F) give weak or inconsistent correlations with NB201 accuracy.",
        "abstract; digest L8", "hypothesis",
-       "Kendall τ of each metric with test accuracy per network family of the accuracy table",
-       "the digest: report, do not assert a value", "supported when all |τ| < 0.3 or a sign flips between families",
-       "the thresholds are this toolkit's reading of 'weak or inconsistent'", _l8,
-       (_METRICS, _SPECTRA, "accuracies"), 5, "[V direction]"),
+       "Kendall tau-b of each at-init metric of the NB201 conv proxy with NB201 accuracy on the three datasets, "
+       "bootstrap 95% CIs", "the digest: report, do not assert a value",
+       f"supported: every metric has a CI inside ±{WEAK_TAU} on some dataset or CIs of opposite sign on two; "
+       f"not supported: some metric's CIs lie beyond ±{WEAK_TAU} on the same side on every dataset",
+       "the threshold is this toolkit's reading of 'unreliable'", _l8, (_METRICS,), 10, "[V direction]"),
+    _c("L11a", "Practical NTKs move far from initialisation during training (outside the lazy regime).",
+       "abstract ('highly non-linear characteristics'), Fig. 1; digest §2, §6", "statistical",
+       "kernel distance S(Θ_0, Θ_k) = 1 − cos (Fort et al. 2020; metrics.kernel_distance) after the last named "
+       "epoch, every net of the NB201 conv proxy", "abstract: the NTK changes a lot during training",
+       f"S > {FAR_DISTANCE} (kernel cosine below 0.9) in >= 80% of nets (Clopper-Pearson 95%)",
+       "'far' made concrete: a lazy-regime kernel keeps cosine ~ 1 (L5 measures the width scaling)", _l11a,
+       (_METRICS,), 5, "[V direction]"),
+    _c("L11b", "The NTK moves more for better architectures (kernel twisting of high-accuracy nets, Fig. 1).",
+       "Fig. 1 caption; digest §2, §7", "statistical",
+       "Kendall tau-b(S(Θ_0, Θ_k), NB201 accuracy) over the NB201 conv proxy on the three datasets; tau of the LGA "
+       "gain reported alongside", "Fig. 1 caption (direction)",
+       "per dataset: CI above 0 -> pass, below -> fail, else inconclusive; combined as L7a",
+       "directional claim; power stated as the MDE", _l11b, (_METRICS,), 10, "[V direction]"),
     _c("L9", "Kernel distance axioms: S(Θ, Θ) = 0, S(Θ, aΘ) = 0 (a > 0), S ∈ [0, 1] for PSD kernels; kernel "
        "correlation with itself 1; relative difference with itself 0.", "digest §6, L9", "exact",
        "metrics.kernel_distance / kernel_correlation / relative_kernel_difference on 20 random PSD pairs",
@@ -504,52 +610,3 @@ CHECKS: list[Check] = [
     _c("numbers", "The paper's reported correlation tables, tracking curves and search results.",
        "CVPR 2022 body (unavailable; digest §8)", "numeric", "—", "not available", "—", "—", _numbers, (), 1, "[R]"),
 ]
-
-
-# ---- data for the figures ------------------------------------------------------------------------------------
-
-def kernel_tracking_data(ctx: Context) -> dict:
-    """NTK evolution during training (digest §6) for the best and the worst fc-family network of the accuracy
-    table: per epoch, kernel correlation with Θ_0, relative kernel difference, kernel distance and LGA
-    (logit-sum kernel, all parameters, on a fixed batch of 48 training images).  Cached on disk."""
-    from ntkcheck.paper_checks.microbench import (MicrobenchConfig, accuracy_table, build_model, cached_json,
-                                                  digits_data, _inputs)
-
-    t = accuracy_table(ctx)
-    cfg = MicrobenchConfig.for_scale(ctx.scale, ctx.seed)
-    pool = [(r["acc_test"], a) for a, r in zip(t.archs, t.records) if a.family in ("fc", "nb201-fc")]
-    pool.sort(key=lambda p: p[0])
-    picks = {"lowest accuracy": pool[0][1], "highest accuracy": pool[-1][1]}
-    epochs = ctx.pick(8, 30)
-    key = {"v": 1, "table": t.config.get("key"), "archs": [a.key for a in picks.values()], "epochs": epochs}
-
-    def compute():
-        torch = _torch()
-        from ntkcheck.empirical import metrics as M
-
-        Xtr, _, ytr, _ = digits_data(cfg.n_train)
-        out = {}
-        for label, arch in picks.items():
-            model = build_model(arch, cfg, seed=ctx.seed_for(arch.key))
-            xtr = _inputs(arch, Xtr)
-            ttr = torch.as_tensor(ytr)
-            Xk, yk = xtr[:48], ytr[:48]
-            K0 = M.logit_sum_ntk(model, Xk, params="all").numpy()
-            rows = [{"epoch": 0, "corr": 1.0, "reldiff": 0.0, "distance": 0.0, "lga": M.lga(K0, yk)}]
-            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-            g = torch.Generator().manual_seed(1)
-            for ep in range(1, epochs + 1):
-                perm = torch.randperm(xtr.shape[0], generator=g)
-                for b in range(0, xtr.shape[0], cfg.batch_size):
-                    i = perm[b:b + cfg.batch_size]
-                    opt.zero_grad()
-                    torch.nn.functional.cross_entropy(model(xtr[i]), ttr[i]).backward()
-                    opt.step()
-                K = M.logit_sum_ntk(model, Xk, params="all").numpy()
-                rows.append({"epoch": ep, "corr": M.kernel_correlation(K0, K),
-                             "reldiff": M.relative_kernel_difference(K0, K), "distance": M.kernel_distance(K0, K),
-                             "lga": M.lga(K, yk)})
-            out[label] = {"arch": arch.desc, "family": arch.family, "rows": rows}
-        return out
-
-    return cached_json(ctx.cache_dir, "mok2022/tracking", key, compute)

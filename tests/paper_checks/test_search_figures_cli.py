@@ -32,10 +32,10 @@ def test_figures_bad_name():
     assert main(["figures", "nosuchpaper"]) == 2
 
 
-def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
-    from ntkcheck.figures import mok2022 as fm, tenas2021 as ft
+def test_tenas_figures_on_synthetic_data(tmp_path, monkeypatch):
+    from ntkcheck.figures import tenas2021 as ft
     from ntkcheck.figures.common import write_figure
-    from ntkcheck.paper_checks import microbench, mok2022, tenas2021
+    from ntkcheck.paper_checks import microbench, tenas2021
     from ntkcheck.spec import NB201_OPS, nb201_string
 
     rng = np.random.default_rng(0)
@@ -55,15 +55,9 @@ def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
     monkeypatch.setattr(tenas2021, "search_trajectory",
                         lambda ctx, seed: {"cell": cells[0], "kappa": [90.0, 40.0, 30.0, 28.0],
                                            "R": [300.0, 290.0, 280.0, 270.0], "n_evaluations": 54})
-    rows = [{"epoch": e, "corr": 1 - 0.1 * e, "reldiff": 0.2 * e, "distance": 0.01 * e, "lga": 0.3 + 0.01 * e}
-            for e in range(4)]
-    monkeypatch.setattr(mok2022, "kernel_tracking_data",
-                        lambda ctx: {"lowest accuracy": {"arch": "a", "family": "fc", "rows": rows},
-                                     "highest accuracy": {"arch": "b", "family": "fc", "rows": rows}})
-    figs = ft.make_figures() + fm.make_figures()
+    figs = ft.make_figures()      # the Mok figures: tests/paper_checks/test_mok_zhu_nb201.py
     assert [f.name for f in figs] == ["tenas_fig1_3_kappa_R_vs_accuracy", "tenas_fig4_op_makeup",
-                                      "tenas_fig5_pruning_trajectory", "mok_correlations_init_vs_epoch1",
-                                      "mok_ntk_change_training"]
+                                      "tenas_fig5_pruning_trajectory"]
     for f in figs:
         paths = write_figure(f, tmp_path)
         assert {p.suffix for p in paths} == {".png", ".pdf", ".csv"}

@@ -1,0 +1,306 @@
+r"""NAS-Bench-201 populations for the NB201 claims of Mok et al. 2022 and Zhu et al. 2022, judged on the
+real 200-epoch accuracies of :func:`ntkcheck.data.nb201_table` (NATS-Bench tss; source cited there).
+
+Two populations, both deterministic in the run seed:
+
+* **the fc analog, every cell** (:func:`analog_lambda_min`): the exact infinite-width NTK λ_min of each of the
+  15,625 cells' fully connected analog (design card §2: conv → dense(relu), skip/avg-pool → skip, none → zero;
+  :mod:`ntkcheck.theory.nb201`, 729 analog classes) on a fixed, class-balanced batch of sklearn *digits* rows
+  (unit norm).  Cheap (seconds) and exact; what it cannot represent is said in each record: it is an analog of
+  the cell, not the paper's convolutional network on CIFAR images.
+* **the conv proxy, a stratified sample** (:func:`conv_proxy`): ``n_cells`` non-degenerate cells drawn without
+  replacement, an equal number from each accuracy quantile bin (``strata`` bins of the CIFAR-10 accuracy over the
+  non-degenerate cells; seeded), each built as a small NB201 *convolutional* network with the cell BN of Mok et
+  al.'s code (non-affine, batch statistics, conv bias; digest lga §5; PyTorch default init), and trained on
+  digits with Mok's optimiser (SGD lr 0.025, momentum 0.9, weight decay 3e-4).  The logit-sum NTK of the LGA
+  code ('weight' parameters without the classifier, train-mode BN) on a fixed class-balanced probe batch is
+  stored at initialisation and after every epoch in ``stages``.  Toy-scale *protocol*, real *targets*: the
+  networks see 8×8 digits, the accuracies they are ranked against are NB201's.
+
+Kernels are cached under ``<cache dir>/nb201_proxy/<config hash>/`` (one ``.npz`` per cell, written atomically,
+resumable); metrics are computed from the stored kernels at check time, so the checks call the metric engine
+(:mod:`ntkcheck.empirical.metrics`) themselves.  Training runs with one torch thread (restored afterwards), so
+a cached value does not depend on ``--jobs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["ProxyConfig", "stratified_cells", "conv_proxy", "ProxyTable", "analog_lambda_min", "accuracies",
+           "kendall_per_dataset", "combine_datasets", "DATASETS"]
+
+#: NB201 accuracy columns of :mod:`ntkcheck.data` (Mok et al.'s code queries all three, digest lga §5).
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+PROTOCOL_VERSION = 1
+
+
+def accuracies(dataset: str) -> np.ndarray:
+    """The 200-epoch test accuracy (%) of every NB201 cell in NATS-Bench index order (checksum-verified)."""
+    from ntkcheck import data
+
+    return np.asarray(data.nb201_table().accuracy[dataset], dtype=float)
+
+
+def data_source() -> str:
+    """The citation of the accuracy table, for ``details['data_source']`` (the report lists every source used)."""
+    from ntkcheck import data
+
+    return data.SOURCE
+
+
+def _cells() -> tuple[str, ...]:
+    from ntkcheck import data
+
+    return data.nb201_table().arch
+
+
+def _degenerate(cells: Sequence[str]) -> np.ndarray:
+    """Cells with no input→output path (every path crosses a 'none' edge)."""
+    from ntkcheck.theory.nb201 import _has_path, analog_class
+
+    return ~_has_path(np.array([analog_class(c) for c in cells], dtype=int))
+
+
+def kendall_per_dataset(x: Sequence[float], index: np.ndarray, *, n_boot: int, seed: int,
+                        datasets: Sequence[str] = DATASETS) -> dict[str, dict[str, Any]]:
+    """Kendall τ-b of ``x`` with the NB201 accuracy of the cells ``index`` on each dataset, with a percentile
+    bootstrap 95% CI over cells (:func:`ntkcheck.paper_checks.microbench.correlation`, seeded)."""
+    from ntkcheck.paper_checks.microbench import correlation
+
+    return {d: correlation(x, accuracies(d)[index], n_boot=n_boot, seed=seed) for d in datasets}
+
+
+def combine_datasets(outs: dict[str, Any], primary: str = "cifar10"):
+    """One verdict from per-dataset outcomes (the digest does not say which NB201 dataset a claim is about, so all
+    three are run): ``fail`` if any dataset contradicts the claim, ``pass`` if all support it, else
+    ``underpowered`` if any design is inadequate, else ``inconclusive``.  The primary dataset's interval and power
+    are the record's; every dataset's outcome is kept in ``details['per_dataset']``."""
+    from ntkcheck.paper_checks.check import Outcome
+
+    vs = [o.verdict for o in outs.values()]
+    verdict = ("fail" if "fail" in vs else "pass" if all(v == "pass" for v in vs) else
+               "underpowered" if "underpowered" in vs else "inconclusive")
+    p = outs[primary]
+    det = dict(p.details)
+    det["per_dataset"] = {d: {"verdict": o.verdict, "measured": o.measured, "reason": o.reason,
+                              "power": o.power.summary() if o.power is not None else None,
+                              **{k: v for k, v in o.details.items() if k != "per_dataset"}} for d, o in outs.items()}
+    reasons = "; ".join(f"{d}: {o.reason}" for d, o in outs.items() if o.reason)
+    det["data_source"] = data_source()
+    out = Outcome(verdict, {d: o.measured for d, o in outs.items()}, p.claimed, det, reason=reasons)
+    out.power = p.power
+    return out
+
+
+# ---- the fc analog of every cell --------------------------------------------------------------------------
+
+def probe_digits(per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``per_class`` training rows of each digit class (fixed split of
+    :func:`ntkcheck.paper_checks.microbench.digits_data`), and their labels."""
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, _, ytr, _ = digits_data()
+    idx = np.concatenate([np.flatnonzero(ytr == c)[:per_class] for c in range(10)])
+    return Xtr[idx], ytr[idx]
+
+
+def analog_lambda_min(ctx, per_class: int = 4) -> dict[str, Any]:
+    """Exact infinite-width NTK λ_min (σ_w² = 2, ReLU readout; certified error bound) of the fc analog of every
+    NB201 cell on ``10·per_class`` unit-norm digits rows, in NATS-Bench index order; degenerate cells flagged.
+    Cached (``analog-<hash>.npz``)."""
+    from ntkcheck.io import save_npz_atomic
+    from ntkcheck.theory.nb201 import nb201_lambda_min_all
+
+    key = {"v": PROTOCOL_VERSION, "what": "analog_lambda_min", "per_class": per_class, "sigma_w2": 2.0,
+           "readout": "relu", "data": "digits"}
+    path = Path(ctx.cache_dir) / "nb201_proxy" / f"analog-{_hash(key)}.npz"
+    memo = ctx.shared.get(str(path))
+    if memo is not None:
+        return memo
+    out = _load(path)
+    if out is None:
+        X, _ = probe_digits(per_class)
+        X = X / np.linalg.norm(X, axis=1, keepdims=True)
+        t = nb201_lambda_min_all(X, cells=list(_cells()))
+        save_npz_atomic(path, lambda_min=t.ntk_lambda_min, error_bound=t.ntk_error_bound, degenerate=t.degenerate,
+                        n_classes=t.n_classes, N=X.shape[0])
+        out = _load(path)
+    out["config"] = key
+    ctx.shared[str(path)] = out
+    return out
+
+
+# ---- the conv proxy -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    n_cells: int = 64             # stratified sample size (power: Kendall MDE 0.24 at n = 64)
+    strata: int = 8               # CIFAR-10 accuracy quantile bins over the non-degenerate cells
+    C: int = 4                    # stage-1 channels (8 in stage 2)
+    stages: tuple[int, ...] = (1, 3)   # epochs after which the kernel is stored (0 = init always)
+    lr: float = 0.025             # Mok et al.'s code (digest lga §5)
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    batch_size: int = 128
+    per_class: int = 3            # probe images per class for the NTK (30 in all)
+    n_train: int = 1200
+    seed: int = 0
+
+    @staticmethod
+    def for_scale(scale: str, seed: int = 0) -> "ProxyConfig":
+        if scale == "paper":
+            return ProxyConfig(n_cells=200, C=8, stages=(1, 3, 5), per_class=6, seed=seed)
+        return ProxyConfig(seed=seed)
+
+    def key(self) -> str:
+        return _hash({"protocol": PROTOCOL_VERSION, **asdict(self)})
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    from ntkcheck.paper_checks.microbench import _load as load_npz     # a corrupt entry reads as None: recomputed
+
+    return load_npz(path)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stratified_cells(n: int, strata: int, seed: int, dataset: str = "cifar10") -> np.ndarray:
+    """NATS-Bench indices of ``n`` non-degenerate cells, ``n // strata`` from each of ``strata`` equal-count bins of
+    ``dataset`` accuracy (the remainder from the top bins), drawn without replacement with a generator seeded by
+    (seed, 201); returned sorted."""
+    acc = accuracies(dataset)
+    ok = np.flatnonzero(~_degenerate(_cells()))
+    order = ok[np.argsort(acc[ok], kind="stable")]
+    bins = np.array_split(order, strata)
+    rng = np.random.default_rng([seed, 201])
+    base, extra = divmod(n, strata)
+    pick = [rng.choice(b, size=base + (1 if k >= strata - extra else 0), replace=False)
+            for k, b in enumerate(bins)]
+    return np.sort(np.concatenate(pick))
+
+
+@contextlib.contextmanager
+def _one_thread():
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
+def _measure(cell: str, cfg: ProxyConfig, seed: int) -> dict[str, np.ndarray]:
+    import torch
+
+    from ntkcheck.empirical import metrics as M
+    from ntkcheck.empirical.nb201_conv import NB201ConvConfig, build_nb201_conv
+    from ntkcheck.paper_checks.microbench import digits_data
+
+    Xtr, Xte, ytr, yte = digits_data(cfg.n_train)
+    dt = torch.float32
+    xtr = torch.as_tensor(Xtr, dtype=dt).reshape(-1, 1, 8, 8)
+    xte = torch.as_tensor(Xte, dtype=dt).reshape(-1, 1, 8, 8)
+    ttr = torch.as_tensor(ytr)
+    pi = np.concatenate([np.flatnonzero(ytr == c)[:cfg.per_class] for c in range(10)])
+    net_cfg = NB201ConvConfig(C=cfg.C, N=1, in_channels=1, num_classes=10, input_size=8, stages=2,
+                              bn_affine=False, bn_track_running_stats=False, conv_bias=True)
+    net = build_nb201_conv(cell, net_cfg, seed=seed, init="default", device="cpu", dtype=dt)
+
+    def kernel():
+        return M.logit_sum_ntk(net, xtr[pi], params="weight_no_classifier", bn_train_mode=True).double().numpy()
+
+    Ks = [kernel()]
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    g = torch.Generator().manual_seed(seed)
+    for ep in range(1, max(cfg.stages) + 1):
+        net.train()
+        perm = torch.randperm(xtr.shape[0], generator=g)
+        for b in range(0, xtr.shape[0], cfg.batch_size):
+            j = perm[b:b + cfg.batch_size]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(xtr[j]), ttr[j]).backward()
+            opt.step()
+        if ep in cfg.stages:
+            Ks.append(kernel())
+    net.train()
+    with torch.no_grad():
+        acc = float(100 * np.mean(net(xte).argmax(1).numpy() == yte))
+    return {"kernels": np.stack(Ks), "labels": ytr[pi], "acc_digits": acc}
+
+
+@dataclass
+class ProxyTable:
+    """The conv-proxy population: NATS-Bench ``index`` and ``cells``, per cell the logit-sum NTK at each stage
+    (``kernels[i][s]``, stage ``stage_epochs[s]``), probe ``labels`` and the digits test accuracy after training."""
+
+    config: ProxyConfig
+    index: np.ndarray
+    cells: tuple[str, ...]
+    stage_epochs: tuple[int, ...]
+    kernels: list[np.ndarray]
+    labels: list[np.ndarray]
+    acc_digits: np.ndarray
+
+    def accuracy(self, dataset: str) -> np.ndarray:
+        """NB201's 200-epoch test accuracy of the sampled cells (read from the shipped table at call time)."""
+        return accuracies(dataset)[self.index]
+
+    def describe(self) -> dict[str, Any]:
+        c = self.config
+        return {"population": f"{len(self.index)} NB201 cells, stratified: {c.n_cells // c.strata} per CIFAR-10 "
+                              f"accuracy bin ({c.strata} equal-count bins of the non-degenerate cells), seed {c.seed}",
+                "network": f"NB201 conv net C={c.C}, one cell per stage, 2 stages, 1x8x8 input, non-affine batch-"
+                           "statistics cell BN, conv bias, PyTorch default init (Mok et al.'s code, digest lga §5)",
+                "training": f"SGD lr {c.lr}, momentum {c.momentum}, wd {c.weight_decay}, batch {c.batch_size}, "
+                            f"{c.n_train} sklearn-digits images (toy protocol)",
+                "kernel": f"logit-sum NTK, 'weight' params without classifier, train-mode BN, {10 * c.per_class} "
+                          "class-balanced probe images",
+                "stages (epochs)": list(self.stage_epochs), "indices": self.index.tolist(),
+                "accuracy_source": "ntkcheck.data.nb201_table (NATS-Bench tss 200-epoch test accuracy)",
+                "config_key": c.key()}
+
+
+def conv_proxy(ctx) -> ProxyTable:
+    """The run's conv-proxy population (memoised in ``ctx.shared``, kernels cached on disk)."""
+    from tqdm import tqdm
+
+    from ntkcheck.io import save_npz_atomic
+
+    memo = ctx.shared.get("nb201_conv_proxy")
+    if memo is not None:
+        return memo
+    cfg = ProxyConfig.for_scale(ctx.scale, ctx.seed)
+    idx = stratified_cells(cfg.n_cells, cfg.strata, cfg.seed)
+    cells = _cells()
+    folder = Path(ctx.cache_dir) / "nb201_proxy" / cfg.key()
+    # Each cell's record depends only on (cell, config, seed) — one torch thread, its own generators — so the
+    # order of computation is free: odd process ids walk the sample backwards, so two --jobs workers that both
+    # need a cold population meet in the middle instead of computing it twice.
+    walk = list(idx[::-1]) if os.getpid() % 2 else list(idx)
+    with _one_thread():
+        for k, i in enumerate(tqdm(walk, desc="NB201 conv proxy", unit="cell", disable=ctx.quiet, leave=False)):
+            path = folder / f"{int(i):05d}.npz"
+            if _load(path) is None:
+                rec = _measure(cells[i], cfg, seed=cfg.seed * 100_003 + int(i))
+                save_npz_atomic(path, **{n: np.asarray(v) for n, v in rec.items()})
+            ctx.progress(f"NB201 conv proxy {k + 1}/{len(idx)}")
+    recs = [_load(folder / f"{int(i):05d}.npz") for i in idx]
+    Ks = [r["kernels"] for r in recs]
+    ys = [r["labels"] for r in recs]
+    acc = [float(r["acc_digits"]) for r in recs]
+    t = ProxyTable(cfg, idx, tuple(cells[i] for i in idx), (0,) + tuple(cfg.stages), Ks, ys, np.array(acc))
+    ctx.shared["nb201_conv_proxy"] = t
+    return t
