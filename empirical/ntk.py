@@ -53,6 +53,7 @@ from torch import nn
 
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.empirical.networks import ScaledLinear, SpecNetwork, build_network, resolve_device, resolve_dtype
+from ntkcheck.empirical.outputs import model_logits
 from ntkcheck.spec import ArchSpec, parse_spec
 
 __all__ = [
@@ -99,7 +100,9 @@ def select_parameters(model: nn.Module, params="all") -> list[tuple[str, nn.Para
 
 
 def _channels(out: torch.Tensor, output: str) -> torch.Tensor:
-    """Model output (N,) or (N, C) → the differentiated channels (N, C')."""
+    """Model output (N,) or (N, C), or a ``(features, logits)`` tuple (:func:`model_logits`) → the
+    differentiated channels (N, C')."""
+    out = model_logits(out)
     if out.dim() == 1:
         out = out[:, None]
     if out.dim() != 2:
