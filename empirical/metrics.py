@@ -40,6 +40,7 @@ __all__ = [
     "condition_number",
     "KappaResult",
     "tenas_kappa",
+    "recal_bn",
     "EigenNASScore",
     "eigen_nas_score",
     "label_similarity",
@@ -177,17 +178,40 @@ def condition_number(K: Any, *, tol: float | None = None, compat: str = "float64
 ModelOrFactory = nn.Module | Callable[[int], nn.Module]
 
 
-def _batches(X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], repeats: int) -> list:
+def _draw_batches(X: torch.Tensor, repeats: int, batch_size: int | None, seed: int
+                  ) -> tuple[list[torch.Tensor], tuple[tuple[int, ...], ...]]:
+    """``repeats`` batches of ``batch_size`` rows of the pool X, each from a fresh seeded shuffle (the
+    released code's ``get_ntk_n`` opens a new iterator over a shuffled loader on every call)."""
+    M = int(X.shape[0])
+    B = M // repeats if batch_size is None else batch_size
+    if isinstance(B, bool) or not isinstance(B, int) or B < 2:
+        raise NtkcheckError(f"cannot draw {repeats} batches of at least 2 samples from a pool of {M}: pass "
+                            "batch_size=, a list of batches or a callable r -> batch")
+    if B > M:
+        raise NtkcheckError(f"batch_size={B} exceeds the {M} samples of X")
+    rng = np.random.default_rng(seed)
+    idx = tuple(tuple(int(i) for i in rng.permutation(M)[:B]) for _ in range(repeats))
+    return [X[torch.as_tensor(list(ix))] for ix in idx], idx
+
+
+def _batches(X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], repeats: int, *,
+             vary: bool = False, batch_size: int | None = None, seed: int = 0
+             ) -> tuple[list, tuple[tuple[int, ...], ...] | None]:
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise NtkcheckError(f"repeats must be a positive integer, got {repeats!r}")
     if isinstance(X, torch.Tensor):
-        return [X] * repeats
+        if batch_size is not None or (vary and repeats > 1):
+            return _draw_batches(X, repeats, batch_size, seed)
+        return [X] * repeats, None
+    if batch_size is not None:
+        raise NtkcheckError("batch_size= draws batches from one tensor X; with a list or callable X the batches "
+                            "are given")
     if callable(X):
-        return [X(r) for r in range(repeats)]
+        return [X(r) for r in range(repeats)], None
     X = list(X)
     if len(X) != repeats:
         raise NtkcheckError(f"got {len(X)} batches for {repeats} repeats")
-    return X
+    return X, None
 
 
 def _models(model: ModelOrFactory, repeats: int) -> list[nn.Module]:
@@ -200,31 +224,74 @@ def _models(model: ModelOrFactory, repeats: int) -> list[nn.Module]:
 
 @dataclass(frozen=True)
 class KappaResult:
-    """κ_N over repeats: ``mean`` (inf if any repeat is singular), per-repeat ``values`` and details."""
+    """κ_N over repeats: ``mean`` (inf if any repeat is singular), per-repeat ``values`` and details;
+    ``batch_indices``: the rows of X each repeat used, when they were drawn from a pool (else None)."""
 
     mean: float
     std: float
     values: tuple[float, ...]
     details: tuple[ConditionNumber, ...]
+    batch_indices: tuple[tuple[int, ...], ...] | None = None
 
 
 def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], *,
                 repeats: int = 3, params: ParamSpec = "weight", output: str = "sum_logits",
-                bn_train_mode: bool = True, compat: str = "float64", tol: float | None = None) -> KappaResult:
+                bn_train_mode: bool = True, compat: str = "float64", tol: float | None = None,
+                batch_size: int | None = None, seed: int = 0) -> KappaResult:
     r"""TE-NAS's κ_N ([TE] §2.2): the condition number of the logit-sum NTK, averaged over ``repeats``.
 
-    ``model`` is a module (the released code's behaviour: the same weights every repeat, bug B1, [TE] §2.7)
-    or a factory ``r -> module`` (the paper's protocol: fresh Kaiming-normal weights per repeat).  ``X`` is
-    one batch (reused), a list of one batch per repeat, or a callable ``r -> batch``.  Defaults follow the
-    code: parameters named 'weight', gradient of the sum of logits, train-mode BN.
+    Two protocols, chosen by what ``model`` is:
+
+    * a module — the released code (``prune_tenas.py``): the weights stay fixed over the repeats (no
+      re-initialisation happens, bug B1, [TE] §2.7) and **each repeat reads a new batch** (``get_ntk_n``
+      iterates a freshly shuffled loader).  A single tensor ``X`` is then the pool the batches are drawn
+      from: ``batch_size`` rows per repeat (default ``len(X) // repeats``), each repeat from its own
+      permutation of a generator seeded with ``seed``; ``batch_indices`` records the rows.
+    * a factory ``r -> module`` — the paper's protocol (Appendix A): fresh weights per repeat on one batch
+      (a single tensor is reused unless ``batch_size`` asks for draws).
+
+    ``X`` may also be a list of one batch per repeat or a callable ``r -> batch`` (used as given; pass
+    ``[X] * repeats`` to evaluate one fixed batch repeatedly).  Models returning ``(features, logits)`` are
+    read at the logits (:func:`ntkcheck.empirical.outputs.model_logits`).  Defaults follow the code:
+    parameters named 'weight', gradient of the sum of logits, train-mode BN.
     """
-    Xs, ms = _batches(X, repeats), _models(model, repeats)
+    Xs, idx = _batches(X, repeats, vary=isinstance(model, nn.Module), batch_size=batch_size, seed=seed)
+    ms = _models(model, repeats)
     det = tuple(condition_number(logit_sum_ntk(m, x, params=params, output=output, bn_train_mode=bn_train_mode),
                                  tol=tol, compat=compat) for m, x in zip(ms, Xs))
     vals = tuple(d.value for d in det)
     mean = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
     std = float(np.std(vals)) if math.isfinite(mean) else math.nan
-    return KappaResult(mean, std, vals, det)
+    return KappaResult(mean, std, vals, det, idx)
+
+
+def recal_bn(model: nn.Module, batches: Iterable[torch.Tensor], n_batches: int) -> nn.Module:
+    r"""Recalibrate the running statistics of every ``BatchNorm2d`` that tracks them, as TE-NAS's
+    ``recal_bn`` ([TE] §2.2, ``lib/procedures/ntk.py``): running mean and variance set to 0, the batch
+    counter to 0 and ``momentum = None`` (so the running statistics become the cumulative average over the
+    batches seen), then ``n_batches`` forward passes of ``batches`` in train mode without gradients.
+
+    ``batches`` yields input tensors (or ``(inputs, targets)`` pairs, of which the inputs are used).  As in
+    the released code the model is left in train mode and the momentum stays ``None``.  BN layers without
+    running statistics are left alone (the released code would fail on them).  Returns the model.
+    """
+    if not isinstance(model, nn.Module):
+        raise NtkcheckError(f"expected a torch module, got {type(model).__name__}")
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 0:
+        raise NtkcheckError(f"n_batches must be a non-negative integer, got {n_batches!r}")
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d) and m.track_running_stats and m.running_mean is not None:
+            m.running_mean.data.fill_(0)
+            m.running_var.data.fill_(0)
+            m.num_batches_tracked.data.zero_()
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for i, b in enumerate(batches):
+            if i >= n_batches:
+                break
+            model(b[0] if isinstance(b, (tuple, list)) else b)
+    return model
 
 
 @dataclass(frozen=True)

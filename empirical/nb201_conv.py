@@ -50,6 +50,7 @@ __all__ = [
     "build_nb201_conv",
     "tenas_ntk_config",
     "thin_config",
+    "mok_config",
     "CANDIDATE_OPS",
     "INIT_METHODS",
     "alive_from_cell",
@@ -59,7 +60,13 @@ __all__ = [
 
 #: TE-NAS prunes 'none' before the search starts (§2.4), leaving these four candidates per edge.
 CANDIDATE_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-INIT_METHODS = ("default", "kaiming_normal", "kaiming_normal_fan_in", "kaiming_normal_fan_out")
+#: Weight inits (:func:`reinitialize`).  ``"default"`` = ``"pytorch_default"``: each module's own
+#: ``reset_parameters`` (Kaiming-uniform a=√5 for conv/linear, BN γ=1, β=0) — what the TE-NAS released code
+#: ends up using (bug B1, digest tenas §2.7).  ``"kaiming_normal_fan_out"``: W ~ N(0, 2/fan_out), what the
+#: TE-NAS code intends for its κ networks ("for backward"); ``"kaiming_normal_fan_in"``: N(0, 2/fan_in), its
+#: intent for the R networks ("for forward").  ``"kaiming_normal"`` is the fan_in variant (PyTorch's
+#: ``kaiming_normal_`` default mode, He et al. 2015), kept as this module's default for existing callers.
+INIT_METHODS = ("default", "pytorch_default", "kaiming_normal", "kaiming_normal_fan_in", "kaiming_normal_fan_out")
 
 Alive = tuple[tuple[str, ...], ...]
 
@@ -70,10 +77,16 @@ class NB201ConvConfig:
 
     ``C`` channels in stage 1 (2C, 4C after the reductions), ``N`` cells per stage, ``stages`` ∈ {1, 2, 3}
     (1 = one stage, no reduction block, as the thin preset), ``stem`` whether the 3×3 conv + BN stem is
-    present (if not, ``in_channels`` must equal C), ``input_size`` the spatial side (for shape checks only),
-    BN options ``bn_affine`` and ``bn_track_running_stats`` (NB201 cells use track_running_stats; the
-    Mok et al. code uses non-affine cell BN without running stats, digest lga §5), ``conv_bias`` whether
-    the op convs have a bias.
+    present (if not, ``in_channels`` must equal C), ``input_size`` the spatial side (for shape checks only).
+
+    BN flags per location: ``bn_affine`` and ``bn_track_running_stats`` hold for every BN layer (stem,
+    reduction blocks, the final BN) unless ``cell_bn_affine`` / ``cell_bn_track_running_stats`` (None =
+    inherit) override them for the BN layers inside the cells' ops.  ``conv_bias``: whether the convs of the
+    cells' ops have a bias (the stem, reduction and shortcut convs never do).  The TE-NAS code: every BN
+    affine and tracked (``--track_running_stats 1``), no conv bias.  Mok et al.'s NB201 model
+    (``foresight/models/nasbench2*.py``; digest lga §5): cell BN non-affine without running statistics and
+    cell convs with a bias (``bias=not affine``), while the stem, reduction and final BN stay affine and
+    tracked — :func:`mok_config`.
     """
 
     C: int = 16
@@ -86,6 +99,18 @@ class NB201ConvConfig:
     bn_affine: bool = True
     bn_track_running_stats: bool = True
     conv_bias: bool = False
+    cell_bn_affine: bool | None = None
+    cell_bn_track_running_stats: bool | None = None
+
+    @property
+    def cell_affine(self) -> bool:
+        """The BN ``affine`` flag inside the cells."""
+        return self.bn_affine if self.cell_bn_affine is None else self.cell_bn_affine
+
+    @property
+    def cell_track(self) -> bool:
+        """The BN ``track_running_stats`` flag inside the cells."""
+        return self.bn_track_running_stats if self.cell_bn_track_running_stats is None else self.cell_bn_track_running_stats
 
     def __post_init__(self) -> None:
         for name in ("C", "N", "in_channels", "num_classes", "input_size"):
@@ -94,6 +119,12 @@ class NB201ConvConfig:
                 raise NtkcheckError(f"NB201ConvConfig.{name} must be a positive integer, got {v!r}")
         if self.stages not in (1, 2, 3):
             raise NtkcheckError(f"NB201ConvConfig.stages must be 1, 2 or 3, got {self.stages!r}")
+        for name in ("stem", "bn_affine", "bn_track_running_stats", "conv_bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise NtkcheckError(f"NB201ConvConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("cell_bn_affine", "cell_bn_track_running_stats"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
+                raise NtkcheckError(f"NB201ConvConfig.{name} must be True, False or None, got {getattr(self, name)!r}")
         if not self.stem and self.in_channels != self.C:
             raise NtkcheckError(f"without a stem the cell reads the input directly, so in_channels "
                                 f"({self.in_channels}) must equal C ({self.C})")
@@ -133,9 +164,18 @@ class ReLUConvBN(nn.Module):
         return self.op(x)
 
 
+def mok_config(**kw) -> NB201ConvConfig:
+    """Mok et al.'s NB201 network (``get_model_from_arch_str``; digest lga §5): C=16, N=5 cells per stage, three
+    stages, 3-channel stem, 10 classes; inside the cells non-affine BN without running statistics and conv
+    bias, elsewhere affine tracked BN."""
+    return NB201ConvConfig(**{"C": 16, "N": 5, "in_channels": 3, "num_classes": 10, "input_size": 32,
+                              "cell_bn_affine": False, "cell_bn_track_running_stats": False, "conv_bias": True,
+                              **kw})
+
+
 def make_op(name: str, C: int, cfg: NB201ConvConfig) -> nn.Module:
-    """One NB201 op on C channels, stride 1 (cells never change the shape)."""
-    kw = dict(bias=cfg.conv_bias, affine=cfg.bn_affine, track=cfg.bn_track_running_stats)
+    """One NB201 op on C channels, stride 1 (cells never change the shape); the cells' BN flags."""
+    kw = dict(bias=cfg.conv_bias, affine=cfg.cell_affine, track=cfg.cell_track)
     if name == "none":
         return ZeroOp()
     if name == "skip_connect":
@@ -288,7 +328,7 @@ def cell_from_alive(alive: Alive) -> str:
 def _init_weights(model: nn.Module, method: str) -> None:
     """Kaiming-normal init (TE-NAS's intended init, digest §2.7 B1): conv/linear W ~ N(0, 2/fan), bias 0,
     BN γ=1, β=0."""
-    if method == "default":
+    if method in ("default", "pytorch_default"):
         return
     mode = "fan_out" if method == "kaiming_normal_fan_out" else "fan_in"
     for m in model.modules():

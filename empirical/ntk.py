@@ -53,6 +53,7 @@ from torch import nn
 
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.empirical.networks import ScaledLinear, SpecNetwork, build_network, resolve_device, resolve_dtype
+from ntkcheck.empirical.outputs import model_logits
 from ntkcheck.spec import ArchSpec, parse_spec
 
 __all__ = [
@@ -98,20 +99,10 @@ def select_parameters(model: nn.Module, params="all") -> list[tuple[str, nn.Para
     return sel
 
 
-def _unwrap_output(out):
-    """A model returning a tuple or list (e.g. ``(features, logits)``) is differentiated through its last element."""
-    if isinstance(out, (tuple, list)):
-        if not out:
-            raise NtkcheckError("the model returned an empty tuple")
-        out = out[-1]
-    if not isinstance(out, torch.Tensor):
-        raise NtkcheckError(f"the model must return a tensor (or a tuple ending in one), got {type(out).__name__}")
-    return out
-
-
-def _channels(out, output: str) -> torch.Tensor:
-    """Model output (N,) or (N, C) (or a tuple ending in one) → the differentiated channels (N, C')."""
-    out = _unwrap_output(out)
+def _channels(out: torch.Tensor, output: str) -> torch.Tensor:
+    """Model output (N,) or (N, C), or a ``(features, logits)`` tuple (:func:`model_logits`) → the
+    differentiated channels (N, C')."""
+    out = model_logits(out)
     if out.dim() == 1:
         out = out[:, None]
     if out.dim() != 2:

@@ -1,9 +1,14 @@
 """``ntkcheck search METHOD``: run a paper's training-free search on the NB201 cell space end to end.
 
-Methods: ``tenas`` (TE-NAS pruning, Chen et al. 2021 Algorithm 1), ``eigen-nas`` (argmax λ_min of the NTK at
+Methods: ``tenas`` (TE-NAS pruning, Chen et al. 2021 Algorithm 1), ``tenas+dag`` (the same with Chen et al.
+2022's pre-reserve rule: per edge and round the 2 removals nearest the supernet (d̄, m̄) centroid are skipped),
+``eigen-nas`` (argmax λ_min of the NTK at
 init, Zhu et al. 2022), ``lga`` (argmax label-gradient alignment, Mok et al. 2022; at initialisation unless
 ``--lga-epochs`` > 0), ``chen-filter+<score>`` (Chen et al. 2022's depth/width filter, the official code's
-NB201 window, in front of ``eigen-nas``, ``lga`` or ``kappa``).  All run on sklearn digits (no download).
+NB201 window with ``--mode code``, the paper's ½-radius rule around (1.6, 2.2) ± (0.7, 0.9) with
+``--mode paper``, in front of ``eigen-nas``, ``lga`` or ``kappa``).  ``--mode`` (tenas, tenas+dag,
+chen-filter+*) picks the paper's protocol or the released code's behaviour (README "Paper and released-code
+modes").  All run on sklearn digits (no download).
 The output names the chosen cell, the score trajectory, and — where accuracies are available (the built-in
 micro-benchmark, or ``--nats-bench``) — the chosen cell's accuracy and its rank among the scored
 population.
@@ -21,7 +26,7 @@ from ntkcheck.errors import NtkcheckError
 
 HELP = "run TE-NAS / Eigen-NAS / LGA / Chen-filter searches on NB201 and report the chosen cell"
 DESCRIPTION = __doc__.split("\n\n", 1)[0] if __doc__ else HELP
-METHODS = ("tenas", "eigen-nas", "lga", "chen-filter+eigen-nas", "chen-filter+lga", "chen-filter+kappa")
+METHODS = ("tenas", "tenas+dag", "eigen-nas", "lga", "chen-filter+eigen-nas", "chen-filter+lga", "chen-filter+kappa")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", default="nb201", help="search space (only nb201)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", choices=("small", "paper"), default="small")
+    p.add_argument("--mode", choices=("paper", "code"), default="paper",
+                   help="tenas and chen-filter: 'paper' = the paper's protocol (Kaiming-normal redrawn per repeat, float64 κ, "
+                        "ordinal ranks; the filter's stated 1/2-radius window); 'code' = the released code "
+                        "(prune_tenas.py: PyTorch default init, parent weights copied into each candidate, fp32 "
+                        "kappa, its tie-breaking; the filter's hard-coded window)")
     p.add_argument("--candidates", type=int, default=None,
                    help="cells sampled for score-based methods (default 24 small / 200 paper)")
     p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported table")
@@ -57,7 +67,7 @@ def _score_search(method: str, cells: list[str], seed: int, scale: str) -> dict[
     import torch
     from ntkcheck.empirical import nas_search
     from ntkcheck.empirical.metrics import condition_number, logit_sum_ntk
-    from ntkcheck.empirical.nb201_conv import build_nb201_conv, tenas_ntk_config
+    from ntkcheck.empirical.nb201_conv import build_nb201_conv, mok_config, tenas_ntk_config
     from ntkcheck.paper_checks.microbench import digits_data
 
     Xtr, _, ytr, _ = digits_data()
@@ -67,7 +77,10 @@ def _score_search(method: str, cells: list[str], seed: int, scale: str) -> dict[
     if method == "eigen-nas":
         sel = nas_search.eigen_nas_search(cells, X, config=cfg, seeds=(seed, seed + 1, seed + 2), device="cpu")
     elif method == "lga":
-        sel = nas_search.lga_search(cells, X, ytr[:n], config=cfg, seed=seed, device="cpu")
+        # Mok et al.'s model (cell BN non-affine and untracked, conv bias); full C=16, N=5 at paper scale,
+        # C=4, N=1 at small scale (the full model costs about a minute per cell on 2 CPU cores)
+        mcfg = mok_config(in_channels=1, input_size=8, **({"C": 4, "N": 1} if scale == "small" else {}))
+        sel = nas_search.lga_search(cells, X, ytr[:n], config=mcfg, seed=seed, device="cpu")
     elif method == "kappa":
         def score(c: str) -> float:
             return condition_number(logit_sum_ntk(build_nb201_conv(c, cfg, seed=seed, device="cpu"), X)).value
@@ -78,13 +91,14 @@ def _score_search(method: str, cells: list[str], seed: int, scale: str) -> dict[
             "trajectory": [{"cell": c, "score": s} for c, s in sel.ranking]}
 
 
-def _chen_filter(cells: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
-    from ntkcheck.theory.connectivity import filter_code, nb201_depth_width
+def _chen_filter(cells: list[str], mode: str = "code") -> tuple[list[str], list[dict[str, Any]]]:
+    from ntkcheck.theory.connectivity import PAPER_WINDOW_NB201, filter_code, filter_paper, nb201_depth_width
 
     kept, info = [], []
     for c in cells:
         d, m = nb201_depth_width(c)
-        keep = bool(filter_code(d, m))
+        keep = bool(filter_code(d, m) if mode == "code" else
+                    filter_paper(d, m, PAPER_WINDOW_NB201["center"], PAPER_WINDOW_NB201["half_radius"], 1.0))
         info.append({"cell": c, "dbar": d, "mbar": m, "kept": keep})
         if keep:
             kept.append(c)
@@ -140,14 +154,18 @@ def run(args: argparse.Namespace) -> int:
         raise NtkcheckError("--candidates must be >= 1")
     result: dict[str, Any] = {"method": method, "space": args.space, "seed": args.seed, "scale": args.scale}
     population: list[str] = []
-    if method == "tenas":
+    if method in ("tenas", "tenas+dag"):
+        from dataclasses import replace
+
         from ntkcheck.paper_checks.tenas2021 import digit_pools, search_config
         from ntkcheck.empirical.nas_search import tenas_prune
 
         images, patches = digit_pools(seed=args.seed)
-        res = tenas_prune(search_config(args.scale, args.seed), images=images, patches=patches,
-                          progress=not args.quiet)
-        result.update(cell=res.cell, n_evaluations=res.n_evaluations,
+        tcfg = search_config(args.scale, args.seed, mode=args.mode)
+        if method == "tenas+dag":
+            tcfg = replace(tcfg, pre_reserve=2)
+        res = tenas_prune(tcfg, images=images, patches=patches, progress=not args.quiet)
+        result.update(mode=args.mode, cell=res.cell, n_evaluations=res.n_evaluations,
                       trajectory=[{"round": i, "kappa": k, "R": r} for i, (k, r) in enumerate(res.trajectory)])
         population = _candidates(n_cand, args.seed)
     else:
@@ -155,9 +173,11 @@ def run(args: argparse.Namespace) -> int:
         score = method
         if method.startswith("chen-filter+"):
             score = method.split("+", 1)[1]
-            kept, info = _chen_filter(cells)
-            result["filter"] = {"kept": len(kept), "of": len(cells), "window": "official code NB201 window "
-                                "0.99 <= dbar <= 2.51, 0.99 <= mbar <= 3.01", "cells": info}
+            kept, info = _chen_filter(cells, args.mode)
+            window = ("official code NB201 window 0.99 <= dbar <= 2.51, 0.99 <= mbar <= 3.01" if args.mode == "code"
+                      else "paper rule |dbar - 1.6| <= 0.7, |mbar - 2.2| <= 0.9")
+            result["filter"] = {"kept": len(kept), "of": len(cells), "mode": args.mode, "window": window,
+                                "cells": info}
             if not kept:
                 raise NtkcheckError("Chen's filter kept no candidate cell; raise --candidates")
             cells = kept
@@ -171,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
 
         write_json_atomic(args.json, result)
     if not args.quiet:
-        print(f"method: {method}   chosen cell: {result['cell']}")
-        if method == "tenas":
+        shown = f"{method} (mode {args.mode})" if method in ("tenas", "tenas+dag") or "chen" in method else method
+        print(f"method: {shown}   chosen cell: {result['cell']}")
+        if method in ("tenas", "tenas+dag"):
             for r in result["trajectory"]:
                 print(f"  round {r['round']}: kappa_N = {r['kappa']:.4g}, R_N = {r['R']:.4g}")
         else:

@@ -115,7 +115,7 @@ def test_tenas_kappa_and_eigen_nas_against_numpy():
         # jacrev and loop kernels agree to 1e-10 relative; κ < 1e4 here, so rtol 1e-6
         assert res.values[s] == pytest.approx(ev[-1] / ev[0], rel=1e-6)
     assert res.mean == pytest.approx(np.mean(res.values), rel=1e-12)
-    fixed = tenas_kappa(fac(0), X, repeats=3)  # released-code behaviour: same weights, same batch
+    fixed = tenas_kappa(fac(0), [X] * 3, repeats=3)  # one batch given three times: the same κ three times
     assert fixed.values[0] == fixed.values[1] == fixed.values[2] and fixed.std == 0.0
     eig = eigen_nas_score(fac, X, seeds=(0, 1), params="all")
     for s, lm in zip((0, 1), eig.lambda_mins):

@@ -32,28 +32,41 @@ def tiny(mode, **kw):
     return TenasConfig(mode=mode, ntk_net=TINY_NTK, repeats=1, batch_size=4, lr_samples=60, lr_batch=60, seed=0, **kw)
 
 
+def walk_ranks(vals, sig, descending):
+    """The released code's ranks, written from the digest's description: sort (stably) on the values rounded
+    to ``sig`` significant figures, then walk the sorted list: equal *unrounded* value to the previous one →
+    same rank, else the next rank.  Returns (ranks by position, sorted order)."""
+    key = [float(f"{v:.{sig}g}") for v in vals]
+    order = sorted(range(len(vals)), key=lambda i: -key[i] if descending else key[i])
+    ranks = [0] * len(vals)
+    for a, b in zip(order, order[1:]):
+        ranks[b] = ranks[a] if vals[b] == vals[a] else ranks[a] + 1
+    return ranks, order
+
+
 def check_rounds(res, cfg):
     """Recompute ranks and pruning decisions from the recorded mean relative changes."""
     for rd in res.rounds:
         dk = np.array([c.d_kappa for c in rd.candidates])
         dr = np.array([c.d_regions for c in rd.candidates])
-        if cfg.mode == "code":  # dense ranks of the values rounded to `precision` significant figures
-            sig = lambda a: np.array([float(f"{v:.{cfg.precision}g}") for v in a])  # noqa: E731
-            sk = rankdata(-sig(dk), method="dense") - 1
-            sr = rankdata(sig(dr), method="dense") - 1
+        if cfg.mode == "code":
+            sk, order = walk_ranks(list(dk), cfg.precision, True)
+            sr, _ = walk_ranks(list(dr), cfg.precision, False)
+            pos = {i: k for k, i in enumerate(order)}  # rank-sum ties go to the earlier one in the Δκ order
         else:  # ordinal ranks (index in the stably sorted list)
             sk = rankdata(-dk, method="ordinal") - 1
             sr = rankdata(dr, method="ordinal") - 1
+            pos = {i: i for i in range(len(dk))}
         assert [c.s_kappa for c in rd.candidates] == list(sk)
         assert [c.s_regions for c in rd.candidates] == list(sr)
         for c in rd.candidates:
             assert c.score == c.s_kappa + c.s_regions
         for e in NB201_EDGES:
-            on_e = [c for c in rd.candidates if c.edge == e]
+            on_e = [i for i, c in enumerate(rd.candidates) if c.edge == e]
             if not on_e:
                 continue
-            pr = [c for c in on_e if c.pruned]
-            assert len(pr) == 1 and pr[0].score == min(c.score for c in on_e)  # smallest rank sum is pruned
+            pr = [i for i in on_e if rd.candidates[i].pruned]
+            assert pr == [min(on_e, key=lambda i: (rd.candidates[i].score, pos[i]))]
 
 
 @pytest.mark.parametrize("mode", ["paper", "code"])

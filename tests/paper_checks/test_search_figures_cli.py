@@ -63,3 +63,21 @@ def test_tenas_figures_on_synthetic_data(tmp_path, monkeypatch):
         assert {p.suffix for p in paths} == {".png", ".pdf", ".csv"}
         assert all(p.stat().st_size > 0 for p in paths)
         assert f.caption
+
+
+def test_search_mode_option(tmp_path, capsys):
+    from ntkcheck.theory.connectivity import filter_code, nb201_depth_width
+
+    try:  # argparse's choice error: exit status 2 (raised or returned, depending on the CLI wrapper)
+        code = main(["search", "tenas", "--mode", "released"])
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    assert "Traceback" not in capsys.readouterr().err
+    out = tmp_path / "s.json"
+    assert main(["search", "chen-filter+kappa", "--mode", "code", "--candidates", "6", "--no-accuracy", "--quiet",
+                 "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["filter"]["mode"] == "code"
+    for c in res["filter"]["cells"]:  # the code's hard-coded window, recomputed
+        assert c["kept"] == bool(filter_code(*nb201_depth_width(c["cell"])))
