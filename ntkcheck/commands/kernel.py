@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ntkcheck.cli import nonneg_int, positive_int
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.io import load_data, save_npz_atomic, validate_data
+from ntkcheck.io import check_memory, check_output_file, data_shape, load_data, save_npz_atomic, validate_data
 from ntkcheck.meta import run_metadata
 
 HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
@@ -22,33 +23,46 @@ def add_arguments(p) -> None:
     p.add_argument("spec", nargs="?", help="spec JSON file / JSON string / NB201 string ('example' for the bundled DAG)")
     p.add_argument("data", nargs="?", help="data file X.npy of shape (N, d)")
     p.add_argument("-o", "--output", help="output .npz (written atomically)")
-    p.add_argument("--sphere", nargs=2, type=int, metavar=("N", "D"),
+    p.add_argument("--sphere", nargs=2, type=positive_int, metavar=("N", "D"),
                    help="instead of a data file: N points uniform on the unit sphere in R^D (seeded)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sphere data (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=None, help="seed for --sphere data (default 0)")
     p.add_argument("--normalize", choices=["none", "sphere"], default="none",
                    help="'sphere' scales every row of X to unit norm first (reported)")
     p.add_argument("--no-cross-terms", action="store_true",
                    help="drop the cross terms between edges into a node (a labelled approximation)")
     p.add_argument("--nb201-all", action="store_true",
                    help="compute all 15,625 NB201 cells (fully connected analog) and store λ_min of each")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def _data(args) -> tuple[np.ndarray, str]:
+#: Kernel matrices alive at once per node of the recursion (Σ, Θ, Σ̇ and work arrays): the memory estimate.
+_MATRICES_PER_NODE = 6
+
+
+def _check_kernel_memory(N: int, nodes: int) -> None:
+    check_memory(8.0 * N * N * _MATRICES_PER_NODE * max(1, nodes), f"computing the N×N kernels for N = {N}")
+
+
+def _data(args, nodes: int = 1) -> tuple[np.ndarray, str]:
+    if args.sphere and args.data:
+        raise NtkcheckError(f"give either a data file ({args.data}) or --sphere N D, not both")
+    if args.sphere and args.normalize != "none":
+        raise NtkcheckError("--normalize applies to a data file; --sphere data is already on the sphere")
     if args.sphere:
         n, d = args.sphere
-        if n < 1 or d < 1:
-            raise NtkcheckError("--sphere needs N >= 1 and D >= 1")
-        rng = np.random.default_rng(args.seed)
         if n * d > 10**8:
             raise NtkcheckError(f"--sphere {n} {d} is too large ({n * d} numbers)")
+        _check_kernel_memory(n, nodes)
+        args.seed = 0 if args.seed is None else args.seed
+        rng = np.random.default_rng(args.seed)
         X = rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
         # d = 1 gives only ±1: the same distinct-rows check as for a data file
         return validate_data(X, name=f"--sphere {n} {d} data"), f"sphere(N={n}, d={d}, seed={args.seed})"
     if not args.data:
         raise NtkcheckError("give a data file X.npy or --sphere N D")
+    if args.seed is not None:
+        raise NtkcheckError("--seed only seeds --sphere data; a data file needs no seed")
+    _check_kernel_memory(data_shape(args.data)[0], nodes)   # from the header, before loading
     X = load_data(args.data)
     if args.normalize == "sphere":
         norms = np.linalg.norm(X, axis=1, keepdims=True)
@@ -62,9 +76,15 @@ def run(args) -> int:
     from ntkcheck.spec import parse_spec
     from ntkcheck.theory.spectra import certified_eigvalsh
 
+    if args.output:
+        check_output_file(args.output)
     if args.nb201_all:
         if args.data is None and args.spec and not args.sphere:  # `kernel --nb201-all X.npy`
             args.data, args.spec = args.spec, None
+        if args.spec:
+            raise NtkcheckError("--nb201-all computes every NB201 cell: give no SPEC, only X.npy or --sphere")
+        if args.no_cross_terms:
+            raise NtkcheckError("--no-cross-terms does not apply to --nb201-all")
         return _run_nb201(args)
     if not args.spec:
         raise NtkcheckError("missing SPEC (a JSON file, JSON string, NB201 string, or 'example')")
@@ -75,7 +95,7 @@ def run(args) -> int:
         spec = parse_spec(spec_src)
     else:
         spec = parse_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
-    X, data_desc = _data(args)
+    X, data_desc = _data(args, spec.nodes)
     from ntkcheck.theory.kernels import infinite_width_kernels
 
     t0 = time.perf_counter()
@@ -89,28 +109,26 @@ def run(args) -> int:
         "degenerate": res.degenerate,
         **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
-    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
+    meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None,
+                        command_line=getattr(args, "command_line", None))
     if args.output:
         save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
                         ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
                         nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
                         meta=json.dumps(meta, default=str))
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2, default=str))
-        else:
-            print(f"spec: {spec}  ({res.label})")
-            if spec.note:
-                print(f"note: {spec.note}")
-            print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
-            for k, s in specs.items():
-                print(f"  {k:5s} λ_min = {s.lambda_min:.10g} ± {s.error_bound:.2g}   λ_max = {s.lambda_max:.10g}   "
-                      f"cond = {s.cond:.4g}   [{s.status}]")
-            if res.quadrature_error:
-                print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    # human-readable summary (cli.py silences it under --quiet and --json)
+    print(f"spec: {spec}  ({res.label})")
+    if spec.note:
+        print(f"note: {spec.note}")
+    print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
+    for k, s in specs.items():
+        print(f"  {k:5s} λ_min = {s.lambda_min:.10g} ± {s.error_bound:.2g}   λ_max = {s.lambda_max:.10g}   "
+              f"cond = {s.cond:.4g}   [{s.status}]")
+    if res.quadrature_error:
+        print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}
 
 
 def _run_nb201(args) -> int:
@@ -133,17 +151,14 @@ def _run_nb201(args) -> int:
                "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
                "note": "NB201 cells as their fully connected analog (conv → dense:relu, avg_pool → skip)"}
     if args.output:
-        meta = run_metadata("kernel --nb201-all", summary, seed=args.seed if args.sphere else None)
+        meta = run_metadata("kernel --nb201-all", summary, seed=args.seed if args.sphere else None,
+                            command_line=getattr(args, "command_line", None))
         save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
                         ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
                         nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
                         meta=json.dumps(meta, default=str))
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2))
-        else:
-            for k, v in summary.items():
-                print(f"{k}: {v}")
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}
