@@ -22,6 +22,10 @@ Names (exactly the contract's list, plus ``eta`` for the ``convergence_rate`` qu
 ``eta``                    the learning rate of the ``convergence_rate`` quantity (Chen et al. 2022, Thm 3.1)
 ``E_phi(l)``, ``E_phi2``,  Gaussian moments E[φ_l], E[φ_l²], E[φ_l'], E[φ_l'²] at √q(l) z (issue 9's "moments";
 ``E_dphi``, ``E_dphi2``    an extension beyond §10); without l, the readout's
+``ntk_lambda_min``, ...    λ_min, λ_max, trace of either infinite-width kernel (``ntk_*``, ``nngp_*``), whichever is
+                           bounded; their certified uncertainty is added to the bound's tolerance (issue 15)
+``empirical_ntk_lambda_min(w)``, ``empirical_ntk_lambda_max(w)``, ``empirical_nngp_lambda_min(w)``: median over
+                           the problem's seeds of networks of width w (1 ≤ w ≤ :data:`MAX_NAMED_WIDTH`)
 =========================  =========================================================================================
 
 plus sympy's functions and constants (``sqrt``, ``log``, ``exp``, ``pi``, ``E``, ``Min``, ``Max``, ``Abs``,

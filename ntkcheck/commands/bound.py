@@ -37,7 +37,8 @@ def _description() -> str:
             "--lower 0; assumptions exclude everything, e.g. 'N < 0'; too few trials).\n"
             "True example (exit 0):  ntkcheck bound --quantity ntk_lambda_min --lower nngp_lambda_min "
             "--trials 40   (Θ = K + a PSD matrix)\n"
-            "False example (exit 1): ntkcheck bound --quantity ntk_lambda_min --lower diag_min --trials 40")
+            "False example (exit 1): ntkcheck bound --quantity ntk_lambda_min --upper nngp_lambda_min "
+            "--space nb201 --trials 40   (the reverse relation; the counterexample is an NB201 cell)")
 
 
 DESCRIPTION = None  # built lazily in add_arguments (keeps `ntkcheck --help` import-light)
@@ -100,10 +101,13 @@ def run(args: argparse.Namespace):
     head = f"{problem.describe()}: {result.verdict}"
     if result.verdict == "undecided":
         print(f"{head}: {result.reason}")
-    else:
+    elif result.verdict == "holds":
         print(f"{head} after {result.tried} configurations, {result.evidence} of them evaluated and non-vacuous "
               f"(minimum {result.min_evidence} for 'holds'); {result.elapsed:.1f} s, stopped by {result.stopped_by}; "
               f"smallest slack {result.min_slack:.6g}")
+    else:
+        print(f"{head}: certified counterexample found at trial {result.found_at} ({result.found_in}), "
+              f"{result.elapsed:.1f} s")
     if ce is not None:
         print(describe_counterexample(result))
     if args.out:
