@@ -131,6 +131,28 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _no_progress():
+    """Disable every tqdm progress bar for the duration (``--quiet``/``--json``), including bars of library
+    code that was not told about the option; restored afterwards."""
+    try:
+        import tqdm
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    orig = tqdm.tqdm.__init__
+
+    def init(self, *a: Any, **k: Any) -> None:
+        k["disable"] = True
+        orig(self, *a, **k)
+
+    tqdm.tqdm.__init__ = init
+    try:
+        yield
+    finally:
+        tqdm.tqdm.__init__ = orig
+
+
 def _json_dump(doc: Any, stream) -> None:
     from .io import to_jsonable
 
@@ -178,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     code, rv = EXIT_FAILED, None
     error: str | None = None
     try:
-        with contextlib.redirect_stdout(buf) if silent else contextlib.nullcontext():
+        with contextlib.ExitStack() as stack:
+            if silent:                 # one mechanism for every subcommand: no tables, no progress
+                stack.enter_context(contextlib.redirect_stdout(buf))
+                stack.enter_context(_no_progress())
             rv = args._run(args)
         code = int(rv[0] if isinstance(rv, tuple) else (rv or 0))
     except NtkcheckError as exc:

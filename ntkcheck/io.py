@@ -49,7 +49,7 @@ def cache_dir() -> Path:
 
 
 def _nearest_existing(path: Path) -> Path:
-    p = path.absolute()
+    p = Path(os.path.normpath(os.path.abspath(path)))
     while not p.exists() and p != p.parent:
         p = p.parent
     return p
@@ -63,9 +63,19 @@ def check_writable_dir(path: str | os.PathLike) -> Path:
     base = _nearest_existing(path)
     if not base.is_dir():
         raise NtkcheckError(f"cannot create the output directory {path}: {base} is not a directory")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise NtkcheckError(f"output directory {path} is not writable ({base})")
+    _probe(base, f"output directory {path}")
     return path
+
+
+def _probe(base: Path, what: str) -> None:
+    """Create and delete a temporary file in ``base``: the one reliable writability test (permissions, read-only
+    or virtual file systems, root)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ntkcheck-probe.", dir=base)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise NtkcheckError(f"cannot write {what}: {base}: {exc.strerror or exc}") from None
 
 
 def check_output_file(path: str | os.PathLike, *, suffixes: tuple[str, ...] = ()) -> Path:
@@ -80,8 +90,7 @@ def check_output_file(path: str | os.PathLike, *, suffixes: tuple[str, ...] = ()
     base = _nearest_existing(path.parent)
     if not base.is_dir():
         raise NtkcheckError(f"cannot create the output directory {path.parent}: {base} is not a directory")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise NtkcheckError(f"cannot write {path}: directory {base} is not writable")
+    _probe(base, str(path))
     return path
 
 

@@ -107,7 +107,7 @@ def _cell_report(args: argparse.Namespace) -> dict[str, Any]:
             raise NtkcheckError(f"--darts is not valid JSON: {exc}") from None
         if isinstance(geno, dict):
             geno = geno.get("normal", geno)
-        if not isinstance(geno, list):
+        if not isinstance(geno, list) or not all(isinstance(g, (list, tuple)) for g in geno):
             raise NtkcheckError("--darts must be a list of [op, input] pairs (or {\"normal\": [...]})")
         res = darts_depth_width(geno)
         res["notes"] = ["DARTS/NDS normal cell by the official code's rule (concat as skip-sum, in0/in1 paths pooled)"]

@@ -90,6 +90,7 @@ def _write_data(tmp: Path, kind: str) -> Path:
 NUMBERS = st.sampled_from(["0", "-1", "1", "2", "3", "nan", "inf", "-inf", "1e10", "1e3", "2.5", "abc", "",
                            "99999999999999999999", "-0", "0x10", "1_000"])
 SMALL = st.sampled_from(["1", "2", "3", "4"])
+BAD_COUNTS = st.sampled_from(["0", "-1", "nan", "inf", "2.5", "abc", "", "99999999999999999999", "1e10"])
 # half the draws valid, so that successful runs (and their output files) are exercised as much as errors
 DATA_KINDS = st.one_of(st.sampled_from(["ok", "unit"]),
                        st.sampled_from(sorted(ARRAYS) + sorted(RAW_FILES) + ["missing", "directory"]))
@@ -140,7 +141,8 @@ def commands(draw, tmp: Path):
         fmt = "npz"
     elif cmd == "kernel_sphere":
         o, path = _output(tmp, out_kind, ".npz")
-        argv = ["kernel", spec, "--sphere", draw(st.one_of(SMALL, NUMBERS)), draw(st.one_of(SMALL, NUMBERS)),
+        # N small or invalid (never a large valid N: the work per example stays tiny); d may be large
+        argv = ["kernel", spec, "--sphere", draw(st.one_of(SMALL, BAD_COUNTS)), draw(st.one_of(SMALL, NUMBERS)),
                 "--seed", draw(st.one_of(SMALL, NUMBERS))] + (["-o"] + o if o else [])
         fmt = "npz"
     elif cmd == "bounds":
