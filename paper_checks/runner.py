@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -275,7 +276,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     report = {
         "schema": REPORT_SCHEMA,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": " ".join(["ntkcheck", "verify"] + sys.argv[2:]) if sys.argv and "verify" in sys.argv else "verify",
+        "command": shlex.join(["ntkcheck", "verify"] + sys.argv[2:]) if sys.argv and "verify" in sys.argv else "verify",
         "seed": opts.seed,
         "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
                           "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,

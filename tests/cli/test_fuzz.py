@@ -122,6 +122,9 @@ def commands(draw, tmp: Path):
     cmd = draw(st.sampled_from(["kernel", "kernel_sphere", "bounds", "bound", "connectivity", "empirical",
                                 "garbage"]))
     spec = draw(st.one_of(st.sampled_from(VALID_SPECS), st.sampled_from(SPECS)))
+    if spec.startswith("{") and draw(st.booleans()):       # the same spec as a JSON file
+        (tmp / "spec.json").write_text(spec)
+        spec = str(tmp / "spec.json")
     data_kind = draw(DATA_KINDS)
     if data_kind == "missing":
         data = str(tmp / "missing.npy")
