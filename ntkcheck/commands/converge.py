@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         raise NtkcheckError(f"--n must be at most 1797 (the sklearn digits), got {args.n}")
     if args.widths and max(args.widths) > 1 << 16:
         raise NtkcheckError(f"--widths: {max(args.widths)} is too large (at most 65536)")
+    from ntkcheck.io import check_memory
+
+    w = max(args.widths or [1024])
+    # weights, gradients and two work copies of up to 6 w×w edge matrices (a 3-node DAG), float64
+    check_memory(8.0 * 4 * 6 * w * w, f"training width-{w} networks")
     if args.scale == "small":
         widths = args.widths or [64, 256, 1024]
         if min(widths) < 64:
