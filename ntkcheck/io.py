@@ -19,6 +19,11 @@ import numpy as np
 from .errors import NtkcheckError
 
 __all__ = [
+    "cache_dir",
+    "check_writable_dir",
+    "check_output_file",
+    "check_memory",
+    "available_memory",
     "atomic_path",
     "write_bytes_atomic",
     "write_text_atomic",
@@ -26,10 +31,98 @@ __all__ = [
     "save_npz_atomic",
     "save_figure_atomic",
     "load_data",
+    "data_shape",
     "validate_data",
     "load_array",
     "to_jsonable",
 ]
+
+
+def cache_dir() -> Path:
+    """ntkcheck's cache directory: $NTKCHECK_CACHE, else $XDG_CACHE_HOME/ntkcheck, else ~/.cache/ntkcheck.
+    Caches and hypothesis databases live here, never in the user's working directory."""
+    env = os.environ.get("NTKCHECK_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ntkcheck"
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = Path(os.path.normpath(os.path.abspath(path)))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """Fail early (before any work) when ``path`` cannot become a writable output directory."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NtkcheckError(f"output directory {path} exists and is not a directory")
+    base = _nearest_existing(path)
+    if not base.is_dir():
+        raise NtkcheckError(f"cannot create the output directory {path}: {base} is not a directory")
+    _probe(base, f"output directory {path}")
+    return path
+
+
+def _probe(base: Path, what: str) -> None:
+    """Create and delete a temporary file in ``base``: the one reliable writability test (permissions, read-only
+    or virtual file systems, root)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ntkcheck-probe.", dir=base)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise NtkcheckError(f"cannot write {what}: {base}: {exc.strerror or exc}") from None
+
+
+def check_output_file(path: str | os.PathLike, *, suffixes: tuple[str, ...] = ()) -> Path:
+    """Fail early (before any work) when ``path`` cannot be written as an output file."""
+    path = Path(path)
+    if path.is_dir():
+        raise NtkcheckError(f"output path is a directory: {path}")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise NtkcheckError(f"output file {path} must end in {' or '.join(suffixes)}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise NtkcheckError(f"output file {path} is not writable")
+    base = _nearest_existing(path.parent)
+    if not base.is_dir():
+        raise NtkcheckError(f"cannot create the output directory {path.parent}: {base} is not a directory")
+    _probe(base, str(path))
+    return path
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (MemAvailable of /proc/meminfo, else physical pages)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
+
+def check_memory(nbytes: float, what: str, *, available: int | None = None) -> None:
+    """Refuse, before allocating, work whose estimated memory ``nbytes`` exceeds what is available."""
+    avail = available_memory() if available is None else available
+    if nbytes > avail:
+        raise NtkcheckError(f"{what} needs an estimated {_fmt_bytes(nbytes)} of memory, more than the "
+                            f"{_fmt_bytes(avail)} available; reduce N or the width")
 
 
 @contextlib.contextmanager
@@ -116,16 +209,42 @@ def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path
     return path
 
 
+_KINDS = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "floating point"}
+
+
+def _check_dtype(dtype: np.dtype, name: str) -> None:
+    if dtype.hasobject:
+        raise NtkcheckError(f"{name} holds Python objects (dtype object), not numbers; save a float array")
+    if dtype.kind == "c":
+        raise NtkcheckError(f"{name} is complex ({dtype}); ntkcheck needs real data (the imaginary part "
+                            "would be lost)")
+    if dtype.kind not in _KINDS:
+        raise NtkcheckError(f"{name} has non-numeric dtype {dtype}; save a float array")
+
+
+def _check_shape(shape: tuple[int, ...], name: str) -> None:
+    if len(shape) != 2:
+        raise NtkcheckError(f"{name} must have shape (N, d), got shape {tuple(shape)}")
+    if shape[0] < 1 or shape[1] < 1:
+        raise NtkcheckError(f"{name} must have N >= 1 rows and d >= 1 columns, got shape {tuple(shape)}")
+
+
 def validate_data(X: Any, *, name: str = "X", allow_duplicates: bool = False, dtype=np.float64) -> np.ndarray:
-    """Check a data matrix: 2-D (N, d) with N, d >= 1, finite, and (by default) pairwise distinct rows."""
+    """Check a data matrix: real numbers (no complex, object or string arrays), 2-D (N, d) with N, d >= 1,
+    finite, and (by default) pairwise distinct rows."""
+    if isinstance(X, np.ndarray) or hasattr(X, "dtype"):
+        arr = np.asarray(X)
+        _check_dtype(arr.dtype, name)
     try:
+        X = np.asarray(X)
+        if X.dtype.kind == "c" or X.dtype.hasobject and any(isinstance(v, complex) for v in X.ravel()[:1000]):
+            raise NtkcheckError(f"{name} is complex; ntkcheck needs real data (the imaginary part would be lost)")
         X = np.asarray(X, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise NtkcheckError(f"{name} is not a numeric array ({exc})") from None
-    if X.ndim != 2:
-        raise NtkcheckError(f"{name} must have shape (N, d), got shape {X.shape}")
-    if X.shape[0] < 1 or X.shape[1] < 1:
-        raise NtkcheckError(f"{name} must have N >= 1 rows and d >= 1 columns, got shape {X.shape}")
+    except NtkcheckError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise NtkcheckError(f"{name} is not a numeric array ({' '.join(str(exc).split())})") from None
+    _check_shape(X.shape, name)
     if not np.all(np.isfinite(X)):
         bad = int(np.sum(~np.isfinite(X)))
         raise NtkcheckError(f"{name} contains {bad} NaN or infinite value(s)")
@@ -138,18 +257,70 @@ def validate_data(X: Any, *, name: str = "X", allow_duplicates: bool = False, dt
     return X
 
 
-def load_data(path: str | os.PathLike, *, allow_duplicates: bool = False) -> np.ndarray:
-    """Load an (N, d) float64 ``.npy`` data file and validate it (see :func:`validate_data`)."""
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from a ``.npy`` file's header alone; not a readable ``.npy`` file → one-line error."""
+    if not path.exists():
+        raise NtkcheckError(f"data file not found: {path}")
+    if path.is_dir():
+        raise NtkcheckError(f"data path is a directory, not a .npy file: {path}")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+            fh.seek(0)
+            if magic != b"\x93NUMPY":
+                kind = " (it is a .npz archive; give one array as .npy)" if magic[:2] == b"PK" else ""
+                raise NtkcheckError(f"data file {path} is not a .npy file{kind}; save the array with numpy.save")
+            try:
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(fh, max_header_size=100_000)
+            except Exception as exc:  # noqa: BLE001 - a corrupt header is a user error
+                raise NtkcheckError(f"data file {path} has a corrupt .npy header "
+                                    f"({' '.join(str(exc).split())[:120]})") from None
+    except OSError as exc:
+        raise NtkcheckError(f"cannot read data file {path}: {exc.strerror or exc}") from None
+    _check_dtype(np.dtype(dtype), str(path.name))
+    return tuple(int(s) for s in shape), np.dtype(dtype)
+
+
+def _read_npy(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """The array of a ``.npy`` file whose header was checked; memory checked first, no pickles."""
+    check_memory(3.0 * float(np.prod(shape, dtype=float)) * 8, f"loading {path.name} (shape {tuple(shape)})")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - a truncated/corrupt file is a user error
+        raise NtkcheckError(f"cannot read data file {path}: it is not a complete .npy array "
+                            f"({' '.join(str(exc).split())[:120]})") from None
+
+
+def data_shape(path: str | os.PathLike) -> tuple[int, int]:
+    """(N, d) of a ``.npy`` data file from its header alone, after the checks :func:`load_data` makes before
+    reading (a .npy file, real numeric dtype, 2-D, non-empty): memory can be estimated before loading."""
     path = Path(path)
-    return validate_data(load_array(path), name=str(path.name), allow_duplicates=allow_duplicates)
+    shape, _ = _npy_header(path)
+    _check_shape(shape, str(path.name))
+    return shape[0], shape[1]
 
 
 def load_array(path: str | os.PathLike) -> np.ndarray:
-    """Read a ``.npy`` file (no pickles) of any shape; a missing or unreadable file is a one-line error."""
+    """Read a real numeric ``.npy`` file (no pickles) of any shape, header checked before reading (images)."""
     path = Path(path)
-    if not path.exists():
-        raise NtkcheckError(f"data file not found: {path}")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error
-        raise NtkcheckError(f"cannot read data file {path}: {exc}") from None
+    shape, _ = _npy_header(path)
+    if 0 in shape:
+        raise NtkcheckError(f"{path.name} is empty (shape {shape})")
+    return _read_npy(path, shape)
+
+
+def load_data(path: str | os.PathLike, *, allow_duplicates: bool = False, max_rows: int | None = None) -> np.ndarray:
+    """Load an (N, d) real ``.npy`` data file as float64 and validate it (see :func:`validate_data`).
+
+    The header is read first (:func:`data_shape`): a file that is not a ``.npy`` array, an object/complex/
+    string dtype, a wrong number of dimensions, an empty array, more than ``max_rows`` rows or more data than
+    memory holds is refused before the array is read.
+    """
+    path = Path(path)
+    shape = data_shape(path)
+    if max_rows is not None and shape[0] > max_rows:
+        raise NtkcheckError(f"{path.name} has N = {shape[0]} rows; this command takes at most {max_rows}")
+    return validate_data(_read_npy(path, shape), name=str(path.name), allow_duplicates=allow_duplicates)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import shlex
 import sys
 from importlib import metadata
 from typing import Any
@@ -19,7 +20,12 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_metadata(command: str, config: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
-    """The block every report/npz carries so that a run can be reproduced."""
-    return {"command": command, "argv": sys.argv, "seed": seed, "config": config, "versions": versions(),
+def run_metadata(command: str, config: dict[str, Any], seed: int | None = None,
+                 command_line: str | None = None) -> dict[str, Any]:
+    """The block every report/npz carries so that a run can be reproduced; ``command_line`` is the
+    shell-quoted command (``args.command_line`` of the CLI), else ``sys.argv`` shell-quoted."""
+    if command_line is None:
+        command_line = shlex.join(["ntkcheck"] + [str(a) for a in sys.argv[1:]])
+    return {"command": command, "command_line": command_line, "seed": seed, "config": config,
+            "versions": versions(),
             "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

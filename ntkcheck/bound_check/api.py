@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .problem import make_problem
-from .search import SearchResult, search
+from .search import MIN_EVIDENCE, SearchResult, search
 from .strategies import (architectures, chen_dag_specs, dag_specs, datasets, fc_specs, nb201_specs,
                          residual_specs)
 
@@ -32,7 +32,8 @@ def check_bound(quantity: str, *, lower: Any = None, upper: Any = None, assume: 
                 space: str = "all", trials: int | None = 200, budget: float | None = None, seed: int = 0,
                 unit_norm: bool = True, seeds: int = 8, eta: float | None = None,
                 activations: Iterable[str] | str | None = None, top_k: int = 3,
-                shrink: bool = True, out: str | Path | None = None, quiet: bool = True) -> SearchResult:
+                shrink: bool = True, out: str | Path | None = None, quiet: bool = True,
+                min_evidence: int = MIN_EVIDENCE) -> SearchResult:
     """Search for a certified violation of ``quantity ≥ lower`` or ``quantity ≤ upper``.
 
     ``lower``/``upper``: a sympy expression (string) over the vocabulary, or a function of the context.
@@ -40,11 +41,14 @@ def check_bound(quantity: str, *, lower: Any = None, upper: Any = None, assume: 
     ``trials``/``budget``: number of configurations / seconds; with only ``trials`` the run is reproducible.
     ``activations``: the activations the search draws (default: strategies.EXPLORED_ACTIVATIONS).
     ``out``: directory for the report (spec.json, X.npy, report.md/.json/.png/.pdf).
+    ``min_evidence``: evaluated, non-vacuous configurations needed for the verdict ``holds`` (else
+    ``undecided``, with ``result.reason``).
     Bad input raises :class:`~ntkcheck.errors.NtkcheckError`.
     """
     problem = make_problem(quantity, lower=lower, upper=upper, assume=assume, space=space, unit_norm=unit_norm,
                            seeds=seeds, eta=eta, activations=activations)
-    result = search(problem, trials=trials, budget=budget, seed=seed, top_k=top_k, shrink=shrink, quiet=quiet)
+    result = search(problem, trials=trials, budget=budget, seed=seed, top_k=top_k, shrink=shrink, quiet=quiet,
+                    min_evidence=min_evidence)
     if out is not None:
         from .report import write_report
         write_report(result, out)
@@ -64,8 +68,11 @@ def describe_counterexample(result: SearchResult) -> str:
 
 def assert_bound_holds(quantity: str, **kw: Any) -> SearchResult:
     """pytest helper: run :func:`check_bound` and raise ``AssertionError`` naming the shrunk counterexample
-    when a certified violation is found.  Returns the result otherwise (for further assertions)."""
+    when a certified violation is found, or the reason when the verdict is ``undecided`` (too little
+    evidence is not a pass).  Returns the result otherwise (for further assertions)."""
     result = check_bound(quantity, **kw)
     if result.verdict == "violated":
         raise AssertionError(describe_counterexample(result))
+    if result.verdict != "holds":
+        raise AssertionError(f"{result.problem.describe()}: undecided: {result.reason}")
     return result

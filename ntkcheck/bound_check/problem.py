@@ -175,7 +175,7 @@ class Evaluation:
 
 def make_context(problem: Problem, config: Configuration, kernel: np.ndarray | None = None) -> BoundContext:
     return BoundContext(spec=config.spec, X=config.X, kernel_name=kernel_name_of(problem.quantity),
-                        width=config.width, eta=problem.eta, kernel=kernel)
+                        width=config.width, eta=problem.eta, kernel=kernel, seeds=problem.seeds)
 
 
 def _slack(direction: str, b: float, qv: float) -> float:
@@ -214,12 +214,12 @@ def evaluate(problem: Problem, config: Configuration) -> Evaluation:
         return _evaluate_empirical(problem, config, q)
     try:
         b = evaluate_bound(problem.bound, ctx)
-    except (NtkcheckError, ZeroDivisionError, OverflowError, ValueError) as exc:
+    except (NtkcheckError, ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
         return Evaluation(config, "not_evaluable", quantity_value=q.value, quantity=q, note=f"bound: {exc}")
     if not math.isfinite(b) and not (b == math.inf and problem.direction == "upper") and not (
             b == -math.inf and problem.direction == "lower"):
         return Evaluation(config, "not_evaluable", b, q.value, quantity=q, note="bound is not a real number")
-    tol = q.tol_kernel + (_bound_tol(b) if math.isfinite(b) else 0.0)
+    tol = q.tol_kernel + (_bound_tol(b) + ctx.names_tol if math.isfinite(b) else 0.0)
     slack = _slack(problem.direction, b, q.value)
     if _vacuous(problem.direction, b):
         status = "vacuous"
@@ -241,12 +241,12 @@ def _evaluate_empirical(problem: Problem, config: Configuration, q: QuantityValu
         ctx = make_context(problem, config, kernel=kernels[seed])
         try:
             b = evaluate_bound(problem.bound, ctx)
-        except (NtkcheckError, ZeroDivisionError, OverflowError, ValueError) as exc:
+        except (NtkcheckError, ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
             return Evaluation(config, "not_evaluable", quantity_value=q.value, quantity=q, note=f"bound: {exc}")
         if math.isnan(b):
             return Evaluation(config, "not_evaluable", b, q.value, quantity=q, note="bound is not a real number")
         s = _slack(problem.direction, b, lam)
-        tol = err + (_bound_tol(b) if math.isfinite(b) else 0.0)
+        tol = err + (_bound_tol(b) + ctx.names_tol if math.isfinite(b) else 0.0)
         n_bad += s < -tol
         slacks.append(s)
         bvals.append(b)

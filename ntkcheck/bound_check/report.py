@@ -117,7 +117,10 @@ def counterexample_figure(result: SearchResult):
 def _md(result: SearchResult, meta: dict[str, Any]) -> str:
     p = result.problem
     L = [f"# ntkcheck bound: {result.verdict}", "",
-         f"- claim: `{p.describe()}`", f"- quantity: {p.quantity}; direction: {p.direction}; space: {p.space}",
+         f"- command: `{meta['command']}`" if meta.get("command") else "- command: (library call)",
+         f"- claim: `{p.describe()}`",
+         f"- evidence: {result.evidence} evaluated, non-vacuous configurations (minimum {result.min_evidence} for "
+         f"'holds')" + (f"; undecided: {result.reason}" if result.verdict == "undecided" else ""), f"- quantity: {p.quantity}; direction: {p.direction}; space: {p.space}",
          f"- configurations tried: {result.tried} (status counts {dict(result.counts)}); stopped by: "
          f"{result.stopped_by}; {result.elapsed:.1f} s",
          f"- seed {result.seed}; trial budget {result.trials}; time budget {result.budget}",
@@ -158,7 +161,8 @@ def _md(result: SearchResult, meta: dict[str, Any]) -> str:
 
 
 def write_report(result: SearchResult, out: str | Path, *, command: str | None = None) -> list[Path]:
-    """Write the report files into directory ``out`` (module docstring); returns the paths written."""
+    """Write the report files into directory ``out`` (module docstring); returns the paths written.
+    ``command``: the shell-quoted command line that reproduces the run (``shlex.join``)."""
     import matplotlib.pyplot as plt
 
     out = Path(out)

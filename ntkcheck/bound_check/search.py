@@ -40,7 +40,13 @@ SEARCH_SHARE = 0.85
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Outcome of :func:`search` (see the module docstring); ``verdict`` is ``violated`` or ``holds``."""
+    """Outcome of :func:`search` (see the module docstring).
+
+    ``verdict``: ``violated`` (a certified counterexample inside the space and the assumptions), ``holds``
+    (none found on at least ``min_evidence`` evaluated, non-vacuous configurations: ``evidence`` of them) or
+    ``undecided`` (fewer than that; ``reason`` says why: not evaluable, all vacuous, assumptions exclude
+    everything, too few trials).
+    """
 
     problem: Problem
     verdict: str
@@ -60,10 +66,14 @@ class SearchResult:
     budget: float | None = None
     elapsed: float = 0.0
     stopped_by: str = ""
+    evidence: int = 0
+    min_evidence: int = 0
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         ce = self.counterexample
-        return {"verdict": self.verdict, "tried": self.tried, "min_slack": self.min_slack,
+        return {"verdict": self.verdict, "tried": self.tried, "evidence": self.evidence,
+                "min_evidence": self.min_evidence, "reason": self.reason, "min_slack": self.min_slack,
                 "counterexample": None if ce is None else ce.to_json(),
                 "found_at": self.found_at, "found_in": self.found_in,
                 "found_before_shrinking": None if self.found is None else self.found.to_json(),
@@ -74,7 +84,15 @@ class SearchResult:
 
 
 #: Statuses of configurations where the bound holds (or nearly): optimization starts and the slack statistics.
+#: These are the evaluated, non-vacuous configurations: the evidence behind a verdict of ``holds``.
 _NEAR = ("holds", "within_tolerance", "not_significant")
+
+#: A verdict of ``holds`` needs at least this many evaluated, non-vacuous configurations without a certified
+#: violation (``min_evidence``); with fewer the verdict is ``undecided``.
+MIN_EVIDENCE = 10
+#: Stop early when this many configurations were drawn and none gave evidence (all excluded, not evaluable,
+#: vacuous or degenerate): more of the same would not change an ``undecided``.
+_HOPELESS = 200
 
 
 class _Stop(Exception):
@@ -115,6 +133,8 @@ class _Tracker:
             return "phase"
         if self.trials is not None and self.calls >= 50 * self.trials:
             return "trials"           # assumptions exclude nearly everything: do not loop for ever
+        if self.calls >= _HOPELESS and not any(self.counts.get(k, 0) for k in _NEAR):
+            return "no evidence"      # everything drawn so far is excluded / not evaluable / vacuous
         return None
 
     def evaluate(self, cfg: Configuration) -> Evaluation:
@@ -144,10 +164,22 @@ def domain_from_assumptions(problem: Problem) -> Domain:
     """
     import sympy as sp
 
+    return _domain(problem)[0]
+
+
+def _domain(problem: Problem) -> tuple[Domain, str | None]:
+    """:func:`domain_from_assumptions` and, when a simple assumption leaves no value of N, d, L or n (e.g.
+    ``N < 0``) or is constantly false, the reason why no configuration can satisfy the assumptions."""
+    import sympy as sp
+
+    empty = None
     rng = {"N": [1, 10], "d": [1, 10], "L": [1, 4], "n": [16, 256]}
+    admissible = {k: (1, math.inf) for k in rng}      # what the assumptions allow at all (integers >= 1)
     n_le_d = n_lt_d = False
     for a in problem.assumptions:
         e = a.expr
+        if e in (sp.false, False):
+            empty = empty or f"assumption {a.text!r} is always false"
         rels = list(e.args) if isinstance(e, sp.And) else [e]
         for r in rels:
             if not isinstance(r, (sp.Eq, sp.Le, sp.Lt, sp.Ge, sp.Gt)):
@@ -167,6 +199,16 @@ def domain_from_assumptions(problem: Problem) -> Domain:
             if not (lhs.is_Symbol and str(lhs) in rng and rhs.is_number):
                 continue
             v = float(rhs)
+            tl, th = admissible[str(lhs)]
+            if op is sp.Eq:
+                tl, th = (max(tl, v), min(th, v)) if v == int(v) else (1, 0)
+            elif op in (sp.Le, sp.Lt):
+                th = min(th, math.floor(v) if op is sp.Le else math.ceil(v) - 1)
+            else:
+                tl = max(tl, math.ceil(v) if op is sp.Ge else math.floor(v) + 1)
+            admissible[str(lhs)] = (tl, th)
+            if tl > th:
+                empty = empty or f"no integer {lhs} >= 1 satisfies the assumptions (e.g. {a.text!r})"
             lo, hi = rng[str(lhs)]
             if op is sp.Eq:
                 lo = hi = int(round(v))
@@ -183,7 +225,7 @@ def domain_from_assumptions(problem: Problem) -> Domain:
             rng[str(lhs)] = [lo, max(lo, hi)]
     return Domain(N=tuple(rng["N"]), d=tuple(rng["d"]), L=tuple(rng["L"]), n=tuple(rng["n"]), N_le_d=n_le_d,
                   N_lt_d=n_lt_d, unit_norm=problem.unit_norm,
-                  activations=problem.activations or EXPLORED_ACTIVATIONS)
+                  activations=problem.activations or EXPLORED_ACTIVATIONS), empty
 
 
 def _explore(problem: Problem, tracker: _Tracker, domain: Domain, n_examples: int, seed: int) -> None:
@@ -290,11 +332,78 @@ def _optimize(problem: Problem, tracker: _Tracker, start: Evaluation, max_evals:
             return
 
 
+def precheck(problem: Problem) -> tuple[str, str] | None:
+    """Decide without searching when no configuration can give evidence: ``(status, reason)`` or None.
+
+    A relation used as a bound (``N > 2``) and a constant that is not a real number (``0/0``, ``log(-1)``) are
+    ``not_evaluable`` everywhere; a constant lower bound ≤ 0 (or upper bound +∞) is ``vacuous`` everywhere;
+    assumptions that no N, d, L, n ≥ 1 satisfy (``N < 0``) exclude everything.
+    """
+    from .vocabulary import BoundExpr
+
+    b = problem.bound
+    if isinstance(b, BoundExpr):
+        if b.is_relation:
+            return "not_evaluable", (f"the bound {b.text!r} is a relation (true/false), not a number: "
+                                     "it is not evaluable on any configuration")
+        if b.is_constant:
+            try:
+                v = complex(b.expr.evalf(17))
+            except (TypeError, ValueError):
+                v = complex("nan")
+            if v.imag != 0 or math.isnan(v.real) or (math.isinf(v.real) and not (
+                    (v.real > 0) == (problem.direction == "upper"))):
+                return "not_evaluable", (f"the bound {b.text!r} is the constant {b.expr}, not a real number: "
+                                         "it is not evaluable on any configuration")
+            if (problem.direction == "lower" and v.real <= 0) or (problem.direction == "upper" and v.real == math.inf):
+                return "vacuous", (f"the constant {problem.direction} bound {b.text!r} is vacuous on every "
+                                   "configuration (a lower bound <= 0 says nothing about an eigenvalue)")
+    empty = _domain(problem)[1]
+    if empty:
+        return "excluded", f"the assumptions exclude every configuration: {empty}"
+    return None
+
+
+def use_cache_for_hypothesis() -> None:
+    """Point hypothesis' storage (its example database and constants cache) at the ntkcheck cache directory
+    ($NTKCHECK_CACHE, default ~/.cache/ntkcheck), so that nothing is written to the user's working directory.
+    A directory the user chose (HYPOTHESIS_STORAGE_DIRECTORY) is kept."""
+    import os
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    from ntkcheck.io import cache_dir
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(cache_dir() / "hypothesis")
+
+
+def _undecided_reason(counts: dict, evidence: int, min_evidence: int, tried: int, calls: int) -> str:
+    if calls == 0:
+        return "nothing was evaluated (budget too small)"
+    if tried == 0:
+        return f"the assumptions exclude every configuration drawn ({calls} drawn)"
+    parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in ("not_evaluable", "vacuous", "degenerate", "excluded")
+             if counts.get(k)]
+    if evidence == 0 and counts.get("not_evaluable", 0) == tried:
+        what = f"the bound is not evaluable on any of the {tried} configurations"
+    elif evidence == 0 and counts.get("vacuous", 0) + counts.get("degenerate", 0) + counts.get("not_evaluable", 0) == tried:
+        what = f"the bound is vacuous (or not evaluable) on all {tried} configurations"
+    else:
+        what = f"only {evidence} evaluated, non-vacuous configuration(s), fewer than the required {min_evidence}"
+    return what + (f" ({', '.join(parts)})" if parts else "")
+
+
 def search(problem: Problem, *, trials: int | None = 200, budget: float | None = None, seed: int = 0,
-           top_k: int = 3, shrink: bool = True, quiet: bool = True,
+           top_k: int = 3, shrink: bool = True, quiet: bool = True, min_evidence: int = MIN_EVIDENCE,
            on_progress: Callable[[str], None] | None = None) -> SearchResult:
     """Search for a certified violation of ``problem`` (module docstring); reproducible for a given seed
-    when only ``trials`` limits it (a time ``budget`` may stop it at a machine-dependent point)."""
+    when only ``trials`` limits it (a time ``budget`` may stop it at a machine-dependent point).
+
+    The verdict is ``holds`` only with at least ``min_evidence`` evaluated, non-vacuous configurations and no
+    certified violation; ``undecided`` otherwise (see :class:`SearchResult`)."""
+    if isinstance(min_evidence, bool) or not isinstance(min_evidence, int) or min_evidence < 1:
+        raise NtkcheckError(f"min_evidence must be a positive integer, got {min_evidence!r}")
     if trials is None and budget is None:
         raise NtkcheckError("give a trial budget, a time budget, or both")
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
@@ -303,6 +412,14 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         raise NtkcheckError(f"budget must be a positive number of seconds, got {budget!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise NtkcheckError(f"seed must be an integer, got {seed!r}")
+    pre = precheck(problem)
+    if pre is not None:
+        status, reason = pre
+        return SearchResult(problem=problem, verdict="undecided", tried=0, counts={status: 0},
+                            min_slack=float("nan"), min_slack_eval=None, tightest=None, counterexample=None,
+                            found=None, seed=seed, trials=trials, budget=budget, stopped_by="precheck",
+                            evidence=0, min_evidence=min_evidence, reason=reason)
+    use_cache_for_hypothesis()
     from tqdm import tqdm
 
     bar = tqdm(total=trials, desc="bound search", unit="config", disable=quiet, leave=False)
@@ -352,14 +469,43 @@ def search(problem: Problem, *, trials: int | None = 200, budget: float | None =
         from .shrink import shrink_counterexample
         shrunk, log = shrink_counterexample(problem, found,
                                             deadline=None if budget is None else tracker.t0 + budget)
+    reason = ""
+    if shrunk is not None and not _inside(problem, shrunk):
+        shrunk, log = found, list(log) + ["shrunk example left the space or the assumptions: reporting the "
+                                          "example as found"]
+    if found is not None and not _inside(problem, found):
+        # never report a counterexample to a claim the user did not make (cannot happen with the built-in
+        # strategies; kept as the last line of defence)
+        reason = "a violation was found outside the requested space or assumptions and is not reported"
+        found = shrunk = None
+        log = ()
+    evidence = sum(tracker.counts.get(k, 0) for k in _NEAR)
     ok = [e for e in tracker.evals if e.status in _NEAR and math.isfinite(e.slack)]
     mins = min(ok + [e for e in (found, shrunk) if e is not None], key=lambda e: e.slack, default=None)
     tight = min(ok, key=lambda e: e.rel_slack if math.isfinite(e.rel_slack) else math.inf, default=None)
     ratios = tuple(float(e.ratio) for e in tracker.evals
                    if e.status in _NEAR + ("violated",) and math.isfinite(e.ratio))
-    return SearchResult(problem=problem, verdict="violated" if found is not None else "holds",
+    if found is not None:
+        verdict = "violated"
+    elif evidence >= min_evidence:
+        verdict = "holds"
+    else:
+        verdict = "undecided"
+        reason = "; ".join(r for r in (reason, _undecided_reason(tracker.counts, evidence, min_evidence,
+                                                                 tracker.tried, tracker.calls)) if r)
+    return SearchResult(problem=problem, verdict=verdict,
                         tried=tracker.tried, counts=dict(tracker.counts),
                         min_slack=float(mins.slack) if mins is not None else float("nan"), min_slack_eval=mins,
                         tightest=tight, counterexample=shrunk, found=found, found_at=tracker.found_at,
                         found_in=found_in, ratios=ratios, shrink_log=tuple(log), seed=seed, trials=trials,
-                        budget=budget, elapsed=tracker.elapsed(), stopped_by=stopped_by)
+                        budget=budget, elapsed=tracker.elapsed(), stopped_by=stopped_by, evidence=evidence,
+                        min_evidence=min_evidence, reason=reason)
+
+
+def _inside(problem: Problem, ev: Evaluation) -> bool:
+    """Membership re-check before a counterexample is reported: its architecture is in the searched space and
+    its evaluation (which checks every assumption first) certifies the violation."""
+    from .space import member, space_of
+
+    # ev comes from `evaluate`, which returns "violated" only when every assumption holds
+    return ev.violated and member(ev.config.spec, space_of(problem.space, problem.quantity))

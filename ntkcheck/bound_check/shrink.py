@@ -7,7 +7,11 @@ assumptions — and accepted only if it is still ``violated`` by at least :data:
 1. **fewer points**: drop one row of X (alone, or together with resetting σ_w² = 2, σ_b² = 0);
 2. **fewer layers / edges**: bypass an inner node (its out-edges are re-attached to the sources of its
    non-zero in-edges, removing that node's layer), drop the last node (the one before it becomes the output),
-   drop an edge whose target keeps another in-edge, turn a ``dense`` edge into a ``skip``;
+   drop an edge whose target keeps another in-edge, turn a ``dense`` edge into a ``skip``; and the moves of
+   the configuration's own family (:func:`ntkcheck.bound_check.space.family_candidates`: drop an fc layer or
+   skip, a residual block, set an NB201 op to none / skip_connect, a Chen edge to zero / skip).
+   Every candidate architecture must stay in the searched space (:func:`ntkcheck.bound_check.space.member`);
+   the assumptions are re-checked by ``evaluate`` (an excluded candidate is never accepted);
 3. **simpler activations**: replace an activation by an earlier one in
    :data:`ntkcheck.bound_check.strategies.ACTIVATIONS` (relu, identity, …);
 4. **simpler hyper-parameters**: σ_w² → 2 or 1, σ_b² → 0; the width halved (empirical quantity);
@@ -24,6 +28,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.spec import ArchSpec, parse_spec
 
 from .problem import Configuration, Evaluation, Problem, evaluate
+from .space import family_candidates, family_of, member, space_of
 from .strategies import ACTIVATIONS, EXPLORED_ACTIVATIONS
 
 __all__ = ["shrink_counterexample", "candidates", "size_of", "SAFETY"]
@@ -154,12 +159,18 @@ def candidates(cfg: Configuration, problem: Problem) -> Iterator[tuple[str, Conf
                 if s0 is not None:
                     yield (f"drop point {i} and reset σ_w² = 2, σ_b² = 0",
                            Configuration(s0, np.delete(X, i, axis=0), cfg.width, "shrink"))
-    for what, gen in (("architecture", _arch_candidates(spec)), ("activation", _activation_candidates(spec, problem.activations or EXPLORED_ACTIVATIONS)),
-                      ("hyper-parameter", _hyper_candidates(spec))):
-        for d in gen:
-            s = _spec_from(d, spec)
-            if s is not None and not (s.is_degenerate and not spec.is_degenerate):
-                yield f"{what}: {_diff(spec, s)}", Configuration(s, X, cfg.width, "shrink")
+    space = space_of(problem.space, problem.quantity)
+    family = family_of(spec, space)
+    allowed = problem.activations or EXPLORED_ACTIVATIONS
+    moves = [(f"{family}: {desc}", d) for desc, d in family_candidates(spec, family)] if family else []
+    moves += [("architecture", d) for d in _arch_candidates(spec)]
+    moves += [("activation", d) for d in _activation_candidates(spec, allowed)]
+    moves += [("hyper-parameter", d) for d in _hyper_candidates(spec)]
+    for what, d in moves:
+        s = _spec_from(d, spec)
+        # a candidate must stay in the searched space (issue 15): an NB201 cell stays an NB201 cell
+        if s is not None and not (s.is_degenerate and not spec.is_degenerate) and member(s, space):
+            yield f"{what}: {_diff(spec, s)}", Configuration(s, X, cfg.width, "shrink")
     if cfg.width is not None and cfg.width >= 4:
         yield f"width {cfg.width} → {cfg.width // 2}", Configuration(spec, X, cfg.width // 2, "shrink")
     if X.shape[1] > 1:

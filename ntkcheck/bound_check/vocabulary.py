@@ -22,6 +22,10 @@ Names (exactly the contract's list, plus ``eta`` for the ``convergence_rate`` qu
 ``eta``                    the learning rate of the ``convergence_rate`` quantity (Chen et al. 2022, Thm 3.1)
 ``E_phi(l)``, ``E_phi2``,  Gaussian moments E[φ_l], E[φ_l²], E[φ_l'], E[φ_l'²] at √q(l) z (issue 9's "moments";
 ``E_dphi``, ``E_dphi2``    an extension beyond §10); without l, the readout's
+``ntk_lambda_min``, ...    λ_min, λ_max, trace of either infinite-width kernel (``ntk_*``, ``nngp_*``), whichever is
+                           bounded; their certified uncertainty is added to the bound's tolerance (issue 15)
+``empirical_ntk_lambda_min(w)``, ``empirical_ntk_lambda_max(w)``, ``empirical_nngp_lambda_min(w)``: median over
+                           the problem's seeds of networks of width w (1 ≤ w ≤ :data:`MAX_NAMED_WIDTH`)
 =========================  =========================================================================================
 
 plus sympy's functions and constants (``sqrt``, ``log``, ``exp``, ``pi``, ``E``, ``Min``, ``Max``, ``Abs``,
@@ -87,7 +91,28 @@ NAMES: dict[str, tuple[Any, str]] = {
     "E_phi2": ((0, 1), "E_phi2(l) = E[φ_l(√q(l) z)²] (extension beyond §10)"),
     "E_dphi": ((0, 1), "E_dphi(l) = E[φ_l'(√q(l) z)] (extension beyond §10)"),
     "E_dphi2": ((0, 1), "E_dphi2(l) = E[φ_l'(√q(l) z)²] (extension beyond §10)"),
+    # quantities of either kernel, whichever is bounded (relations between two kernels, issue 15)
+    "ntk_lambda_min": (None, "λ_min of the infinite-width NTK Θ of the configuration"),
+    "ntk_lambda_max": (None, "λ_max of the infinite-width NTK Θ"),
+    "ntk_trace": (None, "trace of the infinite-width NTK Θ"),
+    "nngp_lambda_min": (None, "λ_min of the infinite-width NNGP K"),
+    "nngp_lambda_max": (None, "λ_max of the infinite-width NNGP K"),
+    "nngp_trace": (None, "trace of the infinite-width NNGP K"),
+    # finite width: the median over the problem's seeds (--seeds) of networks of width w (contract §4, NTK param.)
+    "empirical_ntk_lambda_min": ((1,), "empirical_ntk_lambda_min(w): median over --seeds networks of width w of "
+                                       "λ_min of the empirical NTK Θ̂ (w an integer 1..%d)" % 4096),
+    "empirical_ntk_lambda_max": ((1,), "empirical_ntk_lambda_max(w): the same for λ_max of Θ̂"),
+    "empirical_nngp_lambda_min": ((1,), "empirical_nngp_lambda_min(w): the same for λ_min of the empirical NNGP"),
 }
+
+#: Largest width an ``empirical_*(w)`` name may ask for (memory: w² weights per layer per network).
+MAX_NAMED_WIDTH = 4096
+#: Symbols naming a spectral quantity of one of the two infinite-width kernels: (kernel, statistic).
+KERNEL_SYMBOLS = {f"{k}_{s}": (k, s) for k in ("ntk", "nngp") for s in ("lambda_min", "lambda_max", "trace")}
+#: Functions naming a finite-width quantity: (kernel, statistic).
+EMPIRICAL_FUNCTIONS = {"empirical_ntk_lambda_min": ("ntk", "lambda_min"),
+                       "empirical_ntk_lambda_max": ("ntk", "lambda_max"),
+                       "empirical_nngp_lambda_min": ("nngp", "lambda_min")}
 SYMBOL_NAMES = tuple(k for k, (a, _) in NAMES.items() if a is None)
 FUNCTION_NAMES = tuple(k for k, (a, _) in NAMES.items() if a is not None)
 
@@ -110,7 +135,7 @@ _LOCALS: dict[str, Any] = {**_SYMBOLS, **_FUNCTIONS}
 
 
 _ARGS = {"q": "l", "mu": "r, l", "lam_min_hadamard": "r", "lam_max_hadamard": "r", "E_phi": "l", "E_phi2": "l",
-         "E_dphi": "l", "E_dphi2": "l"}
+         "E_dphi": "l", "E_dphi2": "l", **{k: "w" for k in EMPIRICAL_FUNCTIONS}}
 
 
 def vocabulary_help() -> str:
@@ -133,6 +158,18 @@ class BoundExpr:
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def is_relation(self) -> bool:
+        """True for a relation or a logical value (``N > 2``): an assumption, never a bound's value."""
+        # not sp.logic.boolalg.Boolean: a sympy Symbol is a Boolean too
+        return isinstance(self.expr, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom,
+                                      sp.logic.boolalg.BooleanFunction))
+
+    @property
+    def is_constant(self) -> bool:
+        """True when no vocabulary name occurs: the same value on every configuration."""
+        return not self.symbols and not self.functions
 
 
 def _names_in(text: str) -> list[tuple[str, bool]]:
@@ -159,7 +196,7 @@ def parse_bound(text: str | sp.Expr | BoundExpr, *, what: str = "bound") -> Boun
         if not isinstance(text, str) or not text.strip():
             raise NtkcheckError(f"{what} must be a non-empty expression")
         src = text.strip()
-        if "__" in src or ";" in src or "lambda" in src:
+        if "__" in src or ";" in src or any(name == "lambda" for name, _ in _names_in(src)):
             raise NtkcheckError(f"{what} {src!r} is not a plain expression")
         for name, called in _names_in(src):
             if called and name not in _LOCALS and not callable(_GLOBALS.get(name)):
@@ -187,6 +224,9 @@ def parse_bound(text: str | sp.Expr | BoundExpr, *, what: str = "bound") -> Boun
         if len(f.args) not in NAMES[name][0]:
             raise NtkcheckError(f"{name} takes {' or '.join(map(str, NAMES[name][0]))} argument(s) in {what} {src!r}")
         funcs.add(name)
+    for f in expr.atoms(AppliedUndef):
+        if f.func.__name__ in EMPIRICAL_FUNCTIONS and f.args[0].is_number:
+            _as_index(f.args[0], f"{f.func.__name__}(w) in {what} {src!r}", minimum=1, maximum=MAX_NAMED_WIDTH)
     syms = tuple(sorted(str(s) for s in expr.free_symbols))
     return BoundExpr(src, expr, syms, tuple(sorted(funcs)))
 
@@ -234,6 +274,7 @@ class BoundContext:
     width: int | None = None
     eta: float | None = None
     kernel: np.ndarray | None = field(default=None, repr=False, compare=False)
+    seeds: int = 8
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- data --
@@ -337,6 +378,50 @@ class BoundContext:
     def diag_max(self) -> float:
         return float(np.max(np.diag(self.K)))
 
+    # -- named quantities of either kernel and of finite width (issue 15) --
+    @property
+    def names_tol(self) -> float:
+        """Certified uncertainty of the kernel quantities the bound named (added to the bound's tolerance)."""
+        return float(sum(self._cache.get("names_tol", {}).values()))
+
+    def kernel_quantity(self, name: str) -> float:
+        """``ntk_lambda_min``, ``nngp_trace``, ...: the infinite-width kernel's statistic, whose certified
+        uncertainty (eigenvalue error bound + N·quadrature tolerance per layer, as for the bounded quantity)
+        is recorded in :attr:`names_tol`."""
+        from .quantities import compute_quantity
+
+        kname, stat = KERNEL_SYMBOLS[name]
+        if stat == "trace":
+            M = np.asarray(getattr(self.kernels, kname), dtype=np.float64)
+            val = float(np.trace(M))
+            tol = M.shape[0] * _entry_tol(self, M) * (self.spec.L + 1)
+        else:
+            other = BoundContext(spec=self.spec, X=self.X, kernel_name=kname)
+            other.__dict__["kernels"] = self.kernels          # share the engine's result (cached_property slot)
+            qv = compute_quantity(f"{kname}_{stat}", other)
+            val, tol = qv.value, qv.tol_kernel
+        self._cache.setdefault("names_tol", {})[name] = tol
+        return val
+
+    def empirical_quantity(self, name: str, w: Any) -> float:
+        """``empirical_ntk_lambda_min(w)`` etc.: median over ``seeds`` networks (seeds 0..seeds−1) of width w."""
+        from ntkcheck.empirical.ntk import iter_seed_kernels
+        from ntkcheck.theory.spectra import certified_eigvalsh
+
+        w = _as_index(w, f"{name}(w)", minimum=1, maximum=MAX_NAMED_WIDTH)
+        key = ("empirical", name, w)
+        if key not in self._cache:
+            kname, stat = EMPIRICAL_FUNCTIONS[name]
+            vals, errs = [], []
+            for sk in iter_seed_kernels(self.spec, self.X, w, int(self.seeds), ntk=(kname == "ntk")):
+                s = certified_eigvalsh(np.asarray(getattr(sk, kname), dtype=np.float64))
+                vals.append(float(s.lambda_min if stat == "lambda_min" else s.lambda_max))
+                errs.append(float(s.error_bound if stat == "lambda_min" else s.error_bound_max))
+            self._cache[key] = (float(np.median(vals)), float(max(errs)))
+        val, tol = self._cache[key]
+        self._cache.setdefault("names_tol", {})[f"{name}({w})"] = tol
+        return val
+
     # -- layers --
     @cached_property
     def layer_activations(self) -> tuple[str, ...]:
@@ -397,7 +482,17 @@ class BoundContext:
             return float(self.eta)
         if name not in SYMBOL_NAMES:
             raise NtkcheckError(f"unknown name {name!r}")
+        if name in KERNEL_SYMBOLS:
+            return self.kernel_quantity(name)
         return float(getattr(self, name))
+
+
+def _entry_tol(ctx: "BoundContext", M: np.ndarray) -> float:
+    """Per-entry uncertainty of an infinite-width kernel matrix (as in :mod:`.quantities`)."""
+    from .quantities import CLOSED_FORM_RTOL, quad_rtol
+
+    scale = max(1.0, float(np.max(np.abs(M)))) if M.size else 1.0
+    return max(quad_rtol() * scale, float(getattr(ctx.kernels, "quadrature_error", 0.0)), CLOSED_FORM_RTOL * scale)
 
 
 def _as_index(v: Any, where: str, *, minimum: int, maximum: int | None = None) -> int:
@@ -420,6 +515,7 @@ _CALLS: Mapping[str, Callable[..., float]] = {
     "lam_min_hadamard": lambda ctx, r: ctx.lam_min_hadamard(r),
     "lam_max_hadamard": lambda ctx, r: ctx.lam_max_hadamard(r),
     **{k: (lambda ctx, l=None, k=k: ctx.moment(k, l)) for k in ("E_phi", "E_phi2", "E_dphi", "E_dphi2")},
+    **{k: (lambda ctx, w, k=k: ctx.empirical_quantity(k, w)) for k in EMPIRICAL_FUNCTIONS},
 }
 
 
@@ -432,6 +528,8 @@ def evaluate_bound(bound: BoundExpr | Callable[[BoundContext], float], ctx: Boun
     """
     if callable(bound) and not isinstance(bound, BoundExpr):
         return float(bound(ctx))
+    if bound.is_relation:
+        raise NtkcheckError(f"{bound.text!r} is a relation (true/false), not a number")
     expr = bound.expr
     if bound.symbols:
         expr = expr.xreplace({_SYMBOLS[s]: sp.Float(ctx.value(s), 17) if s not in ("N", "d", "L", "n", "n_skips",
@@ -447,7 +545,10 @@ def evaluate_bound(bound: BoundExpr | Callable[[BoundContext], float], ctx: Boun
         if not ready:
             raise NtkcheckError(f"cannot evaluate {bound.text!r}: function arguments are not numbers")
         expr = expr.xreplace(ready)
-    val = complex(sp.N(expr, 17)) if expr.is_number else None
+    try:
+        val = complex(sp.N(expr, 17)) if expr.is_number else None
+    except (TypeError, ValueError):
+        val = None
     if val is None:
         raise NtkcheckError(f"cannot evaluate {bound.text!r}: it does not reduce to a number")
     if abs(val.imag) > 1e-12 * max(1.0, abs(val.real)):

@@ -8,10 +8,11 @@ violated (a defect to report), 2 for bad input.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
+
+from ntkcheck.cli import positive_int
 
 HELP = "lower/upper bounds on lambda_min of the infinite-width NTK/NNGP vs its certified value"
 DESCRIPTION = (HELP + ". Lower bounds: Hermite/Schur family, Gershgorin, depth recursion, NTK layer sums "
@@ -22,12 +23,10 @@ def add_arguments(p) -> None:
     p.add_argument("spec", help="spec: JSON file, JSON string, or an NB201 cell string")
     p.add_argument("data", help="data X as a .npy file of shape (N, d)")
     p.add_argument("--kernel", choices=("ntk", "nngp"), default="ntk")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-o", "--output", help="also write the JSON result to this file (atomic)")
-    p.add_argument("--r-max", type=int, default=20, help="Hermite terms used explicitly (default 20)")
+    p.add_argument("--r-max", type=positive_int, default=20, help="Hermite terms used explicitly (default 20)")
     p.add_argument("--normalize", choices=("none", "sphere"), default="none",
                    help="'sphere': scale every row to unit norm first (the theorems' setting)")
-    p.add_argument("--quiet", action="store_true")
 
 
 def _fmt(v) -> str:
@@ -40,13 +39,17 @@ def _fmt(v) -> str:
 
 def run(args) -> int:
     from ntkcheck.errors import NtkcheckError
-    from ntkcheck.io import load_data, write_json_atomic
+    from ntkcheck.io import check_memory, check_output_file, data_shape, load_data, write_json_atomic
     from ntkcheck.spec import parse_spec
     from ntkcheck.theory.bounds import bounds_report
 
-    if not (1 <= args.r_max <= 200):
+    if args.r_max > 200:
         raise NtkcheckError(f"--r-max must be in 1..200, got {args.r_max}")
+    if args.output:
+        check_output_file(args.output)
     spec = parse_spec(args.spec)
+    N = data_shape(args.data)[0]
+    check_memory(8.0 * N * N * 8 * max(1, spec.nodes), f"the N×N kernels and bounds for N = {N}")
     X = load_data(args.data, allow_duplicates=True)
     if args.normalize == "sphere":
         n = np.linalg.norm(X, axis=1, keepdims=True)
@@ -58,27 +61,25 @@ def run(args) -> int:
     out["spec"] = spec.to_json()
     out["normalized"] = args.normalize
     out["N"], out["d"] = int(X.shape[0]), int(X.shape[1])
+    out["command_line"] = getattr(args, "command_line", None)
     if args.output:
         write_json_atomic(args.output, out)
     violated = [n for n, h in rep.holds.items() if not h]
-    if args.json:
-        json.dump(out, sys.stdout, indent=2, default=float)
-        sys.stdout.write("\n")
-    else:
-        print(f"{args.kernel.upper()}  N={X.shape[0]} d={X.shape[1]}  lambda_min = {rep.lambda_min:.6g} "
-              f"+/- {rep.lambda_min_error:.2g}" + ("  (singular)" if rep.singular else ""))
-        w = max(len(n) for n in list(rep.lower_bounds) + list(rep.upper_bounds)) + 2
-        print(f"{'bound':<{w}}{'side':<7}{'value':>14}  {'vacuous':<8}{'holds':<6}{'tightness':>10}")
-        for side, d in (("lower", rep.lower_bounds), ("upper", rep.upper_bounds)):
-            for n, v in d.items():
-                vac = side == "lower" and v <= 0
-                print(f"{n:<{w}}{side:<7}{_fmt(v):>14}  {('yes' if vac else 'no'):<8}"
-                      f"{_fmt(rep.holds[n]):<6}{_fmt(rep.tightness[n]):>10}")
-        for name, t in rep.templates.items():
-            print(f"template {name}: {t['value']:.4g} w.p. >= {t['probability']:.3g} ({t['label']})")
-        for note in rep.notes:
-            print(f"note: {note}")
+    # the table (cli.py silences stdout under --quiet and --json)
+    print(f"{args.kernel.upper()}  N={X.shape[0]} d={X.shape[1]}  lambda_min = {rep.lambda_min:.6g} "
+          f"+/- {rep.lambda_min_error:.2g}" + ("  (singular)" if rep.singular else ""))
+    w = max(len(n) for n in list(rep.lower_bounds) + list(rep.upper_bounds)) + 2
+    print(f"{'bound':<{w}}{'side':<7}{'value':>14}  {'vacuous':<8}{'holds':<6}{'tightness':>10}")
+    for side, d in (("lower", rep.lower_bounds), ("upper", rep.upper_bounds)):
+        for n, v in d.items():
+            vac = side == "lower" and v <= 0
+            print(f"{n:<{w}}{side:<7}{_fmt(v):>14}  {('yes' if vac else 'no'):<8}"
+                  f"{_fmt(rep.holds[n]):<6}{_fmt(rep.tightness[n]):>10}")
+    for name, t in rep.templates.items():
+        print(f"template {name}: {t['value']:.4g} w.p. >= {t['probability']:.3g} ({t['label']})")
+    for note in rep.notes:
+        print(f"note: {note}")
     if violated:
         print(f"ntkcheck: bound(s) violated: {', '.join(violated)} (please report)", file=sys.stderr)
-        return 1
-    return 0
+        return 1, out
+    return 0, out

@@ -40,19 +40,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nb201-all", nargs="?", const=True, default=None, metavar="X.npy",
                    help="all 15,625 NB201 cells (data may be given here or with --data)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the result (.json, or .csv for --nb201-all)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--normalize", action="store_true", help="rescale data rows to unit norm (warns)")
     p.add_argument("--center", action="store_true", help="centre each data row before normalising")
     p.add_argument("--engine", choices=("project", "reference"), default="project",
                    help="kernel engine: the project's (default) or this area's independent reference")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _load_X(path: str | None, args: argparse.Namespace) -> np.ndarray | None:
     if path is None:
         return None
-    from ntkcheck.io import load_data
+    from ntkcheck.io import check_memory, data_shape, load_data
 
+    N = data_shape(path)[0]
+    check_memory(8.0 * N * N * 16, f"the N×N kernels for N = {N}")
     X = load_data(path)
     nrm = np.linalg.norm(X, axis=1)
     if args.center or args.normalize:
@@ -107,7 +107,7 @@ def _cell_report(args: argparse.Namespace) -> dict[str, Any]:
             raise NtkcheckError(f"--darts is not valid JSON: {exc}") from None
         if isinstance(geno, dict):
             geno = geno.get("normal", geno)
-        if not isinstance(geno, list):
+        if not isinstance(geno, list) or not all(isinstance(g, (list, tuple)) for g in geno):
             raise NtkcheckError("--darts must be a list of [op, input] pairs (or {\"normal\": [...]})")
         res = darts_depth_width(geno)
         res["notes"] = ["DARTS/NDS normal cell by the official code's rule (concat as skip-sum, in0/in1 paths pooled)"]
@@ -211,8 +211,15 @@ def _fmt(v: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ntkcheck.theory.connectivity import versions
-    from ntkcheck.io import to_jsonable, write_json_atomic
+    from ntkcheck.io import write_json_atomic
 
+    if args.output:
+        from ntkcheck.io import check_output_file
+
+        single = args.nb201_all is None
+        check_output_file(args.output, suffixes=(".json",) if single else (".json", ".csv"))
+    if args.cell and args.darts:
+        raise NtkcheckError("give either a CELL or --darts GENOTYPE, not both")
     if args.nb201_all is not None:
         if args.cell or args.darts:
             raise NtkcheckError("--nb201-all takes no CELL or --darts")
@@ -224,17 +231,15 @@ def run(args: argparse.Namespace) -> int:
                      "note": "deterministic (no random numbers); filter windows: code 0.99<=d<=2.51, "
                              "0.99<=m<=3.01; paper (1.6, 2.2) +- (0.7, 0.9)"}
     res["versions"] = versions()
+    res["command_line"] = getattr(args, "command_line", None)
     if args.output and not str(args.output).endswith(".csv"):
         write_json_atomic(args.output, res)
     elif args.output and args.nb201_all is not None:
         write_json_atomic(Path(args.output).with_suffix(".json"), res)
     elif args.output:
         raise NtkcheckError("a single cell's report is JSON: use -o OUT.json")
-    if args.json:
-        print(json.dumps(to_jsonable(res), indent=2))
-    else:
-        _print_table(res)
-    return 0
+    _print_table(res)          # cli.py silences it under --quiet and prints `res` under --json
+    return 0, res
 
 
 def _print_table(res: dict[str, Any]) -> None:

@@ -14,10 +14,10 @@ download; the paper used MNIST/CIFAR-10), on a GPU when one is present.  ``--epo
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
+from ntkcheck.cli import nonneg_int, positive_float, positive_int
 from ntkcheck.errors import NtkcheckError
 
 HELP = "measure gradient-descent loss contraction of DAG cells against Chen et al. 2022's Theorem 3.1"
@@ -39,28 +39,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cells", nargs="*", help=f"Chen DAG or NB201 strings (default: {' '.join(DEFAULT_CELLS)})")
     p.add_argument("--scale", choices=("small", "paper"), default="small")
     p.add_argument("--widths", type=_ints, default=None, help="comma-separated widths (small: 64,256,1024)")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (small: 2, paper: 3)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (and the data sample's seed)")
-    p.add_argument("--n", type=int, default=10, help="number of data points for --scale small")
-    p.add_argument("--steps", type=int, default=200, help="GD steps for --scale small")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--seeds", type=positive_int, default=None, help="number of seeds (small: 2, paper: 3)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="first seed (and the data sample's seed)")
+    p.add_argument("--n", type=positive_int, default=10, help="number of data points for --scale small")
+    p.add_argument("--steps", type=positive_int, default=200, help="GD steps for --scale small")
+    p.add_argument("--lr", type=positive_float, default=None,
                    help="learning rate (small: 1/max λ_max(NTK) over the cells; paper: 1e-5)")
-    p.add_argument("--epochs", type=int, default=100, help="SGD epochs for --scale paper (paper: 1000 on MNIST)")
-    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu or cuda")
+    p.add_argument("--epochs", type=positive_int, default=100, help="SGD epochs for --scale paper (paper: 1000 on MNIST)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto (cuda if present), cpu or cuda")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the full report (atomically)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     from ntkcheck.empirical import training
     from ntkcheck.empirical.networks import resolve_device
-    from ntkcheck.io import to_jsonable, write_json_atomic
+    from ntkcheck.io import write_json_atomic
 
     cells = list(args.cells) or list(DEFAULT_CELLS)
+    if args.output:
+        from ntkcheck.io import check_output_file
+        check_output_file(args.output, suffixes=(".json",))
     dev = str(resolve_device(args.device))
     if args.n < 2 and args.scale == "small":
         raise NtkcheckError("--n must be at least 2")
+    if args.n > 1797 and args.scale == "small":
+        raise NtkcheckError(f"--n must be at most 1797 (the sklearn digits), got {args.n}")
+    if args.widths and max(args.widths) > 1 << 16:
+        raise NtkcheckError(f"--widths: {max(args.widths)} is too large (at most 65536)")
+    from ntkcheck.io import check_memory
+
+    w = max(args.widths or [1024])
+    # weights, gradients and two work copies of up to 6 w×w edge matrices (a 3-node DAG), float64
+    check_memory(8.0 * 4 * 6 * w * w, f"training width-{w} networks")
     if args.scale == "small":
         widths = args.widths or [64, 256, 1024]
         if min(widths) < 64:
@@ -89,16 +100,15 @@ def run(args: argparse.Namespace) -> int:
         res["config"].update(scale="paper", seed=args.seed)
         res["curves"] = {k: {kk: vv.tolist() for kk, vv in v.items()} for k, v in res["curves"].items()}
         res["final_train_acc_mean"] = {k: float(np.mean(np.array(v["train_acc"])[:, -1])) for k, v in res["curves"].items()}
+    res["command_line"] = getattr(args, "command_line", None)
     if args.output:
         write_json_atomic(args.output, res)
-    if args.json:
-        print(json.dumps(to_jsonable(res), indent=2))
-    elif args.scale == "small":
+    if args.scale == "small":   # cli.py silences the table under --quiet and prints `res` under --json
         _print_small(res)
     else:
         for k, v in res["final_train_acc_mean"].items():
             print(f"{k:<12} final train accuracy (mean over seeds) {v:.4f}")
-    return 0
+    return 0, res
 
 
 def _small_verdict(res: dict) -> dict:

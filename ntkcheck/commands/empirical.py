@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ntkcheck.cli import nonneg_int, positive_int
+
 HELP = "finite-width NTK and NNGP of a spec's network (mean over seeds, per-seed certified λ_min)"
 DESCRIPTION = HELP + ". Exit status 0 on success, 2 for bad input."
 
@@ -18,9 +20,9 @@ DESCRIPTION = HELP + ". Exit status 0 on success, 2 for bad input."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", metavar="SPEC", help="spec: a JSON file, a JSON string or an NB201 string")
     p.add_argument("data", metavar="X.npy", help="data: an (N, d) float64 .npy file with distinct rows")
-    p.add_argument("--width", type=int, required=True, help="hidden width n")
-    p.add_argument("--seeds", type=int, default=1, help="number of networks (seeds S, S+1, ...; default 1)")
-    p.add_argument("--seed", type=int, default=0, help="first seed S (default 0)")
+    p.add_argument("--width", type=positive_int, required=True, help="hidden width n")
+    p.add_argument("--seeds", type=positive_int, default=1, help="number of networks (seeds S, S+1, ...; default 1)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="first seed S (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--parametrization", choices=("ntk", "standard", "torch_default"), default="ntk",
@@ -28,36 +30,45 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("auto", "loop", "jacobian", "ntvp", "structured"), default="auto")
     p.add_argument("--params", choices=("all", "weight", "no_classifier", "weight_no_classifier"), default="all",
                    help="parameters θ of the NTK (default all)")
-    p.add_argument("--chunk-size", type=int, default=None, help="samples processed at once (engine default)")
+    p.add_argument("--chunk-size", type=positive_int, default=None, help="samples processed at once (engine default)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="output file (written atomically)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
 
 
-def run(args: argparse.Namespace) -> int:
+def memory_estimate(spec, N: int, d: int, width: int, itemsize: int, chunk: int | None) -> float:
+    """Bytes the finite-width kernels need, estimated before anything is allocated: the parameters P
+    (n² per weighted edge, n·d for the input layer, biases), per-sample gradients of ``chunk`` samples
+    (chunk × P), activations N × n per node (forward and backward), and the N×N kernels (NTK, NNGP, sums,
+    eigen-decomposition work)."""
+    n = float(width)
+    P = n * n * max(1, spec.n_dense) + n * d + n * (spec.nodes + 2)
+    rows = float(min(N, chunk or N))
+    return itemsize * (P * (2.0 + rows) + 4.0 * N * n * (spec.nodes + 1)) + 8.0 * 8.0 * N * N
+
+
+def run(args: argparse.Namespace):
     import numpy as np
     import torch
 
     import ntkcheck
     from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list
     from ntkcheck.empirical.spectra import certified_spectrum
-    from ntkcheck.errors import NtkcheckError
-    from ntkcheck.io import load_data, save_npz_atomic, to_jsonable
+    from ntkcheck.io import check_memory, check_output_file, data_shape, load_data, save_npz_atomic, to_jsonable
     from ntkcheck.spec import parse_spec
 
-    if args.width <= 0:
-        raise NtkcheckError(f"--width must be >= 1, got {args.width}")
-    if args.seeds <= 0:
-        raise NtkcheckError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.chunk_size is not None and args.chunk_size <= 0:
-        raise NtkcheckError(f"--chunk-size must be >= 1, got {args.chunk_size}")
-    if not str(args.output).endswith(".npz"):
-        raise NtkcheckError(f"output file must end in .npz, got {args.output}")
+    check_output_file(args.output, suffixes=(".npz",))
     spec = parse_spec(args.spec)
-    X = load_data(args.data)
-    seeds = seed_list(args.seeds, args.seed)
+    N, d = data_shape(args.data)               # the header only: memory is checked before anything is loaded
     from ntkcheck.empirical.networks import resolve_device
 
     device = resolve_device(args.device)
+    need = memory_estimate(spec, N, d, args.width, 8 if args.dtype == "float64" else 4, args.chunk_size)
+    what = f"the empirical NTK at width {args.width} on N = {N} points"
+    if device.type == "cuda":
+        check_memory(need, what + " (GPU)", available=int(torch.cuda.mem_get_info(device)[0]))
+    else:
+        check_memory(need, what)
+    X = load_data(args.data)
+    seeds = seed_list(args.seeds, args.seed)
     T_sum = K_sum = None
     per = {k: [] for k in ("lambda_min_ntk", "lambda_min_ntk_err", "singular_ntk",
                            "lambda_min_nngp", "lambda_min_nngp_err", "singular_nngp")}
@@ -79,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     T, K = T_sum / len(seeds), K_sum / len(seeds)
     spT, spK = certified_spectrum(T), certified_spectrum(K)
     meta = {
-        "command": "empirical", "spec": spec.to_json(), "data": str(args.data), "N": int(X.shape[0]),
+        "command": "empirical", "command_line": getattr(args, "command_line", None), "spec": spec.to_json(), "data": str(args.data), "N": int(X.shape[0]),
         "d": int(X.shape[1]), "width": args.width, "seeds": seeds, "device": str(device), "dtype": args.dtype,
         "parametrization": args.parametrization, "engine": args.engine, "params": args.params,
         "ntk_output": "per-coordinate mean over the last node" if spec.readout == "none" else "scalar",
@@ -95,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     save_npz_atomic(args.output, ntk=T, nngp=K, seeds=np.asarray(seeds, dtype=np.int64),
                     **{k: np.asarray(v) for k, v in per.items()},
                     meta=np.asarray(json.dumps(to_jsonable(meta))))
-    if not args.quiet:
-        print(f"wrote {args.output}: N={X.shape[0]}, width {args.width}, {len(seeds)} seed(s); "
-              f"λ_min(mean NTK) = {spT.lambda_min:.6g} ± {spT.error_bound:.1e}, "
-              f"λ_min(mean NNGP) = {spK.lambda_min:.6g} ± {spK.error_bound:.1e}")
-    return 0
+    print(f"wrote {args.output}: N={X.shape[0]}, width {args.width}, {len(seeds)} seed(s); "
+          f"λ_min(mean NTK) = {spT.lambda_min:.6g} ± {spT.error_bound:.1e}, "
+          f"λ_min(mean NNGP) = {spK.lambda_min:.6g} ± {spK.error_bound:.1e}")
+    return 0, {k: v for k, v in meta.items() if k != "versions"} | {"output": str(args.output),
+                                                                    "per_seed": per, "versions": meta["versions"]}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ntkcheck.cli import nonneg_int
 
 HELP = "regenerate the papers' figures at small or paper scale (PNG, PDF, CSV)"
 
@@ -12,9 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="paper module (zhu2022, tenas2021, mok2022, chen2022) or 'all' (default)")
     p.add_argument("--paper", dest="paper_opt", metavar="P", help="same as NAME")
     p.add_argument("--scale", choices=("small", "paper"), default="small")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--out", default="ntkcheck-figures", metavar="DIR", help="output directory (default %(default)s)")
-    p.add_argument("--quiet", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,12 +35,16 @@ def run(args: argparse.Namespace) -> int:
         if importlib.util.find_spec(f"ntkcheck.figures.{name}") is None:
             raise NtkcheckError(f"no figure module for {name} yet")
         papers = [name]
-    if args.seed < 0:
-        raise NtkcheckError("--seed must be >= 0")
+    if args.paper_opt and args.name not in ("all", args.paper_opt):
+        raise NtkcheckError(f"two different papers given: {args.name} and --paper {args.paper_opt}")
+    from ntkcheck.io import check_writable_dir
+
+    check_writable_dir(args.out)
     written, errors = make_figures(args.scale, args.seed, args.quiet, __import__("pathlib").Path(args.out), papers)
-    if not args.quiet:
-        for w in written:
-            print(f"{w['name']}: {', '.join(w['files'])}")
+    for w in written:        # cli.py silences this under --quiet and --json
+        print(f"{w['name']}: {', '.join(w['files'])}")
     for e in errors:
-        print(f"ntkcheck: figure error: {e}")
-    return 1 if errors else 0
+        print(f"ntkcheck: figure error: {e}", file=sys.stderr)
+    return (1 if errors else 0), {"written": written, "errors": [str(e) for e in errors], "scale": args.scale,
+                                  "seed": args.seed, "out": args.out,
+                                  "command_line": getattr(args, "command_line", None)}

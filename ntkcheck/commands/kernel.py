@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ntkcheck.cli import nonneg_int, positive_int
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.io import load_array, load_data, save_npz_atomic, validate_data
+from ntkcheck.io import (check_memory, check_output_file, data_shape, load_array, load_data, save_npz_atomic,
+                         validate_data)
 from ntkcheck.meta import run_metadata
 
 HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
@@ -22,9 +24,9 @@ def add_arguments(p) -> None:
     p.add_argument("spec", nargs="?", help="spec JSON file / JSON string / NB201 string ('example' for the bundled DAG)")
     p.add_argument("data", nargs="?", help="data file X.npy of shape (N, d)")
     p.add_argument("-o", "--output", help="output .npz (written atomically)")
-    p.add_argument("--sphere", nargs=2, type=int, metavar=("N", "D"),
+    p.add_argument("--sphere", nargs=2, type=positive_int, metavar=("N", "D"),
                    help="instead of a data file: N points uniform on the unit sphere in R^D (seeded)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sphere data (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=None, help="seed for --sphere data (default 0)")
     p.add_argument("--normalize", choices=["none", "sphere"], default="none",
                    help="'sphere' scales every row of X to unit norm first (reported)")
     p.add_argument("--no-cross-terms", action="store_true",
@@ -34,29 +36,42 @@ def add_arguments(p) -> None:
     p.add_argument("--conv", action="store_true",
                    help="with --nb201-all: the exact kernels of the convolutional cells (conv stem, pooling, GAP; "
                         "no BN) instead of the fc analog, on a seeded sample of --sample cells")
-    p.add_argument("--sample", type=int, default=100, metavar="N",
+    p.add_argument("--sample", type=positive_int, default=100, metavar="N",
                    help="with --nb201-all --conv: number of cells, drawn with --seed (default 100; 15625 = all; "
                         "the whole space belongs to `ntkcheck sweep --metrics conv_ntk_lambda_min`)")
-    p.add_argument("--image", nargs=3, type=int, metavar=("C", "H", "W"),
+    p.add_argument("--image", nargs=3, type=positive_int, metavar=("C", "H", "W"),
                    help="with --nb201-all --conv and flat (N, C·H·W) data: the image shape")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def _data(args) -> tuple[np.ndarray, str]:
+#: Kernel matrices alive at once per node of the recursion (Σ, Θ, Σ̇ and work arrays): the memory estimate.
+_MATRICES_PER_NODE = 6
+
+
+def _check_kernel_memory(N: int, nodes: int) -> None:
+    check_memory(8.0 * N * N * _MATRICES_PER_NODE * max(1, nodes), f"computing the N×N kernels for N = {N}")
+
+
+def _data(args, nodes: int = 1) -> tuple[np.ndarray, str]:
+    if args.sphere and args.data:
+        raise NtkcheckError(f"give either a data file ({args.data}) or --sphere N D, not both")
+    if args.sphere and args.normalize != "none":
+        raise NtkcheckError("--normalize applies to a data file; --sphere data is already on the sphere")
     if args.sphere:
         n, d = args.sphere
-        if n < 1 or d < 1:
-            raise NtkcheckError("--sphere needs N >= 1 and D >= 1")
-        rng = np.random.default_rng(args.seed)
         if n * d > 10**8:
             raise NtkcheckError(f"--sphere {n} {d} is too large ({n * d} numbers)")
+        _check_kernel_memory(n, nodes)
+        args.seed = 0 if args.seed is None else args.seed
+        rng = np.random.default_rng(args.seed)
         X = rng.standard_normal((n, d))
         X /= np.linalg.norm(X, axis=1, keepdims=True)
         # d = 1 gives only ±1: the same distinct-rows check as for a data file
         return validate_data(X, name=f"--sphere {n} {d} data"), f"sphere(N={n}, d={d}, seed={args.seed})"
     if not args.data:
         raise NtkcheckError("give a data file X.npy or --sphere N D")
+    if args.seed is not None:
+        raise NtkcheckError("--seed only seeds --sphere data; a data file needs no seed")
+    _check_kernel_memory(data_shape(args.data)[0], nodes)   # from the header, before loading
     X = load_data(args.data)
     if args.normalize == "sphere":
         norms = np.linalg.norm(X, axis=1, keepdims=True)
@@ -70,9 +85,15 @@ def run(args) -> int:
     from ntkcheck.spec import ConvCellSpec, parse_any_spec
     from ntkcheck.theory.spectra import certified_extreme_eigvalsh
 
+    if args.output:
+        check_output_file(args.output)
     if args.nb201_all:
         if args.data is None and args.spec and not args.sphere:  # `kernel --nb201-all X.npy`
             args.data, args.spec = args.spec, None
+        if args.spec:
+            raise NtkcheckError("--nb201-all computes every NB201 cell: give no SPEC, only X.npy or --sphere")
+        if args.no_cross_terms:
+            raise NtkcheckError("--no-cross-terms does not apply to --nb201-all")
         return _run_nb201_conv(args) if args.conv else _run_nb201(args)
     if args.conv or args.image:
         raise NtkcheckError("--conv/--image go with --nb201-all; for one cell put \"kernel\": \"conv\" and "
@@ -88,7 +109,7 @@ def run(args) -> int:
         spec = parse_any_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
     if isinstance(spec, ConvCellSpec):
         return _run_conv(args, spec)
-    X, data_desc = _data(args)
+    X, data_desc = _data(args, spec.nodes)
     from ntkcheck.theory.kernels import infinite_width_kernels
 
     t0 = time.perf_counter()
@@ -103,26 +124,24 @@ def run(args) -> int:
         **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
     _save_kernels(args, summary, res, specs)
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2, default=str))
-        else:
-            print(f"spec: {spec}  ({res.label})")
-            if spec.note:
-                print(f"note: {spec.note}")
-            print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
-            _print_spectra(specs)
-            if res.quadrature_error:
-                print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    # human-readable summary (cli.py silences it under --quiet and --json)
+    print(f"spec: {spec}  ({res.label})")
+    if spec.note:
+        print(f"note: {spec.note}")
+    print(f"data: {data_desc}  N={X.shape[0]} d={X.shape[1]}  time {secs:.3f}s")
+    _print_spectra(specs)
+    if res.quadrature_error:
+        print(f"  largest estimated quadrature error per dual-kernel entry: {res.quadrature_error:.2g}")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}
 
 
 def _save_kernels(args, summary: dict, res, specs: dict) -> None:
     """The .npz of one kernel run (atomic): both Gram matrices, certified λ_min with error bounds, metadata."""
     if args.output:
-        meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None)
+        meta = run_metadata("kernel", summary, seed=args.seed if args.sphere else None,
+                            command_line=getattr(args, "command_line", None))
         save_npz_atomic(args.output, nngp=res.nngp, ntk=res.ntk,
                         ntk_lambda_min=specs["ntk"].lambda_min, ntk_lambda_min_error=specs["ntk"].error_bound,
                         nngp_lambda_min=specs["nngp"].lambda_min, nngp_lambda_min_error=specs["nngp"].error_bound,
@@ -160,20 +179,16 @@ def _run_nb201(args) -> int:
 def _write_table(args, command: str, summary: dict, tab, seed) -> int:
     """Save a per-cell λ_min table (atomic .npz with metadata) and print its summary."""
     if args.output:
-        meta = run_metadata(command, summary, seed=seed)
+        meta = run_metadata(command, summary, seed=seed, command_line=getattr(args, "command_line", None))
         save_npz_atomic(args.output, cells=np.array(tab.cells), ntk_lambda_min=tab.ntk_lambda_min,
                         ntk_lambda_min_error=tab.ntk_error_bound, nngp_lambda_min=tab.nngp_lambda_min,
                         nngp_lambda_min_error=tab.nngp_error_bound, degenerate=tab.degenerate,
                         meta=json.dumps(meta, default=str))
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2))
-        else:
-            for k, v in summary.items():
-                print(f"{k}: {v}")
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}
 
 
 def _images(args, image) -> tuple[np.ndarray, str]:
@@ -217,17 +232,13 @@ def _run_conv(args, spec) -> int:
         "seconds": secs, "degenerate": res.degenerate, **{f"{k}_spectrum": v.summary() for k, v in specs.items()},
     }
     _save_kernels(args, summary, res, specs)
-    if not args.quiet:
-        if args.json:
-            print(json.dumps(summary, indent=2, default=str))
-        else:
-            print(f"spec: {spec} conv, image {list(spec.image)}  ({res.label})")
-            print(f"note: {res.note}")
-            print(f"data: {data_desc}  N={X.shape[0]}  time {secs:.3f}s")
-            _print_spectra(specs)
-            if args.output:
-                print(f"wrote {args.output}")
-    return 0
+    print(f"spec: {spec} conv, image {list(spec.image)}  ({res.label})")
+    print(f"note: {res.note}")
+    print(f"data: {data_desc}  N={X.shape[0]}  time {secs:.3f}s")
+    _print_spectra(specs)
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}
 
 
 def _run_nb201_conv(args) -> int:
@@ -235,7 +246,7 @@ def _run_nb201_conv(args) -> int:
     from ntkcheck.theory.conv_kernels import conv_lambda_min_table
     from ntkcheck.theory.nb201 import all_nb201_cells
 
-    if args.sample < 1 or args.sample > 15625:
+    if args.sample > 15625:
         raise NtkcheckError(f"--sample must be in 1..15625, got {args.sample}")
     if args.sphere and not args.image:
         raise NtkcheckError("--sphere data for --conv needs --image C H W")

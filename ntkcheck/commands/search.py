@@ -17,8 +17,6 @@ population.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from typing import Any
 
@@ -44,8 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported table")
     p.add_argument("--no-accuracy", action="store_true", help="do not look up or train for the chosen cell's accuracy")
     p.add_argument("--cache-dir", metavar="DIR", help="micro-benchmark cache directory")
-    p.add_argument("--json", metavar="OUT", help="also write the result as JSON (atomically)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("-o", "--output", metavar="OUT.json", help="also write the result as JSON (atomically)")
 
 
 def _candidates(n: int, seed: int) -> list[str]:
@@ -143,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
         raise NtkcheckError(f"unknown search space {args.space!r} (only nb201)")
     if args.seed < 0:
         raise NtkcheckError("--seed must be >= 0")
+    if args.output:
+        from ntkcheck.io import check_output_file
+
+        check_output_file(args.output, suffixes=(".json",))
     if args.nats_bench:
         from pathlib import Path
 
@@ -186,28 +187,26 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_accuracy:
         result["accuracy"] = _accuracy(result["cell"], args, population)
     result["seconds"] = time.perf_counter() - t0
-    if args.json:
+    result["command_line"] = getattr(args, "command_line", None)
+    if args.output:
         from ntkcheck.io import write_json_atomic
 
-        write_json_atomic(args.json, result)
-    if not args.quiet:
-        shown = f"{method} (mode {args.mode})" if method in ("tenas", "tenas+dag") or "chen" in method else method
-        print(f"method: {shown}   chosen cell: {result['cell']}")
-        if method in ("tenas", "tenas+dag"):
-            for r in result["trajectory"]:
-                print(f"  round {r['round']}: kappa_N = {r['kappa']:.4g}, R_N = {r['R']:.4g}")
-        else:
-            for r in result["trajectory"][:10]:
-                print(f"  {r['score']:.5g}  {r['cell']}")
-            if len(result["trajectory"]) > 10:
-                print(f"  ... {len(result['trajectory']) - 10} more")
-        acc = result.get("accuracy")
-        if acc and acc.get("accuracy") is not None:
-            rk = acc.get("rank", acc.get("rank_in_file"))
-            n = acc.get("n_ranked", acc.get("n_in_file"))
-            print(f"accuracy: {acc['accuracy']:.2f}% (rank {rk} of {n}); source: {acc['source']}")
-        print(f"time: {result['seconds']:.1f} s")
+        write_json_atomic(args.output, result)
+    # cli.py silences this under --quiet and prints `result` under --json
+    shown = f"{method} (mode {args.mode})" if method in ("tenas", "tenas+dag") or "chen" in method else method
+    print(f"method: {shown}   chosen cell: {result['cell']}")
+    if method in ("tenas", "tenas+dag"):
+        for r in result["trajectory"]:
+            print(f"  round {r['round']}: kappa_N = {r['kappa']:.4g}, R_N = {r['R']:.4g}")
     else:
-        json.dump({"cell": result["cell"]}, sys.stdout)
-        print()
-    return 0
+        for r in result["trajectory"][:10]:
+            print(f"  {r['score']:.5g}  {r['cell']}")
+        if len(result["trajectory"]) > 10:
+            print(f"  ... {len(result['trajectory']) - 10} more")
+    acc = result.get("accuracy")
+    if acc and acc.get("accuracy") is not None:
+        rk = acc.get("rank", acc.get("rank_in_file"))
+        n = acc.get("n_ranked", acc.get("n_in_file"))
+        print(f"accuracy: {acc['accuracy']:.2f}% (rank {rk} of {n}); source: {acc['source']}")
+    print(f"time: {result['seconds']:.1f} s")
+    return 0, result

@@ -48,4 +48,4 @@ def run(args: argparse.Namespace) -> int:
               f"{'; '.join(report['data_sources']) or 'none'}; report: {args.report}/report.md")
         for e in report["figure_errors"]:
             print(f"figure error: {e}")
-    return code
+    return code, report  # the document --json prints (cli.py)

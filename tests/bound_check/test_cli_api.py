@@ -39,7 +39,8 @@ def test_violation_exits_1_and_writes_a_loadable_counterexample(tmp_path, capsys
                "--activations", FAST, "--seed", "0", "--out", str(out), "--json", "--quiet"])
     assert rc == 1
     res = json.loads(capsys.readouterr().out)
-    assert set(res) == {"verdict", "tried", "min_slack", "counterexample"} and res["verdict"] == "violated"
+    assert {"verdict", "tried", "evidence", "min_evidence", "min_slack", "counterexample"} <= set(res)
+    assert res["verdict"] == "violated" and res["command_line"].startswith("ntkcheck bound --quantity")
     for f in ("spec.json", "X.npy", "report.md", "report.json", "report.png", "report.pdf"):
         assert (out / f).stat().st_size > 0
     spec, X = load_spec(out / "spec.json"), load_data(out / "X.npy")
@@ -113,9 +114,10 @@ def test_data_kinds(kind):
 def test_empirical_quantity_statistical_verdict():
     """λ_min of the empirical NTK ≤ trace (true for every network) is never flagged; diag_min as a lower bound
     (false as soon as an off-diagonal entry is non-zero) is caught with a significant binomial test."""
-    kw = dict(assume=["n <= 64", "L <= 2"], space="fc", trials=8, seed=0, seeds=4, activations=("relu", "identity"))
+    kw = dict(assume=["n <= 64", "L <= 2"], space="fc", trials=8, seed=0, seeds=4, activations=("relu", "identity"),
+              min_evidence=8)
     ok = check_bound("empirical_ntk_lambda_min", upper="trace", **kw)
-    assert ok.verdict == "holds" and ok.tried == 8
+    assert ok.verdict == "holds" and ok.tried == 8 and ok.evidence == 8
     bad = check_bound("empirical_ntk_lambda_min", lower="diag_min", **kw)
     assert bad.verdict == "violated"
     ce = bad.counterexample

@@ -175,8 +175,12 @@ def test_local_optimization_moves_points_to_a_violation():
 
 
 def test_vacuous_and_budget_accounting():
-    r = search(make_problem("ntk_lambda_min", lower="-1"), trials=12, seed=0)
-    assert r.verdict == "holds" and r.counts.get("vacuous", 0) == 12 and r.tried == 12
+    # a lower bound that is vacuous everywhere is no evidence: undecided, never "holds"
+    r = search(make_problem("ntk_lambda_min", lower="-N"), trials=12, seed=0)
+    assert r.verdict == "undecided" and r.counts.get("vacuous", 0) == 12 and r.tried == 12 and r.evidence == 0
+    assert "vacuous" in r.reason
+    r = search(make_problem("ntk_lambda_min", lower="-1"), trials=12, seed=0)      # decided without searching
+    assert r.verdict == "undecided" and r.tried == 0 and "vacuous" in r.reason
 
 
 ZHU = [("lb_hermite_series", "ntk_lambda_min", "ntk"), ("lb_schur_recursion", "nngp_lambda_min", "nngp"),

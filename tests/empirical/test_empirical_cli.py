@@ -97,4 +97,5 @@ def test_cli_subprocess_error_is_one_line(files):
     r = subprocess.run([sys.executable, "-m", "ntkcheck.cli", "empirical", str(sp), str(xp), "--width", "0",
                         "-o", str(tmp / "o.npz")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ["ntkcheck: error: --width must be >= 1, got 0"]
+    assert r.stderr.strip().splitlines() == ["ntkcheck: error: argument --width: expected a positive integer, got '0' "
+                                             "(see ntkcheck empirical --help)"]

@@ -19,7 +19,7 @@ def test_search_bad_input(capsys):
 
 def test_search_chen_filter_kappa(tmp_path):
     out = tmp_path / "s.json"
-    code = main(["search", "chen-filter+kappa", "--candidates", "6", "--no-accuracy", "--quiet", "--json", str(out)])
+    code = main(["search", "chen-filter+kappa", "--candidates", "6", "--no-accuracy", "--quiet", "-o", str(out)])
     res = json.loads(out.read_text())
     assert code == 0
     kept = [c["cell"] for c in res["filter"]["cells"] if c["kept"]]
