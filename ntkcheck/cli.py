@@ -29,6 +29,7 @@ import math
 import os
 import shlex
 import sys
+import warnings
 from typing import Any
 
 from . import __version__
@@ -203,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     error: str | None = None
     try:
         with contextlib.ExitStack() as stack:
+            # floating-point RuntimeWarnings (overflow in a kernel recursion, ...) are not messages for the
+            # user: a result that is not finite is reported by the command as one error line
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore", RuntimeWarning)
             if silent:                 # one mechanism for every subcommand: no tables, no progress
                 stack.enter_context(contextlib.redirect_stdout(buf))
                 stack.enter_context(_no_progress())

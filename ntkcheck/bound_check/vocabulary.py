@@ -245,7 +245,9 @@ def parse_assumption(text: str | sp.Basic) -> BoundExpr:
         b = parse_bound(src, what="assumption")
     else:
         b = parse_bound(text, what="assumption")
-    if not isinstance(b.expr, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
+    if not b.is_relation or any(not isinstance(a, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom,
+                                                   sp.logic.boolalg.BooleanFunction))
+                                for a in (b.expr.args if isinstance(b.expr, sp.logic.boolalg.BooleanFunction) else ())):
         raise NtkcheckError(f"assumption {b.text!r} must be a relation such as 'N <= d'")
     return b
 

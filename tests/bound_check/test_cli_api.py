@@ -26,6 +26,8 @@ FAST = "relu,identity,leaky_relu:0.2,erf"
     (["--quantity", "ntk_lambda_min", "--upper", "bogus(2)"], "unknown function"),
     (["--quantity", "ntk_lambda_min", "--lower", "1", "--trials", "0"], "trials"),
     (["--quantity", "ntk_lambda_min", "--lower", "1", "--activations", "nope"], "unknown activation"),
+    (["--quantity", "ntk_lambda_min", "--lower", "1", "--assume", "N"], "must be a relation"),
+    (["--quantity", "ntk_lambda_min", "--lower", "empirical_ntk_lambda_min(0)"], "out of range"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, msg, capsys):
     assert main(["bound", *argv, "--quiet"]) == 2
