@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ONLY = "tenas2021.T3a,tenas2021.T4,tenas2021.T8,chen2022.C16,tenas2021.T6"
+ONLY = "tenas2021.T3a,tenas2021.T4,chen2022.C16,tenas2021.T6"
 
 DRIVER = """
 import sys
