@@ -16,7 +16,8 @@ from . import __version__
 from .errors import NtkcheckError
 
 #: Subcommands in the order ``ntkcheck --help`` lists them.  A module that is not present yet is skipped.
-COMMANDS = ("verify", "kernel", "empirical", "bounds", "bound", "connectivity", "converge", "search", "figures")
+COMMANDS = ("verify", "kernel", "empirical", "bounds", "bound", "connectivity", "converge", "search", "figures",
+            "sweep")
 
 
 def _load(name: str):
