@@ -3,11 +3,14 @@ Can it be trusted for Neural Architecture Search without training?", CVPR 2022 (
 Claims L1–L10 of the digest ``shared/papers/lga_mok2022.md`` §12.
 
 **No numeric result of the paper is available** (digest §8: only the abstract, the Fig. 1 caption and the
-official code could be verified).  So no check compares against a number of the paper; exact checks test
-the code-level definitions (LGA, kernel distance, the logit-sum kernel), and the paper's qualitative claims
-(abstract, Fig. 1/2) are tested at toy scale as ``statistical`` checks, or as ``hypothesis`` where the
-digest marks the protocol [R] or says "report, do not assert".  ``mok2022.numbers`` records that the
-paper's tables cannot be checked here.
+official code could be verified).  So no check compares against a number of the paper: exact checks test the
+code-level definitions (LGA, kernel distance, the logit-sum kernel); the paper's NB201 claims (L3, L7, L8, L11:
+alignment grows, LGA after one epoch predicts accuracy, at-init metrics do not, the NTK moves far and more for
+better nets) are judged against NB201's real 200-epoch accuracies on CIFAR-10, CIFAR-100 and ImageNet16-120 over
+the seeded, stratified NB201 conv proxy of :mod:`ntkcheck.paper_checks.nb201_proxy` (small conv nets with Mok et
+al.'s cell BN and optimiser, trained on digits: a toy protocol with real targets), each stating n, the test and
+its smallest detectable effect; claims about fully connected nets (L5, L6) stay on digits, labelled as a toy
+protocol.  ``mok2022.numbers`` records that the paper's tables cannot be checked here.
 """
 
 from __future__ import annotations

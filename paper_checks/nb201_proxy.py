@@ -63,13 +63,6 @@ def _cells() -> tuple[str, ...]:
     return data.nb201_table().arch
 
 
-def _degenerate(cells: Sequence[str]) -> np.ndarray:
-    """Cells with no input→output path (every path crosses a 'none' edge)."""
-    from ntkcheck.theory.nb201 import _has_path, analog_class
-
-    return ~_has_path(np.array([analog_class(c) for c in cells], dtype=int))
-
-
 def kendall_per_dataset(x: Sequence[float], index: np.ndarray, *, n_boot: int, seed: int,
                         datasets: Sequence[str] = DATASETS) -> dict[str, dict[str, Any]]:
     """Kendall τ-b of ``x`` with the NB201 accuracy of the cells ``index`` on each dataset, with a percentile
@@ -175,19 +168,16 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def stratified_cells(n: int, strata: int, seed: int, dataset: str = "cifar10") -> np.ndarray:
-    """NATS-Bench indices of ``n`` non-degenerate cells, ``n // strata`` from each of ``strata`` equal-count bins of
-    ``dataset`` accuracy (the remainder from the top bins), drawn without replacement with a generator seeded by
-    (seed, 201); returned sorted."""
-    acc = accuracies(dataset)
-    ok = np.flatnonzero(~_degenerate(_cells()))
-    order = ok[np.argsort(acc[ok], kind="stable")]
-    bins = np.array_split(order, strata)
-    rng = np.random.default_rng([seed, 201])
-    base, extra = divmod(n, strata)
-    pick = [rng.choice(b, size=base + (1 if k >= strata - extra else 0), replace=False)
-            for k, b in enumerate(bins)]
-    return np.sort(np.concatenate(pick))
+def stratified_cells(n: int, strata: int, seed: int) -> np.ndarray:
+    """NATS-Bench indices (sorted) of the ``n`` non-degenerate cells that
+    :func:`ntkcheck.paper_checks.nb201_population.stratified_cells` draws — the one stratified sampler of the
+    toolkit: equal numbers per CIFAR-10 accuracy bin (``strata`` equal-count bins), seeded — from the shipped table."""
+    from types import SimpleNamespace
+
+    from ntkcheck.paper_checks.nb201_population import stratified_cells as draw
+
+    pos = {c: i for i, c in enumerate(_cells())}
+    return np.array(sorted(pos[c] for c in draw(SimpleNamespace(seed=seed, nats_bench=None), n, strata=strata)))
 
 
 @contextlib.contextmanager

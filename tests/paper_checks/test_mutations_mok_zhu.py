@@ -352,9 +352,9 @@ def _fc_table(sign):
 
 
 def test_zhu17_reversed_accuracy_not_supported(monkeypatch, tmp_path):
-    monkeypatch.setattr(microbench, "accuracy_table", lambda ctx: _fc_table(+1))
+    monkeypatch.setattr(microbench, "build_table", lambda cfg, cache_dir, **kw: _fc_table(+1))
     assert _run("zhu2022.17", tmp_path) == "supported"
-    monkeypatch.setattr(microbench, "accuracy_table", lambda ctx: _fc_table(-1))
+    monkeypatch.setattr(microbench, "build_table", lambda cfg, cache_dir, **kw: _fc_table(-1))
     assert _run("zhu2022.17", tmp_path) == "not supported"
 
 
