@@ -65,10 +65,10 @@ from torch import nn
 
 from ntkcheck.empirical.linear_regions import count_linear_regions
 from ntkcheck.empirical.metrics import condition_number, logit_sum_ntk, ntk_metrics
-from ntkcheck.empirical.nas_search import released_code_ranking, round_to_code
+from ntkcheck.empirical.nas_search import dense_rank, ordinal_rank, released_code_ranking, round_to_code
 from ntkcheck.empirical.nb201_conv import CANDIDATE_OPS, build_nb201_conv, mok_config, tenas_ntk_config, thin_config
 from ntkcheck.empirical.supernet_connectivity import alive_alphas, pre_reserved, supernet_depth_width
-from ntkcheck.spec import NB201_EDGES, NB201_OPS, parse_nb201
+from ntkcheck.spec import NB201_EDGES, NB201_OPS
 from ntkcheck.theory.connectivity import filter_code, nb201_depth_width
 
 INF = 1000
@@ -458,7 +458,6 @@ def tenas_rounds(path: Path, models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, 
             cands, mk, mr, ours = _ours_decision(rec_k, rec_r, 4, 1)
             agree += theirs == ours
             # the alternatives a tie rule could plausibly take
-            from ntkcheck.empirical.nas_search import dense_rank, ordinal_rank
             for rank, counter in ((dense_rank, "dense"), (ordinal_rank, "ordinal")):
                 sk = rank([round_to_code(v, 4) for v in mk] if counter == "dense" else mk, descending=True)
                 sr = rank([round_to_code(v, 4) for v in mr] if counter == "dense" else mr, descending=False)
