@@ -65,14 +65,19 @@ from torch import nn
 
 from ntkcheck.empirical.linear_regions import count_linear_regions
 from ntkcheck.empirical.metrics import condition_number, logit_sum_ntk, ntk_metrics
-from ntkcheck.empirical.nas_search import released_code_ranking, round_to_code
+from ntkcheck.empirical.nas_search import dense_rank, ordinal_rank, released_code_ranking, round_to_code
 from ntkcheck.empirical.nb201_conv import CANDIDATE_OPS, build_nb201_conv, mok_config, tenas_ntk_config, thin_config
 from ntkcheck.empirical.supernet_connectivity import alive_alphas, pre_reserved, supernet_depth_width
-from ntkcheck.spec import NB201_EDGES, NB201_OPS, parse_nb201
+from ntkcheck.spec import NB201_EDGES, NB201_OPS
 from ntkcheck.theory.connectivity import filter_code, nb201_depth_width
 
 INF = 1000
 RESULTS: dict = {}
+ONLY: set[str] = set()  # empty = every part
+
+
+def want(part: str) -> bool:
+    return not ONLY or part in ONLY
 
 
 def say(*a) -> None:
@@ -244,7 +249,7 @@ def tenas_part(root: Path, quick: bool) -> None:
     with cpu_shims():
         # T1: κ on the same weights and batch
         rows = []
-        for trial in range(3 if quick else 6):
+        for trial in range(3 if quick else 6) if want("T1") else ():
             torch.manual_seed(trial)
             theirs = models.get_cell_based_tiny_net(cfg).train()
             alive = tuple(tuple(CANDIDATE_OPS) for _ in range(6)) if trial == 0 else random_alive(rng)
@@ -261,8 +266,9 @@ def tenas_part(root: Path, quick: bool) -> None:
             rows.append({"alive_ops": sum(len(a) for a in alive), "theirs": k_theirs, "ntkcheck_fp32": k_ours32,
                          "ntkcheck_on_their_model": k_on_theirs, "ntkcheck_fp64": k_ours64,
                          "rel_fp32": rel(k_theirs, k_ours32), "rel_fp64": rel(k_theirs, k_ours64)})
-        out["T1_kappa"] = rows
-        say("TE-NAS T1  κ_N, their get_ntk_n vs ntkcheck (same weights, same batch of", nb, f"{side}×{side} images)")
+        if rows:
+            out["T1_kappa"] = rows
+            say("TE-NAS T1  κ_N, their get_ntk_n vs ntkcheck (same weights, same batch of", nb, f"{side}×{side} images)")
         for r in rows:
             say(f"  {r['alive_ops']:2d} live ops: theirs {r['theirs']:.6g}  ntkcheck fp32 {r['ntkcheck_fp32']:.6g} "
                 f"(on their model object {r['ntkcheck_on_their_model']:.6g})  fp64 {r['ntkcheck_fp64']:.6g}  "
@@ -270,7 +276,7 @@ def tenas_part(root: Path, quick: bool) -> None:
 
         # T2: linear regions
         rows = []
-        for trial in range(3 if quick else 5):
+        for trial in range(3 if quick else 5) if want("T2") else ():
             torch.manual_seed(100 + trial)
             thin = models.get_cell_based_tiny_net(cfg_thin).train()
             alive = tuple(tuple(CANDIDATE_OPS) for _ in range(6)) if trial == 0 else random_alive(rng)
@@ -286,22 +292,26 @@ def tenas_part(root: Path, quick: bool) -> None:
             r_theirs = float(lrc.LRCounts[0].getLinearReginCount())
             r_ours = count_linear_regions(ours, P, train_mode=True, only_4d=True, batch_size=1000)
             rows.append({"alive_ops": sum(len(a) for a in alive), "theirs": r_theirs, "ntkcheck": r_ours})
-        out["T2_regions"] = rows
-        say("TE-NAS T2  R_N, their Linear_Region_Collector (fp16 Hamming) vs ntkcheck (distinct patterns), 3000 patches")
+        if rows:
+            out["T2_regions"] = rows
+            say("TE-NAS T2  R_N, their Linear_Region_Collector (fp16 Hamming) vs ntkcheck (distinct patterns), 3000 patches")
         for r in rows:
             say(f"  {r['alive_ops']:2d} live ops: theirs {r['theirs']:.4f}  ntkcheck {r['ntkcheck']}  "
                 f"diff {r['theirs'] - r['ntkcheck']:+.4f}")
 
-    # T3: round_to
+    if want("T3"):
+        t3(root, rng, out)
+    if want("T4") or want("T5"):
+        tenas_rounds(root / "prune_tenas.py", models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, pre_reserve=None)
+
+
+def t3(root, rng, out):
     env = load_defs(root / "prune_tenas.py", ["round_to"], {"math": math})
     vals = np.concatenate([rng.normal(size=40000), rng.normal(size=40000) * 10.0 ** rng.integers(-9, 4, 40000),
                            np.round(rng.normal(size=20000), 3)])
     mism = sum(env["round_to"](float(v), 3) != round_to_code(float(v), 3) for v in vals)
     out["T3_round_to"] = {"values": int(vals.size), "mismatches": int(mism)}
     say(f"TE-NAS T3  round_to vs round_to_code on {vals.size} values: {mism} mismatches")
-
-    # T4: a real pruning round, and T5: constructed ties
-    tenas_rounds(root / "prune_tenas.py", models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, pre_reserve=None)
 
 
 def their_prune_env(path: Path, models, extra: dict, pre_reserve: bool) -> dict:
@@ -368,17 +378,18 @@ def tenas_rounds(path: Path, models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, 
     rng = np.random.default_rng(1)
     full = tuple(tuple(CANDIDATE_OPS) for _ in range(6))
     with cpu_shims():
-        if pre_reserve is None:
+        if pre_reserve is None and want("T4"):
             # T4: a real round
             rec_k, rec_r, copies, parents = [], [], [], []
             state = {}
 
             def ntk_recording(loader, networks, **kw):
                 origin, net = networks
-                po = [p.detach().clone() for p in origin.parameters()]
-                # every parameter but the architecture weights (the last, reset to the candidate's after the copy)
-                copies.append(all(torch.equal(a, b.detach()) for a, b in zip(po[:-1], list(net.parameters())[:-1])))
-                parents.append(hash(tuple(float(p.sum()) for p in po[:-1])))
+                # every parameter but the architecture weights (reset to the candidate's after the copy)
+                po = {n: p.detach().clone() for n, p in origin.named_parameters() if n != "arch_parameters"}
+                pc = {n: p.detach() for n, p in net.named_parameters() if n != "arch_parameters"}
+                copies.append(po.keys() == pc.keys() and all(torch.equal(po[n], pc[n]) for n in po))
+                parents.append(hash(tuple(float(p.sum()) for p in po.values())))
                 k0, k = get_ntk_n(loader, networks, **kw)
                 rec_k.append((_cand(net, state["parent"]), float(k0), float(k)))
                 return k0, k
@@ -417,6 +428,8 @@ def tenas_rounds(path: Path, models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, 
                 f"ranking of their κ/R: {theirs == ours}")
 
         # T5 / C3: constructed tables with ties
+        if not want("T5" if pre_reserve is None else "C3"):
+            return
         agree = dense_diff = ord_diff = 0
         reserve_agree = 0
         n_tables = 4 if quick else 12
@@ -445,7 +458,6 @@ def tenas_rounds(path: Path, models, get_ntk_n, LRC, cfg, cfg_thin, out, quick, 
             cands, mk, mr, ours = _ours_decision(rec_k, rec_r, 4, 1)
             agree += theirs == ours
             # the alternatives a tie rule could plausibly take
-            from ntkcheck.empirical.nas_search import dense_rank, ordinal_rank
             for rank, counter in ((dense_rank, "dense"), (ordinal_rank, "ordinal")):
                 sk = rank([round_to_code(v, 4) for v in mk] if counter == "dense" else mk, descending=True)
                 sr = rank([round_to_code(v, 4) for v in mr] if counter == "dense" else mr, descending=False)
@@ -541,7 +553,28 @@ def mok_part(root: Path, quick: bool) -> None:
             row = {"cell": cell, "params_their_code": n_theirs, "params_ntkcheck": n_ours,
                    "params_their_code_used_by_cell": used, "bn_flags_theirs": {k: sorted(v) for k, v in bn_loc.items()},
                    "bn_flags_ntkcheck": {k: sorted(v) for k, v in ours_loc.items()}, "max_abs_forward_diff": fwd}
+            snapshot = {k: v.clone() for k, v in ours.state_dict().items()}
+            # where a difference comes from: their per-sample gradients (their filter: 'weight', not
+            # 'classifier', grad not None), Gram in fp32 (their einsum) and in fp64, against ntkcheck's kernel
+            their_snapshot = {k: v.clone() for k, v in theirs.state_dict().items()}
+            out_t = theirs(X)
+            G = []
+            for i in range(n):
+                theirs.zero_grad()
+                out_t[i:i + 1].backward(torch.ones_like(out_t[i:i + 1]), retain_graph=True)
+                G.append(torch.cat([W.grad.reshape(-1) for nm, W in theirs.named_parameters()
+                                    if "weight" in nm and W.grad is not None and "classifier" not in nm]))
+            theirs.zero_grad()
+            theirs.load_state_dict(their_snapshot)  # undo the running-statistics update of that forward pass
+            G = torch.stack(G)
+            K64 = G.double() @ G.double().T
+            scale = float(K64.abs().max())
+            row["gram_fp32_vs_fp64_their_grads"] = float((torch.einsum("nc,mc->nm", G, G).double() - K64).abs().max()) / scale
+            ours.load_state_dict(snapshot)
+            row["gram_ntkcheck_vs_fp64_their_grads"] = float(
+                (logit_sum_ntk(ours, X, params="weight_no_classifier") - K64).abs().max()) / scale
             for choice, train in (("others_all_bn", True), ("others_all_eval_bn", False)):
+                ours.load_state_dict(snapshot)  # the same BN running statistics as their copy starts with
                 knas, tenas, fnorm, lgc = measures.calc_measure(choice, theirs, "cpu", X, y, loss_fn=None, split_data=1)
                 K = logit_sum_ntk(ours, X, params="weight_no_classifier", bn_train_mode=train)
                 m = ntk_metrics(K, y, compat="mok")
@@ -557,6 +590,9 @@ def mok_part(root: Path, quick: bool) -> None:
             f"instantiated), of which the cell uses {r['params_their_code_used_by_cell']}; ntkcheck "
             f"{r['params_ntkcheck']}\n    BN (affine, tracked) per location: theirs {r['bn_flags_theirs']}, ntkcheck "
             f"{r['bn_flags_ntkcheck']}; max |logit difference| {r['max_abs_forward_diff']:.2e}")
+        say(f"    kernel, max entry difference / max entry: their fp32 Gram vs the fp64 Gram of their own gradients "
+            f"{r['gram_fp32_vs_fp64_their_grads']:.1e}; ntkcheck's kernel vs that fp64 Gram "
+            f"{r['gram_ntkcheck_vs_fp64_their_grads']:.1e}")
         for choice in ("others_all_bn", "others_all_eval_bn"):
             t, o, d = r[choice]["theirs"], r[choice]["ntkcheck"], r[choice]["rel"]
             say(f"    M2 {choice}: (mean, κ, ‖Θ‖_F, LGA) theirs ({', '.join(f'{v:.6g}' for v in t)}) ntkcheck "
@@ -620,6 +656,8 @@ def main(argv=None) -> int:
                    help="checkout of VITA-Group/architecture_convergence")
     p.add_argument("--quick", action="store_true", help="fewer trials and smaller inputs")
     p.add_argument("--json", metavar="OUT", help="also write the measured differences as JSON")
+    p.add_argument("--only", default="", help="comma-separated parts to run (T1..T5, M, C1..C3); default all")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     a = p.parse_args(argv)
     if not (a.tenas or a.mok or a.chen):
         p.error("give at least one checkout (--tenas, --mok, --chen or the NTKCHECK_REF_* variables)")
@@ -627,15 +665,16 @@ def main(argv=None) -> int:
         v = getattr(a, name)
         if v and not Path(v).is_dir():
             p.error(f"--{name}: {v} is not a directory")
-    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    torch.set_num_threads(max(1, a.threads))
+    ONLY.update(x.strip() for x in a.only.split(",") if x.strip())
     RESULTS["versions"] = {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}
     models = None
-    if a.tenas:
+    if a.tenas and (not ONLY or ONLY & {"T1", "T2", "T3", "T4", "T5"}):
         tenas_part(Path(a.tenas), a.quick)
         models = sys.modules.get("models")
-    if a.mok:
+    if a.mok and want("M"):
         mok_part(Path(a.mok), a.quick)
-    if a.chen:
+    if a.chen and (not ONLY or ONLY & {"C", "C1", "C2", "C3"}):
         chen_part(Path(a.chen), a.quick, models)
     if a.json:
         Path(a.json).write_text(json.dumps(RESULTS, indent=1, default=str))

@@ -19,7 +19,11 @@ Definitions and sources (digests ``shared/papers/tenas_chen2021.md`` = [TE], ``l
   ‖ |Θ₀−Θ_t| ⊘ (|Θ₀|+1e-4) ‖_F: :func:`kernel_distance`, :func:`kernel_correlation`,
   :func:`relative_kernel_difference`.
 
-All kernels are handled in float64 unless a ``compat`` mode asks to reproduce a released code's numerics.
+* TE-NAS's BN recalibration (``lib/procedures/ntk.py:recal_bn``): :func:`recal_bn`.
+
+Models that return ``(features, logits)`` (the NB201 / TE-NAS search models) are read at the logits
+(:func:`ntkcheck.empirical.outputs.model_logits`).  All kernels are handled in float64 unless a ``compat`` mode
+asks to reproduce a released code's numerics.
 """
 
 from __future__ import annotations

@@ -207,13 +207,6 @@ def round_to_code(x: float, sig: int, eps: float = 1e-8) -> float:
     return sign * round(a * 10 ** (-power), sig) * 10 ** power
 
 
-def _round_sig(x: float, sig: int) -> float:
-    """``x`` rounded to ``sig`` significant figures; non-finite and 0 unchanged."""
-    if not math.isfinite(x) or x == 0 or sig <= 0:
-        return x
-    return round(x, sig - 1 - int(math.floor(math.log10(abs(x)))))
-
-
 def dense_rank(values: Sequence[float], *, descending: bool) -> list[int]:
     """Dense ranks from 0: equal values share a rank, the next distinct value gets the next integer."""
     distinct = sorted(set(values), reverse=descending)

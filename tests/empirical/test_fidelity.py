@@ -10,7 +10,6 @@ independent single-path rule and a hand-computed supernet value; NASWOT's kernel
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from ntkcheck.empirical.ntk import empirical_ntk
 from ntkcheck.empirical.outputs import model_logits
 from ntkcheck.empirical.supernet_connectivity import alive_alphas, pre_reserved, supernet_depth_width
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.spec import NB201_EDGES, NB201_OPS
+from ntkcheck.spec import NB201_OPS
 from ntkcheck.theory.connectivity import nb201_depth_width
 
 CELL = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
