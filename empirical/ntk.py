@@ -313,19 +313,24 @@ def _linear_layers(model: nn.Module, sel) -> list[_Layer]:
 def _conv_sample_grads(mod: nn.Conv2d, a: torch.Tensor, d: torch.Tensor, w_sel: bool, b_sel: bool) -> torch.Tensor:
     """Per-sample gradients of a conv layer, flattened: (C, b, P_layer).
 
-    For y = W ⋆ a + b the gradient of output c is ∂f_c/∂W = Σ_ℓ δ_c(ℓ) U(ℓ)ᵀ over output positions ℓ, with
-    U the unfolded input patches (torch.nn.functional.unfold), and ∂f_c/∂b = Σ_ℓ δ_c(ℓ) — one batched matrix
-    product per sample and output instead of a Jacobian.
+    For y = W ⋆ a + b the gradient of output c w.r.t. W is the convolution weight-gradient of one sample,
+    ∂f_c/∂W = Σ_ℓ δ_c(ℓ) U(ℓ)ᵀ over output positions ℓ (U the input patches), and ∂f_c/∂b = Σ_ℓ δ_c(ℓ).  All b
+    samples at once: the batch is folded into the channels, (1, b·C_in, H, W), and the weight gradient of a
+    convolution with ``groups = b`` gives the b per-sample gradients in one call (the per-example-gradient
+    trick of Rochette, Manoel & Tramel 2019), without unfolding the patches.
     """
-    C, b = d.shape[0], d.shape[1]
-    dd = d.reshape(C, b, d.shape[2], -1)                                       # (C, b, out_ch, L)
+    C, b, out_ch = d.shape[0], d.shape[1], d.shape[2]
     parts = []
     if w_sel:
-        U = torch.nn.functional.unfold(a, mod.kernel_size, dilation=mod.dilation, padding=mod.padding,
-                                       stride=mod.stride)                      # (b, in·k², L)
-        parts.append(torch.einsum("cbol,bkl->cbok", dd, U).reshape(C, b, -1))
+        inp = a.reshape(1, b * a.shape[1], *a.shape[2:])
+        wb = mod.weight.detach().repeat(b, 1, 1, 1)  # only its shape matters: (b·out, in, k, k)
+        gw = [torch.ops.aten.convolution_backward(d[c].reshape(1, b * out_ch, *d.shape[3:]), inp, wb, None,
+                                                  list(mod.stride), list(mod.padding), list(mod.dilation), False,
+                                                  [0, 0], b, [False, True, False])[1].reshape(b, -1)
+              for c in range(C)]
+        parts.append(torch.stack(gw))
     if b_sel:
-        parts.append(dd.sum(-1))
+        parts.append(d.reshape(C, b, out_ch, -1).sum(-1))
     return torch.cat(parts, dim=2)
 
 
@@ -472,6 +477,12 @@ def _choose(model, X, sel, output, budget) -> tuple[str, str]:
     except StructuredUnsupported as exc:
         return _fallback_engine(model, X, sel, output, budget), str(exc)
     kinds = sorted({"conv" if lay.conv else "linear" for lay in layers})
+    if "conv" in kinds:
+        # conv layers need the per-sample gradients (N·P numbers) either way; measured (benchmarks/RESULTS.md),
+        # torch.func's Jacobian is as fast or faster while it fits the budget, so structured only beyond it
+        fallback = _fallback_engine(model, X, sel, output, budget)
+        if fallback == "jacobian":
+            return "jacobian", "conv layers: the Jacobian fits max_feature_bytes (as fast as structured there)"
     return "structured", f"every selected parameter in {'/'.join(kinds)} layers applied once per sample " \
                          f"(spot-checked against the loop engine on {k} samples)"
 
@@ -487,7 +498,8 @@ def empirical_ntk(model: nn.Module, X, *, params="all", output: str = "scalar", 
     :class:`~ntkcheck.errors.NtkcheckError`.
 
     ``engine="auto"`` uses ``structured`` for ntkcheck's own networks and for any model whose selected
-    parameters all sit in ``nn.Linear``/``nn.Conv2d`` layers, each applied once per sample, with no module
+    parameters all sit in ``nn.Linear``/``nn.Conv2d`` layers (with conv layers: only when the Jacobian would
+    not fit ``max_feature_bytes``), each applied once per sample, with no module
     coupling the samples (batch norm in training mode) — plain ``nn.Sequential`` MLPs and convnets — after a
     spot check against the loop engine on the first 3 samples (which catches parameters also used outside
     their layer); otherwise ``jacobian`` when N·C·P·8 bytes fits in ``max_feature_bytes``, else ``ntvp``.

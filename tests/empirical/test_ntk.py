@@ -351,7 +351,12 @@ def test_auto_structured_on_plain_convnet(output):
     cnn = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, dilation=1, bias=False),
                         nn.Tanh(), nn.AvgPool2d(2), nn.MaxPool2d(1), nn.Flatten(), nn.Linear(4 * 1 * 1, 3)).double()
     X = torch.from_numpy(np.random.default_rng(3).standard_normal((5, 2, 7, 7)))
-    _auto_vs_loop(cnn, X, output)
+    _auto_vs_loop(cnn, X, output, engine="jacobian")  # small conv net: the Jacobian fits the budget
+    ref = empirical_ntk(cnn, X, output=output, engine="loop", chunk_size=1)
+    assert _rel(empirical_ntk(cnn, X, output=output, engine="structured"), ref) < 1e-10
+    # beyond the budget auto takes the structured engine (per-sample conv gradients, grouped by layer)
+    got, info = empirical_ntk(cnn, X, output=output, return_info=True, max_feature_bytes=1)
+    assert info["engine"] == "structured" and _rel(got, ref) < 1e-10
 
 
 def test_auto_accepts_tuple_outputs_and_reports_fallbacks():
