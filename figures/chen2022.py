@@ -5,9 +5,11 @@ r"""Figures for Chen et al. 2022 ("Deep Architecture Connectivity Matters for It
   engine; right panel: the exact N×N λ_min on random unit data for growing N (where the ordering can fail).
 * ``chen2022_fig4_convergence``: Fig. 4 analog at small scale — full-batch GD loss L_k/L_0 of the three DAGs
   (width n, N digits) with the exact-NTK linearized prediction (dashed) and Theorem 3.1's bound (dotted).
-* ``chen2022_fig5_dbar_mbar``: Fig. 5 analog — the 32 (d̄, m̄) groups of NB201 (size = number of cells)
-  coloured by the group-mean exact λ_min of the cells' Chen analogs on N digits; the code's window and the
-  paper's ½-radius window drawn.  (The paper colours by accuracy; NB201 accuracies are not available here.)
+* ``chen2022_fig5_dbar_mbar``: Fig. 5 — the 32 (d̄, m̄) groups of NB201 (size = number of cells) coloured by
+  group-mean NATS-Bench accuracy, one panel per dataset, with the statistic of check C16 (R, permutation p,
+  central − extreme gap) in the titles; the code's window and the paper's ½-radius window drawn.
+
+The three DAGs have the same colours (C0, C1, C2) in Figs. 3 and 4; the windows the same colours in every panel.
 """
 
 from __future__ import annotations
@@ -105,56 +107,64 @@ def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) ->
                         "Chen et al. 2022 Fig. 4 / Theorem 3.1 analog: loss ratio L_k/L_0 under full-batch GD on "
                         "1/2||f - y||^2 (sklearn digits, labels +-1, common learning rate) for the three DAGs with "
                         "a scalar linear readout; dashed = the infinite-width linearized prediction with the exact NTK from the same initial residual; dotted = Theorem 3.1's bound (1 - eta*lambda_min(K^(H))/2)^k with "
-                        "the exact lambda_min. The measured curves lie far below the bound. (Fig. 4 itself plots "
+                        "the exact lambda_min. The measured curves lie far below the bound (check C10 tests the bound from the "
+                        "theorem's worst-case start, the residual on the slowest NTK direction, and C19 compares "
+                        "measured rates across DAGs). (Fig. 4 itself plots "
                         "SGD training accuracy; `ntkcheck converge --scale paper` runs that protocol.)", cols)
 
 
 def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True) -> FigureResult:
+    """Fig. 5 on the real NB201 accuracies, one panel per dataset, from check C16's own computation (same group
+    means, same R and permutation p-values)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from ntkcheck.empirical.training import digits_data
-    from ntkcheck.theory.connectivity import CODE_WINDOW_NB201, nb201_connectivity_table, space_window
+    from ntkcheck.paper_checks.chen2022 import NB201_DATASETS, _c16, _nb201_dm
+    from ntkcheck.paper_checks.check import Context
+    from ntkcheck.theory.connectivity import CODE_WINDOW_NB201, space_window
 
-    X, _ = digits_data(24 if scale == "small" else 100, seed=seed)
-    t = nb201_connectivity_table(X, quiet=quiet)
-    d, m, lam = t["d_bar"], t["m_bar"], t["lambda_min_exact"]
-    groups: dict[tuple[float, float], list[float]] = {}
-    for a, b, l in zip(d, m, lam):
-        groups.setdefault((round(float(a), 6), round(float(b), 6)), []).append(float(l))
-    keys = sorted(groups)
-    gd = np.array([k[0] for k in keys])
-    gm = np.array([k[1] for k in keys])
-    cnt = np.array([len(groups[k]) for k in keys])
-    gl = np.array([np.nanmean(groups[k]) if np.isfinite(groups[k]).any() else np.nan for k in keys])
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    ok = np.isfinite(gl)
-    sc = ax.scatter(gd[ok], gm[ok], s=20 + 300 * cnt[ok] / cnt.max(), c=np.log10(gl[ok]), cmap="viridis",
-                    edgecolors="k")
-    ax.scatter(gd[~ok], gm[~ok], s=20, marker="x", color="grey", label="no path (λ n/a)")
-    fig.colorbar(sc, ax=ax, label="log10 group-mean exact λ_min(K^(H))")
-    (d0, d1), (m0, m1) = CODE_WINDOW_NB201
-    ax.add_patch(Rectangle((d0, m0), d1 - d0, m1 - m0, fill=False, ec="red", lw=1.5, label="code window"))
-    w = space_window(d, m)
+    ctx = Context(scale=scale, seed=seed, quiet=quiet).for_check("chen2022.C16")
+    res = _c16(ctx).details
+    d_all, m_all = _nb201_dm()
+    w = space_window(d_all, m_all)
     c, r = w["center"], w["radius"]
-    ax.add_patch(Rectangle((c[0] - r[0] / 2, c[1] - r[1] / 2), r[0], r[1], fill=False, ec="blue", ls="--", lw=1.5,
-                           label="paper rule, ½ radius"))
-    ax.set_xlabel("effective depth d̄")
-    ax.set_ylabel("effective width m̄")
-    ax.set_title(f"NB201: 15,625 cells in {len(keys)} (d̄, m̄) groups (size = #cells)")
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    cols = {"d_bar": gd.tolist(), "m_bar": gm.tolist(), "n_cells": cnt.tolist(), "mean_lambda_min_exact": gl.tolist()}
+    (d0, d1), (m0, m1) = CODE_WINDOW_NB201
+    fig, axes = plt.subplots(1, len(NB201_DATASETS), figsize=(15, 4.8), sharey=True)
+    cols: dict[str, list] = {}
+    for ax, ds in zip(axes, NB201_DATASETS):
+        per = res["per_dataset"][ds]
+        keys = list(per["group_means"])
+        gd = np.array([float(k.strip("()").split(",")[0]) for k in keys])
+        gm = np.array([float(k.strip("()").split(",")[1]) for k in keys])
+        cnt = np.array([per["group_means"][k]["n"] for k in keys])
+        mu = np.array([per["group_means"][k]["mean"] for k in keys])
+        pct = (np.argsort(np.argsort(mu)) + 0.5) / mu.size          # same colour scale in every panel
+        sc = ax.scatter(gd, gm, s=20 + 300 * cnt / cnt.max(), c=pct, cmap="viridis", vmin=0, vmax=1,
+                        edgecolors="k")
+        ax.add_patch(Rectangle((d0, m0), d1 - d0, m1 - m0, fill=False, ec="red", lw=1.5, label="code window"))
+        ax.add_patch(Rectangle((c[0] - r[0] / 2, c[1] - r[1] / 2), r[0], r[1], fill=False, ec="blue", ls="--",
+                               lw=1.5, label="paper rule, ½ radius"))
+        ax.set_title(f"{ds}\nR = {per['R_quadratic']:.3f} (permutation p = {per['R_perm_p']:.2g})\n"
+                     f"central − extreme = {per['central_minus_extreme']:.2f} points", fontsize=8)
+        ax.set_xlabel("effective depth d̄")
+        cols.update({f"{ds}_d_bar": gd.tolist(), f"{ds}_m_bar": gm.tolist(), f"{ds}_n_cells": cnt.tolist(),
+                     f"{ds}_group_mean_accuracy": mu.tolist()})
+    axes[0].set_ylabel("effective width m̄")
+    axes[0].legend(fontsize=7, loc="upper right")
+    fig.colorbar(sc, ax=list(axes), label="group-mean accuracy (rank among the groups, 0 = worst, 1 = best)")
+    fig.suptitle("Chen et al. 2022 Fig. 5 on NAS-Bench-201 (15,625 cells, NATS-Bench 200-epoch test accuracy)",
+                 fontsize=10)
     return FigureResult("chen2022_fig5_dbar_mbar", fig,
-                        "Chen et al. 2022 Fig. 5 analog: NB201 cells grouped by (effective depth, effective width) "
-                        "under the official code's rule; colour = group mean of the exact lambda_min of each cell's "
-                        "Chen analog (conv -> linear+ReLU, avg_pool -> identity) on sklearn digits (unit rows); "
-                        "marker size = number of cells. Red: the window hard-coded in the official code; blue dashed: "
-                        "the paper's rule (1/2 radius around the centre of the range, d_bar = 0 excluded). The "
-                        "paper colours by benchmark accuracy, which is not available offline.", cols)
+                        "Chen et al. 2022 Fig. 5: NB201 cells grouped by (effective depth, effective width) under the "
+                        "official code's rule, one panel per dataset; colour = the group's mean NATS-Bench accuracy "
+                        "as a rank among the groups (one scale for all panels), size = number of cells. Titles: the "
+                        "statistic of check C16 over all cells (quadratic multiple correlation R with its "
+                        "permutation p-value; mean accuracy of central minus extreme cells). Red: the official "
+                        "code's window; blue dashed: the paper's ½-radius rule (d̄ = 0 excluded from the range).",
+                        cols)
 
 
 def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> list[FigureResult]:

@@ -201,10 +201,18 @@ def _c8(ctx) -> Outcome:
             dag3_best &= lam[2] > max(lam[0], lam[1])
         frac[f"d={d},N={N}"] = inv / reps
     ordered = all(v == 0 for v in frac.values())
-    return verdict_condition(ordered, frac, "λ_min ordered as the bounds in every data set",
-                             reason="the bound ordering does not order λ_min when N ≫ d (digest §4 caveat 3)",
-                             details={"fraction_lambda2_below_lambda1": frac, "datasets_per_setting": reps,
-                                      "dag3_largest_everywhere": bool(dag3_best)})
+    from ntkcheck.paper_checks.check import Power
+
+    n = reps * len(settings)
+    pw = Power(f"exact lambda_min ordering in each of {n} random data sets (one violation refutes)", n,
+               1 - 0.2 ** (1 / n), None, 0.0, 0.05, 0.8,
+               "smallest violation rate p seen at least once with probability 0.8: 1 - (1 - p)^n >= 0.8")
+    out = verdict_condition(ordered, frac, "λ_min ordered as the bounds in every data set",
+                            reason="the bound ordering does not order λ_min when N ≫ d (digest §4 caveat 3)",
+                            details={"fraction_lambda2_below_lambda1": frac, "datasets_per_setting": reps,
+                                     "dag3_largest_everywhere": bool(dag3_best)})
+    out.power = pw
+    return out
 
 
 # ---- C9 ------------------------------------------------------------------------------------------------
@@ -563,25 +571,37 @@ def _perm_p(stat0: float, null: np.ndarray) -> float:
     return float((1 + np.sum(null >= stat0)) / (1 + null.size))
 
 
+def _shuffled_tables(ctx, B: int):
+    """Per NB201 dataset of Fig. 5: (dataset, cells, accuracies, source, d̄, m̄, B shuffles of the accuracies as
+    columns), the shuffles seeded per (check, dataset)."""
+    for ds in NB201_DATASETS:
+        cells, acc, src = _table(ctx, ds)
+        d, m = table_depth_width(cells)
+        rng = np.random.default_rng(ctx.seed_for("perm", ds))
+        yield ds, cells, acc, src, d, m, np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
+
+
+def mean_gap_test(acc: np.ndarray, shuffled: np.ndarray, inside: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Mean accuracy inside − outside a mask, its one-sided permutation p-value and null distribution."""
+    gap = float(acc[inside].mean() - acc[~inside].mean())
+    null = shuffled[inside].mean(axis=0) - shuffled[~inside].mean(axis=0)
+    return gap, _perm_p(gap, null), null
+
+
 def _c16(ctx) -> Outcome:
     """Fig. 5 on the whole NB201 table, per dataset: quadratic multiple correlation R of accuracy on (d̄, m̄) and
     the accuracy gap central − extreme, each against a permutation null (accuracies shuffled over cells)."""
     from ntkcheck.paper_checks.check import power_correlation
 
     B = ctx.pick(200, 1000)
-    per, src = {}, ""
+    per = {}
     ok_all = True
-    for ds in NB201_DATASETS:
-        cells, acc, src = _table(ctx, ds)
-        d, m = table_depth_width(cells)
+    for ds, cells, acc, src, d, m, P in _shuffled_tables(ctx, B):
         X = _quadratic_design(d, m)
         ext = _extreme(d, m)
-        rng = np.random.default_rng(ctx.seed_for("perm", ds))
-        P = np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
         R0, Rn = float(multiple_R(X, acc)), multiple_R(X, P)
-        g0 = float(acc[~ext].mean() - acc[ext].mean())
-        gn = P[~ext].mean(axis=0) - P[ext].mean(axis=0)
-        pR, pg = _perm_p(R0, Rn), _perm_p(g0, gn)
+        g0, pg, gn = mean_gap_test(acc, P, ~ext)
+        pR = _perm_p(R0, Rn)
         ok = pR < 0.05 and pg < 0.05
         ok_all &= ok
         per[ds] = {"R_quadratic": R0, "R_perm_p": pR, "R_null_95": float(np.quantile(Rn, 0.95)),
@@ -607,20 +627,14 @@ def _c18(ctx) -> Outcome:
     from ntkcheck.theory.connectivity import filter_code, filter_paper, space_window
 
     B = ctx.pick(1000, 5000)
-    per, src = {}, ""
+    per = {}
     ok_all = True
-    for ds in NB201_DATASETS:
-        cells, acc, src = _table(ctx, ds)
-        d, m = table_depth_width(cells)
+    for ds, cells, acc, src, d, m, P in _shuffled_tables(ctx, B):
         w = space_window(d, m)
         rules = {"code": filter_code(d, m), "paper_half": filter_paper(d, m, w["center"], w["radius"], 0.5)}
-        rng = np.random.default_rng(ctx.seed_for("perm", ds))
-        P = np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
         per[ds] = {}
         for name, keep in rules.items():
-            diff = float(acc[keep].mean() - acc[~keep].mean())
-            null = P[keep].mean(axis=0) - P[~keep].mean(axis=0)
-            p = _perm_p(diff, null)
+            diff, p, _ = mean_gap_test(acc, P, keep)
             ok_all &= p < 0.05 and diff > 0
             top = acc >= np.quantile(acc, 0.99)
             per[ds][name] = {"kept": int(keep.sum()), "kept_fraction": float(keep.mean()),

@@ -1,8 +1,9 @@
-r"""The built-in micro-benchmark: real (brief) training runs that give the statistical checks ground truth.
+r"""The built-in micro-benchmark: a *toy protocol* of brief training runs, kept for claims about fully connected
+networks (and for checks whose owners have not moved them to NB201 yet).  NB201 claims are judged on the real
+NATS-Bench accuracies shipped with the package instead (:mod:`ntkcheck.data`,
+:mod:`ntkcheck.paper_checks.nb201_population`); every report labels this source as a toy protocol.
 
-NAS-Bench-201 / NATS-Bench accuracy tables cannot be downloaded here, so the correlation claims of TE-NAS
-(κ_N, R_N vs accuracy, T3/T4/T8) and Mok et al. (LGA after 1 epoch vs at init, L7/L8) are tested on a
-population of small architectures trained on scikit-learn's bundled *digits* data (1797 8×8 grey images,
+The population is small architectures trained on scikit-learn's bundled *digits* data (1797 8×8 grey images,
 10 classes; no download):
 
 * ``nb201-fc``: NB201 cells in their fully connected analog (``parse_spec({"nb201": s})``; design card §2:
@@ -319,7 +320,8 @@ def build_table(cfg: MicrobenchConfig, cache_dir: Path, *, device: str = "cpu", 
         else:
             cached += 1
         recs.append(rec)
-    desc = (f"built-in micro-benchmark: {len(archs)} networks (NB201 cells as fc analog and small conv nets, "
+    desc = (f"toy protocol, not NAS-Bench-201 (used for claims about fully connected nets): built-in "
+            f"micro-benchmark: {len(archs)} networks (NB201 cells as fc analog and small conv nets, "
             f"mixed-activation fc nets) trained {cfg.epochs} epochs on sklearn digits; test accuracy on "
             f"{1797 - cfg.n_train} held-out images (cache {folder})")
     return AccuracyTable("microbench", desc, archs, recs, {"key": cfg.key(), **asdict(cfg)},

@@ -9,16 +9,14 @@ the TE-NAS training-free metrics of each sampled cell on natural images (cached)
   decile (proportional allocation, ``n/10`` per decile), from the cells that have an input→output path
   (degenerate cells have a zero kernel, so κ_N is undefined).  The draw depends only on ``(seed, n)``: the same
   population serves every dataset and every check, so its metrics are measured once.
-* **Inputs** — :func:`natural_images`: 32×32 RGB crops of the two photographs bundled with scikit-learn
-  (``sklearn.datasets.load_sample_images``: "china.jpg", "flower.jpg"), standardised per channel; no download.
-  TE-NAS measures on a CIFAR / ImageNet16 training batch; these crops are the closest natural-image source
-  available offline, and every report says so.
-* **Metrics** — :func:`cell_metrics`: κ_N (condition number of the logit-sum NTK of TE-NAS's C=3, N=1 conv
-  network on ``batch`` crops, Kaiming-normal fan_out, train-mode BN, 'weight' parameters, float64) and R̂_N
-  (TE-NAS's thin one-channel cell on one-channel 3×3 patches of the same photographs, Kaiming-normal fan_in,
-  averaged over ``repeats`` draws).  Each cell's weights are seeded from (run seed, cell string), so a value
-  does not depend on which other cells are in the sample.  Values are cached per cell under
-  ``<cache dir>/nb201_metrics/<config hash>.json`` and saved every few cells, so an interrupted run resumes.
+* **Metrics** — :func:`cell_metrics`: κ_N and R̂_N of each sampled cell, computed by the registry metrics
+  ``kappa`` and ``regions`` of :mod:`ntkcheck.metric_registry` (one definition per metric, shared with
+  ``ntkcheck sweep``; settings in :class:`MetricConfig`) on natural images: 32×32 crops of the two photographs
+  bundled with scikit-learn (:func:`ntkcheck.metric_inputs.natural_images`; never Gaussian noise, no download) —
+  a stand-in for TE-NAS's CIFAR batch that every report names.  Each cell's weights are seeded from
+  (run seed, cell string), so a value does not depend on which other cells are in the sample.  Values are cached
+  per cell under ``<cache dir>/nb201_metrics/<config hash>.json`` (the registry's config hashes, which include
+  the input fingerprint) and saved every few cells, so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -36,13 +34,8 @@ import numpy as np
 
 from ntkcheck.data import DATASETS
 
-__all__ = ["DATASETS", "MetricConfig", "accuracies", "stratified_cells", "natural_images", "natural_patches",
-           "cell_metrics", "population", "population_size", "IMAGE_SOURCE"]
-
-#: Cited in every report that uses the natural-image inputs.
-IMAGE_SOURCE = ("inputs: 32x32 RGB crops (and one-channel 3x3 patches) of the two photographs bundled with "
-                "scikit-learn (sklearn.datasets.load_sample_images: china.jpg, flower.jpg), standardised per "
-                "channel -- a natural-image stand-in for TE-NAS's CIFAR batch (no download)")
+__all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
+           "stratified_cells", "cell_metrics", "population", "population_size"]
 
 
 def population_size(scale: str) -> int:
@@ -123,111 +116,85 @@ def stratified_cells(ctx, n: int, *, strata: int = 10) -> list[str]:
     return [archs[i] for i in np.sort(pick)]
 
 
-# ---- natural-image inputs --------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _photos() -> tuple[np.ndarray, ...]:
-    from sklearn.datasets import load_sample_images
-
-    return tuple(np.asarray(im, dtype=np.float64) / 255.0 for im in load_sample_images().images)
-
-
-def natural_images(n: int, *, size: int = 32, seed: int = 0) -> np.ndarray:
-    """(n, 3, size, size) float64 random crops of the sklearn sample photographs, standardised per channel."""
-    rng = np.random.default_rng([seed, size, 32])
-    photos = _photos()
-    out = np.empty((n, 3, size, size))
-    for k in range(n):
-        im = photos[int(rng.integers(len(photos)))]
-        i, j = int(rng.integers(im.shape[0] - size)), int(rng.integers(im.shape[1] - size))
-        out[k] = im[i:i + size, j:j + size].transpose(2, 0, 1)
-    mu = out.mean(axis=(0, 2, 3), keepdims=True)
-    sd = out.std(axis=(0, 2, 3), keepdims=True)
-    return (out - mu) / (sd + 1e-12)
-
-
-def natural_patches(n: int, *, seed: int = 0) -> np.ndarray:
-    """(n, 1, 3, 3) distinct one-channel 3×3 patches (a random channel each, as TE-NAS's RandChannel), standardised."""
-    rng = np.random.default_rng([seed, 3, 3])
-    photos = _photos()
-    P = []
-    seen = set()
-    while len(P) < n:
-        im = photos[int(rng.integers(len(photos)))]
-        i, j, c = int(rng.integers(im.shape[0] - 3)), int(rng.integers(im.shape[1] - 3)), int(rng.integers(3))
-        p = im[i:i + 3, j:j + 3, c]
-        key = p.tobytes()
-        if key in seen:
-            continue
-        seen.add(key)
-        P.append(p)
-    P = np.stack(P)[:, None]
-    return (P - P.mean()) / (P.std() + 1e-12)
-
-
-# ---- metrics ---------------------------------------------------------------------------------------------
+# ---- metrics (through the metric registry: one definition per metric) -------------------------------------
 
 @dataclass(frozen=True)
 class MetricConfig:
-    """How κ_N and R̂_N of one NB201 cell are measured (see the module docstring); part of the cache key."""
+    """How κ_N and R̂_N of one NB201 cell are measured: the registry metrics ``kappa`` and ``regions``
+    (:mod:`ntkcheck.metric_registry`, mode "paper": fresh Kaiming-normal weights per repeat, float64) with these
+    overrides, on ``n_images`` natural-image crops (:func:`ntkcheck.metric_inputs.natural_images`)."""
 
-    batch: int = 16              # crops in the NTK batch (TE-NAS's code: 72 on NB201)
-    image_size: int = 32
-    kappa_repeats: int = 1       # TE-NAS's code: 3 batches, same weights
-    rn_samples: int = 1000       # TE-NAS's code: 3000
+    batch: int = 16              # crops in the NTK batch (paper: 32; TE-NAS's code: 72)
+    kappa_repeats: int = 1       # TE-NAS: 3
+    rn_samples: int = 1000       # TE-NAS's code: 3000, the paper 5000
     rn_repeats: int = 2
     seed: int = 0
-    version: int = 1             # bump when the protocol changes
 
     @staticmethod
     def for_scale(scale: str, seed: int) -> "MetricConfig":
         if scale == "paper":
-            return MetricConfig(batch=72, kappa_repeats=3, rn_samples=3000, rn_repeats=3, seed=seed)
+            return MetricConfig(batch=32, kappa_repeats=3, rn_samples=3000, rn_repeats=3, seed=seed)
         return MetricConfig(seed=seed)
 
+    def inputs(self):
+        from ntkcheck.metric_inputs import natural_images
+
+        return natural_images(max(self.batch * self.kappa_repeats, 64), seed=self.seed)
+
+    def registry_configs(self) -> dict[str, dict]:
+        from ntkcheck.metric_registry import resolve_config
+
+        return {"kappa": resolve_config("kappa", {"batch": self.batch, "repeats": self.kappa_repeats}),
+                "regions": resolve_config("regions", {"samples": self.rn_samples, "repeats": self.rn_repeats,
+                                                      "batch": self.rn_samples})}
+
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        """The cache key: the registry's config hash of each metric (name, version, settings, input fingerprint)."""
+        from ntkcheck.metric_registry import config_hash
+
+        fp = _inputs_fingerprint(self)
+        blob = json.dumps({n: config_hash(n, c, fp, "nb201") for n, c in self.registry_configs().items()} |
+                          {"seed": self.seed}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
-        return (f"kappa_N: TE-NAS C=3 N=1 NB201 conv net (3 stages, stem), {self.batch} natural 32x32 crops, "
-                f"{self.kappa_repeats} batch(es), Kaiming-normal fan_out, train-mode BN, float64; R_N: thin "
-                f"1-channel cell on {self.rn_samples} distinct 3x3 natural-image patches, {self.rn_repeats} "
-                f"Kaiming-normal fan_in draws")
+        return (f"kappa_N: registry metric 'kappa' (TE-NAS C=3 N=1 NB201 conv net, 3 stages, stem; {self.batch} "
+                f"natural 32x32 crops x {self.kappa_repeats} repeat(s), fresh Kaiming-normal fan_out weights, "
+                f"train-mode BN, float64); R_N: registry metric 'regions' (thin 1-channel cell, {self.rn_samples} "
+                f"one-channel 3x3 patches of the crops x {self.rn_repeats} Kaiming-normal fan_in draws)")
+
+
+@lru_cache(maxsize=4)
+def _inputs_for(cfg: MetricConfig):
+    return cfg.inputs()
+
+
+@lru_cache(maxsize=4)
+def _inputs_fingerprint(cfg: MetricConfig) -> str:
+    return _inputs_for(cfg).fingerprint
 
 
 def _cell_seed(cfg: MetricConfig, cell: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{cfg.seed}|{cell}".encode()).digest()[:4], "little")
+    return int.from_bytes(hashlib.sha256(f"{cfg.seed}|{cell}".encode()).digest()[:3], "little")
+
+
+def _registry_value(name: str, cell: str, cfg: MetricConfig) -> float:
+    from ntkcheck.metric_registry import Arch, evaluate
+
+    r = evaluate(name, Arch(cell, "nb201"), _inputs_for(cfg), _cell_seed(cfg, cell), cfg.registry_configs()[name])
+    if r.status == "error":
+        raise RuntimeError(f"metric {name} on {cell}: {r.message}")
+    return float(r.value)
 
 
 def kappa_of_cell(cell: str, cfg: MetricConfig) -> float:
-    """κ_N of one cell (mean over ``kappa_repeats`` batches of natural crops, the same weights: the released code)."""
-    import torch
-
-    from ntkcheck.empirical.metrics import tenas_kappa
-    from ntkcheck.empirical.nb201_conv import build_nb201_conv, tenas_ntk_config
-
-    s = _cell_seed(cfg, cell)
-    net = build_nb201_conv(cell, tenas_ntk_config(input_size=cfg.image_size), seed=s,
-                           init="kaiming_normal_fan_out", device="cpu")
-    Xs = [torch.as_tensor(natural_images(cfg.batch, size=cfg.image_size, seed=cfg.seed * 1000 + r))
-          for r in range(cfg.kappa_repeats)]
-    v = tenas_kappa(net, Xs, repeats=cfg.kappa_repeats).mean
-    return float(v) if math.isfinite(v) else math.inf
+    """κ_N of one cell (registry metric ``kappa``, inf when the NTK is singular)."""
+    return _registry_value("kappa", cell, cfg)
 
 
 def region_count_of_cell(cell: str, cfg: MetricConfig) -> float:
-    """R̂_N of one cell: TE-NAS's thin one-channel cell on natural 3×3 patches, fresh Kaiming fan_in weights per repeat."""
-    import torch
-
-    from ntkcheck.empirical.linear_regions import tenas_region_count
-    from ntkcheck.empirical.nb201_conv import build_nb201_conv, thin_config
-
-    s = _cell_seed(cfg, cell)
-    P = torch.as_tensor(natural_patches(cfg.rn_samples, seed=cfg.seed))
-    return float(tenas_region_count(lambda r: build_nb201_conv(cell, thin_config(), seed=s + r, device="cpu",
-                                                               init="kaiming_normal_fan_in"),
-                                    repeats=cfg.rn_repeats, n_samples=cfg.rn_samples,
-                                    batch_size=cfg.rn_samples, inputs=P).mean)
+    """R̂_N of one cell (registry metric ``regions``)."""
+    return _registry_value("regions", cell, cfg)
 
 
 #: The engine: metric name -> function(cell, cfg).  Tests perturb these to prove the checks can fail.
@@ -272,7 +239,7 @@ def population(ctx) -> dict[str, Any]:
         acc[d] = np.array([look.get(c, math.nan) for c in cells], dtype=float)
         src = accuracies(ctx, d)[2]
     out = {"cells": cells, "metrics": met, "accuracy": acc, "config": cfg, "n": len(cells),
-           "data_source": [src, IMAGE_SOURCE],
+           "data_source": [src, "inputs for kappa_N / R_N: " + _inputs_for(cfg).source],
            "sampling": f"{len(cells)} non-degenerate NB201 cells, stratified by CIFAR-10 accuracy decile "
                        f"(proportional), seed {ctx.seed}",
            "networks": cfg.describe()}

@@ -40,12 +40,13 @@ def oracle(sign: float, sigma: float, salt: str = "k", scale: float = 1.0):
     return fn
 
 
-def install(monkeypatch, tmp_path, *, kappa=None, R=None, n=150):
+def install(monkeypatch, tmp_path, *, kappa=None, R=None, n=None):
     """Replace the population's engines (κ: lower is better, R̂: higher is better) and return a Context."""
     from ntkcheck.paper_checks import nb201_population as P
     from ntkcheck.paper_checks.check import Context
 
     monkeypatch.setattr(P, "METRICS", {"kappa": kappa or oracle(-1, SIGMA_KAPPA, "k", 1e3),
                                        "R_N": R or oracle(+1, SIGMA_R, "r", 1e2)})
-    monkeypatch.setattr(P, "population_size", lambda scale: n)
+    if n is not None:
+        monkeypatch.setattr(P, "population_size", lambda scale: n)
     return Context(scale="small", seed=0, cache_dir=tmp_path / "cache")

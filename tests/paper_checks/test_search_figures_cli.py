@@ -48,9 +48,10 @@ def test_tenas_and_mok_figures_on_synthetic_data(tmp_path, monkeypatch):
                      "K_init_weight": A @ A.T, "K_init_nocls": A @ A.T + 1, "K_ep1_nocls": A @ A.T + 2})
     table = microbench.AccuracyTable("microbench", "synthetic", archs, recs, {"key": "x"})
     monkeypatch.setattr(microbench, "accuracy_table", lambda ctx: table)
-    monkeypatch.setattr(tenas2021, "op_makeup_data",
-                        lambda ctx: {"cells": cells, "kappa": list(rng.uniform(1, 50, 12)),
-                                     "R": list(rng.uniform(10, 300, 12)), "networks": "synthetic"})
+    monkeypatch.setattr(tenas2021, "population_metrics",
+                        lambda ctx: {"cells": cells, "kappa": rng.uniform(1, 50, 12), "R_N": rng.uniform(10, 300, 12),
+                                     "accuracy": {"cifar100": rng.uniform(30, 70, 12)}, "n": 12,
+                                     "sampling": "12 synthetic cells", "networks": "synthetic"})
     monkeypatch.setattr(tenas2021, "search_trajectory",
                         lambda ctx, seed: {"cell": cells[0], "kappa": [90.0, 40.0, 30.0, 28.0],
                                            "R": [300.0, 290.0, 280.0, 270.0], "n_evaluations": 54})
