@@ -26,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", help="output .npz (written atomically)")
     p.add_argument("--sphere", nargs=2, type=positive_int, metavar=("N", "D"),
                    help="instead of a data file: N points uniform on the unit sphere in R^D (seeded)")
-    p.add_argument("--seed", type=nonneg_int, default=None, help="seed for --sphere data (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=None, help="seed for --sphere data and for the --nb201-all --conv sample of cells (default 0)")
     p.add_argument("--normalize", choices=["none", "sphere"], default="none",
                    help="'sphere' scales every row of X to unit norm first (reported)")
     p.add_argument("--no-cross-terms", action="store_true",
@@ -250,6 +250,7 @@ def _run_nb201_conv(args) -> int:
         raise NtkcheckError(f"--sample must be in 1..15625, got {args.sample}")
     if args.sphere and not args.image:
         raise NtkcheckError("--sphere data for --conv needs --image C H W")
+    args.seed = 0 if args.seed is None else args.seed   # seeds the sample of cells (and --sphere data)
     X, data_desc = _images(args, tuple(args.image) if args.image else None)
     cells = all_nb201_cells()
     if args.sample < len(cells):
