@@ -76,7 +76,7 @@ def test_search_mode_option(tmp_path, capsys):
     assert "Traceback" not in capsys.readouterr().err
     out = tmp_path / "s.json"
     assert main(["search", "chen-filter+kappa", "--mode", "code", "--candidates", "6", "--no-accuracy", "--quiet",
-                 "--json", str(out)]) == 0
+                 "-o", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["filter"]["mode"] == "code"
     for c in res["filter"]["cells"]:  # the code's hard-coded window, recomputed
