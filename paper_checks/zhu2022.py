@@ -549,8 +549,9 @@ def _mk(label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, budget, n
 
 _T = "module:ntkcheck.theory.kernels"
 CHECKS = [
-    _mk("1", "Eigen-NAS reaches 93.46 / 71.42 / 45.54 test accuracy on NATS-Bench topology (C10/C100/IN16)",
-        "digest §6 (PwC-derived leaderboards)", "statistical",
+    _mk("1", "Eigen-NAS reaches 93.46 / 71.42 / 45.54 test accuracy on NATS-Bench topology (C10/C100/IN16) — "
+        "tested with a stand-in score (fc analog), so a hypothesis about the stand-in, not the paper's protocol",
+        "digest §6 (PwC-derived leaderboards)", "hypothesis",
         "Eigen-NAS selection (argmax lambda_min among 100 random NB201 cells; 200 seeded searches) with the score "
         "computed as the exact infinite-width NTK lambda_min of each cell's fc analog on 40 (and, as a sensitivity "
         "check, 80) digits rows (the paper's score is the "
