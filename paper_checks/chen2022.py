@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 
-from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, skipped, verdict_condition, verdict_fraction,
+from ntkcheck.paper_checks.check import (Check, Outcome, skipped, verdict_condition, verdict_fraction,
                                          verdict_numeric)
 
 PAPER = "chen2022"

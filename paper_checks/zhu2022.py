@@ -170,7 +170,6 @@ def _c4(ctx) -> Outcome:
     for act, row in HERMITE_TABLE.items():
         mu = gaussian_moments(act, 1.0, 8).mu[:, 0]
         errs[act] = float(np.max(np.abs(mu - np.asarray(row))))
-    r = np.arange(9)
     closed = np.zeros(9)
     closed[0], closed[1] = 1 / math.sqrt(2 * math.pi), 0.5
     for k in range(2, 9, 2):

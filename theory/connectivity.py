@@ -685,7 +685,6 @@ def nb201_connectivity_table(X: np.ndarray | None = None, *, engine: str = "proj
     from tqdm import tqdm
 
     cells = all_nb201_op_tuples()
-    n = len(cells)
     archs = [nb201_string(c) for c in cells]
     analog = [nb201_chen_analog(c) for c in cells]
     dm = np.array([nb201_depth_width(c) for c in cells])

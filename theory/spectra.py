@@ -268,7 +268,7 @@ def certified_extreme_eigvalsh(A, *, dense_below: int = 600) -> Spectrum:
         return certified_eigvalsh(A)
     v0 = np.ones(n) / np.sqrt(n)
     hi, vhi = eigsh(A, k=2, which="LA", v0=v0, tol=1e-14)
-    inv = LinearOperator((n, n), matvec=lambda x: cho_solve(fac, x, check_finite=False), dtype=np.float64)
+    inv = LinearOperator((n, n), matvec=lambda x: cho_solve(fac, x, check_finite=False), dtype=np.float64)  # noqa: F821 - fac is deleted below, after its last use
     mu, vlo = eigsh(inv, k=2, which="LA", v0=v0, tol=1e-10)
     th2_hi, th2_lo = float(np.min(hi)), 1.0 / float(np.min(mu))  # estimates of λ_{N−1} and λ_2
     vhi, vlo = vhi[:, [int(np.argmax(hi))]], vlo[:, int(np.argmax(mu))]

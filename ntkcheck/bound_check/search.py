@@ -162,7 +162,6 @@ def domain_from_assumptions(problem: Problem) -> Domain:
 
     Every assumption is still checked on every configuration; this only avoids drawing excluded ones.
     """
-    import sympy as sp
 
     return _domain(problem)[0]
 

@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
 
 from ntkcheck import data
-from ntkcheck.empirical import metrics as M
 from ntkcheck.paper_checks import mok2022, nb201_proxy
 from ntkcheck.paper_checks.check import Context, run_check
 
