@@ -505,6 +505,7 @@ class Context:
     jobs: int = 1
     accuracy_source: str = "microbench"
     nats_bench: str | None = None
+    sweep: str | None = None      # ``verify --sweep STORE``: the TE-NAS NB201 population's κ_N / R̂_N from a sweep store
     cache_dir: Path = field(default_factory=_default_cache_dir)
     quiet: bool = True
     check_id: str = ""

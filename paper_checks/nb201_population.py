@@ -35,7 +35,7 @@ import numpy as np
 from ntkcheck.data import DATASETS
 
 __all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
-           "stratified_cells", "cell_metrics", "population", "population_size"]
+           "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population"]
 
 
 def population_size(scale: str) -> int:
@@ -228,6 +228,10 @@ def population(ctx) -> dict[str, Any]:
     memo = ctx.shared.get("nb201_population")
     if memo is not None:
         return memo
+    if getattr(ctx, "sweep", None):
+        out = sweep_population(ctx)
+        ctx.shared["nb201_population"] = out
+        return out
     n = population_size(ctx.scale)
     cells = stratified_cells(ctx, n)
     cfg = MetricConfig.for_scale(ctx.scale, ctx.seed)
@@ -245,3 +249,38 @@ def population(ctx) -> dict[str, Any]:
            "networks": cfg.describe()}
     ctx.shared["nb201_population"] = out
     return out
+
+
+def sweep_population(ctx) -> dict[str, Any]:
+    """The NB201 population of a sweep made elsewhere (``ntkcheck verify --sweep STORE``): every cell of the store
+    with a value of both registry metrics ``kappa`` and ``regions`` (status ok or singular) and an input→output
+    path, in the store's single configuration of each (:func:`ntkcheck.results_store.load_sweep_values`).  No
+    sampling: with a whole-space sweep the TE-NAS claims are judged on all such cells."""
+    from ntkcheck.errors import NtkcheckError
+    from ntkcheck.results_store import load_sweep_values, open_store
+
+    kappa = load_sweep_values(ctx.sweep, "kappa")
+    regions = load_sweep_values(ctx.sweep, "regions")
+    st = open_store(ctx.sweep, create=False)
+    try:
+        configs = {c["metric"]: c for c in st.configs().values() if c["metric"] in ("kappa", "regions")}
+    finally:
+        st.close()
+    cells = tuple(sorted(c for c in set(kappa) & set(regions) if has_path(c)))
+    if len(cells) < 3:
+        raise NtkcheckError(f"--sweep {ctx.sweep}: {len(cells)} NB201 cells have both kappa and regions values; "
+                            "run `ntkcheck sweep kappa,regions --space nb201 --out STORE` first")
+    met = {"kappa": np.array([kappa[c] for c in cells], dtype=float),
+           "R_N": np.array([regions[c] for c in cells], dtype=float)}
+    acc = {}
+    src = ""
+    for d in available_datasets(ctx):
+        look = accuracy_lookup(ctx, d)
+        acc[d] = np.array([look.get(c, math.nan) for c in cells], dtype=float)
+        src = accuracies(ctx, d)[2]
+    desc = "; ".join(f"{m}: {c['config']} on {c['inputs']}" for m, c in sorted(configs.items()))
+    return {"cells": list(cells), "metrics": met, "accuracy": acc, "config": None, "n": len(cells),
+            "data_source": [src, f"kappa_N / R_N from the sweep store {Path(ctx.sweep).name} ({desc})"],
+            "sampling": f"all {len(cells)} cells of the sweep store {Path(ctx.sweep).name} with both metrics and an "
+                        "input-output path (no sampling)",
+            "networks": f"as the sweep's registry configurations: {desc}"}

@@ -37,6 +37,7 @@ class VerifyOptions:
     report: str = "ntkcheck-report"
     quiet: bool = False
     nats_bench: str | None = None
+    sweep: str | None = None
     figures: bool = True
     cache_dir: str | None = None
     argv: tuple[str, ...] = ("verify",)     # the arguments after the program name, as the CLI received them
@@ -80,6 +81,11 @@ def make_context(opts: VerifyOptions) -> Context:
             raise NtkcheckError(f"--nats-bench file {p} does not exist")
         nb = str(p.resolve())
     kw: dict[str, Any] = {}
+    if opts.sweep:
+        from ntkcheck.results_store import open_store
+
+        open_store(opts.sweep, create=False).close()     # missing, corrupt or foreign: a one-line error now
+        kw["sweep"] = str(Path(opts.sweep).resolve())
     if opts.cache_dir:
         kw["cache_dir"] = Path(opts.cache_dir)
     return Context(scale=opts.scale, seed=opts.seed, device=resolve_device(opts.device), jobs=opts.jobs,
@@ -392,6 +398,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         "seed": opts.seed,
         "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
                           "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,
+                          "sweep": Path(ctx.sweep).name if ctx.sweep else None,
                           "cache_dir": str(ctx.cache_dir), "figures": opts.figures,
                           "cpu_count": os.cpu_count()},
         "versions": versions(),

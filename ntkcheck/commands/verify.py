@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ntkcheck.cli import nonneg_int, positive_int
+
 HELP = "run the paper checks; print a verdict table, write report.json/report.md and figures"
 DESCRIPTION = (HELP + ". The report opens with three counts: toolkit math verified, paper claims reproduced, "
                "paper claims not reproduced or contradicted (then inconclusive and underpowered); NB201 claims are "
@@ -18,12 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=("small", "paper"), default="small",
                    help="small (default): minutes on a laptop CPU; paper: paper-sized widths/batches (GPU advised)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="run checks in J worker processes")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--jobs", type=positive_int, default=1, help="run checks in J worker processes")
     p.add_argument("--report", default="ntkcheck-report", metavar="DIR", help="report directory (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     p.add_argument("--nats-bench", metavar="PATH", help="your NATS-Bench topology file: use its accuracies "
                    "instead of the built-in micro-benchmark (needs the optional nats_bench package)")
+    p.add_argument("--sweep", metavar="STORE.sqlite", help="take the TE-NAS NB201 population's kappa_N / R_N from a "
+                   "sweep store (`ntkcheck sweep kappa,regions --space nb201 --out STORE`): every cell in it, no sampling")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for micro-benchmark accuracies "
                    "(default $NTKCHECK_CACHE or ~/.cache/ntkcheck)")
     p.add_argument("--no-figures", action="store_true", help="do not regenerate the figures")
@@ -33,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ntkcheck.paper_checks.runner import VerifyOptions, print_table, verify
 
     opts = VerifyOptions(only=args.only, scale=args.scale, device=args.device, seed=args.seed, jobs=args.jobs,
-                         report=args.report, quiet=args.quiet, nats_bench=args.nats_bench,
+                         report=args.report, quiet=args.quiet, nats_bench=args.nats_bench, sweep=args.sweep,
                          figures=not args.no_figures, cache_dir=args.cache_dir,
                          argv=tuple(getattr(args, "_argv", ()) or ("verify",)))
     code, report = verify(opts)
