@@ -66,7 +66,6 @@ import dataclasses
 import hashlib
 import importlib.util
 import math
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -74,6 +73,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+from ntkcheck.io import cache_dir as default_cache_dir
 
 __all__ = [
     "KINDS", "SCALES", "VERDICTS", "FAILING_VERDICTS", "HYPOTHESIS_VERDICTS",
@@ -480,14 +481,6 @@ def _apply_power(out: Outcome, power: Power | None) -> Outcome:
 
 # ---- context -----------------------------------------------------------------------------------------
 
-def _default_cache_dir() -> Path:
-    env = os.environ.get("NTKCHECK_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ntkcheck"
-
-
 @dataclass
 class Context:
     """Everything a check function may use.
@@ -506,7 +499,7 @@ class Context:
     accuracy_source: str = "microbench"
     nats_bench: str | None = None
     sweep: str | None = None      # ``verify --sweep STORE``: the TE-NAS NB201 population's κ_N / R̂_N from a sweep store
-    cache_dir: Path = field(default_factory=_default_cache_dir)
+    cache_dir: Path = field(default_factory=default_cache_dir)
     quiet: bool = True
     check_id: str = ""
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
