@@ -14,6 +14,8 @@ The three DAGs have the same colours (C0, C1, C2) in Figs. 3 and 4; the windows 
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from ntkcheck.figures.common import FigureResult
@@ -113,7 +115,8 @@ def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) ->
                         "SGD training accuracy; `ntkcheck converge --scale paper` runs that protocol.)", cols)
 
 
-def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True) -> FigureResult:
+def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
+                   context: Mapping[str, Any] | None = None) -> FigureResult:
     """Fig. 5 on the real NB201 accuracies, one panel per dataset, from check C16's own computation (same group
     means, same R and permutation p-values)."""
     import matplotlib
@@ -126,7 +129,7 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True) -> F
     from ntkcheck.paper_checks.check import Context
     from ntkcheck.theory.connectivity import CODE_WINDOW_NB201, space_window
 
-    ctx = Context(scale=scale, seed=seed, quiet=quiet).for_check("chen2022.C16")
+    ctx = Context(scale=scale, seed=seed, quiet=quiet, **(context or {})).for_check("chen2022.C16")
     res = _c16(ctx).details
     d_all, m_all = _nb201_dm()
     w = space_window(d_all, m_all)
@@ -167,6 +170,7 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True) -> F
                         cols)
 
 
-def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> list[FigureResult]:
+def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
+                 context: Mapping[str, Any] | None = None) -> list[FigureResult]:
     """The three Chen et al. 2022 figure analogs (see the module docstring)."""
-    return [fig3_lambda(seed, quiet), fig4_convergence(scale, seed, quiet), fig5_dbar_mbar(scale, seed, quiet)]
+    return [fig3_lambda(seed, quiet), fig4_convergence(scale, seed, quiet), fig5_dbar_mbar(scale, seed, quiet, context)]

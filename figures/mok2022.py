@@ -16,6 +16,8 @@ Colours: one per dataset (CIFAR-10 / CIFAR-100 / ImageNet16-120) in the first fi
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from ntkcheck.figures.common import FigureResult
@@ -109,8 +111,9 @@ def _fig_track(ctx) -> FigureResult:
                         f"{P.FAR_DISTANCE}) and mok2022.L3 (LGA).", cols)
 
 
-def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> list[FigureResult]:
+def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
+                 context: Mapping[str, Any] | None = None) -> list[FigureResult]:
     from ntkcheck.paper_checks.check import Context
 
-    ctx = Context(scale=scale, seed=seed, quiet=quiet)
+    ctx = Context(scale=scale, seed=seed, quiet=quiet, **(context or {}))
     return [_fig_corr(ctx), _fig_track(ctx)]

@@ -15,15 +15,17 @@ after ``ntkcheck verify`` the figures cost little.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from ntkcheck.figures.common import FigureResult
 
 
-def _ctx(scale: str, seed: int, quiet: bool):
+def _ctx(scale: str, seed: int, quiet: bool, context: Mapping[str, Any] | None = None):
     from ntkcheck.paper_checks.check import Context
 
-    return Context(scale=scale, seed=seed, quiet=quiet)
+    return Context(scale=scale, seed=seed, quiet=quiet, **(context or {}))
 
 
 #: One colour per quantity in every TE-NAS panel: κ_N, R̂_N, the paper's values.
@@ -116,6 +118,7 @@ def _fig_traj(ctx) -> FigureResult:
                         {"round": list(range(len(k))), "kappa": k.tolist(), "R": R.tolist()})
 
 
-def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> list[FigureResult]:
-    ctx = _ctx(scale, seed, quiet)
+def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
+                 context: Mapping[str, Any] | None = None) -> list[FigureResult]:
+    ctx = _ctx(scale, seed, quiet, context)
     return [_fig_scatter(ctx), _fig_ops(ctx), _fig_traj(ctx)]

@@ -16,6 +16,8 @@ figures are not available, so nothing here is a reproduction of a specific figur
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from ntkcheck.figures.common import FigureResult
@@ -47,7 +49,8 @@ def _depth_data(X, depths, acts, width, seeds, quiet):
     return rows
 
 
-def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> list[FigureResult]:
+def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
+                 context: Mapping[str, Any] | None = None) -> list[FigureResult]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,18 +157,18 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True) -> lis
                             f"{t1['ci95'][0]:.2f}..{t1['ci95'][1]:.2f}) and "
                             f"empirical lambda_min at init (tau {t2['value']:.2f}). Dotted: y = x.",
                             {"arch": [str(s) for s in specs], "exact": ex, "closed_form": cf, "empirical": em}))
-    out.append(_fig_eigennas_nb201(scale, seed, quiet))
+    out.append(_fig_eigennas_nb201(scale, seed, quiet, context))
     return out
 
 
-def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool) -> FigureResult:
+def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool, context: Mapping[str, Any] | None = None) -> FigureResult:
     import matplotlib.pyplot as plt
 
     from ntkcheck.figures.mok2022 import DATASET_COLOURS
     from ntkcheck.paper_checks.check import Context
     from ntkcheck.paper_checks.zhu2022 import EIGENNAS_REF, EIGENNAS_TOL, eigennas_nb201
 
-    ctx = Context(scale=scale, seed=seed, quiet=quiet).for_check("zhu2022.1")
+    ctx = Context(scale=scale, seed=seed, quiet=quiet, **(context or {})).for_check("zhu2022.1")
     res = eigennas_nb201(ctx)
     keys = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))

@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.paper_checks.check import (Check, CheckResult, Context, FAILING_VERDICTS, VERDICTS, format_value,
@@ -189,9 +189,11 @@ def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
     return results
 
 
-def make_figures(scale: str, seed: int, quiet: bool, outdir: Path, papers: Sequence[str] | None = None
-                 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Regenerate every present figure module's figures into ``outdir``; returns (written, errors)."""
+def make_figures(scale: str, seed: int, quiet: bool, outdir: Path, papers: Sequence[str] | None = None,
+                 context: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Regenerate every present figure module's figures into ``outdir``; returns (written, errors).
+    ``context``: further :class:`Context` fields (``cache_dir``, ``sweep``) so that each figure is drawn from the
+    same populations and caches as its check."""
     from ntkcheck.figures.common import write_figure
     from ntkcheck.paper_checks.registry import PAPER_MODULES
 
@@ -204,7 +206,7 @@ def make_figures(scale: str, seed: int, quiet: bool, outdir: Path, papers: Seque
         t0 = time.perf_counter()
         try:
             mod = importlib.import_module(modname)
-            for fr in mod.make_figures(scale=scale, seed=seed, quiet=quiet):
+            for fr in mod.make_figures(scale=scale, seed=seed, quiet=quiet, context=context):
                 paths = write_figure(fr, outdir)
                 written.append({"paper": p, "name": fr.name, "caption": fr.caption,
                                 "files": [str(x) for x in paths]})
@@ -387,7 +389,8 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     t0 = time.perf_counter()
     if opts.figures:
         papers = sorted({c.paper for c in checks})
-        figs, fig_errors = make_figures(opts.scale, opts.seed, opts.quiet, outdir / "figures", papers)
+        figs, fig_errors = make_figures(opts.scale, opts.seed, opts.quiet, outdir / "figures", papers,
+                                        context={"cache_dir": ctx.cache_dir, "sweep": ctx.sweep})
     t_figs = time.perf_counter() - t0
     failed = [r.id for r in results if r.verdict in FAILING_VERDICTS]
     code = 1 if (failed or fig_errors) else 0
