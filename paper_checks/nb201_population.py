@@ -226,29 +226,33 @@ def cell_metrics(ctx, cells: Sequence[str], cfg: MetricConfig, *, save_every: in
 def population(ctx) -> dict[str, Any]:
     """The run's NB201 population: cells, metrics, and accuracies on every dataset (memoised in ctx.shared)."""
     memo = ctx.shared.get("nb201_population")
-    if memo is not None:
-        return memo
-    if getattr(ctx, "sweep", None):
-        out = sweep_population(ctx)
-        ctx.shared["nb201_population"] = out
-        return out
-    n = population_size(ctx.scale)
-    cells = stratified_cells(ctx, n)
-    cfg = MetricConfig.for_scale(ctx.scale, ctx.seed)
-    met = cell_metrics(ctx, cells, cfg)
-    acc = {}
-    src = ""
+    if memo is None:
+        memo = ctx.shared["nb201_population"] = sweep_population(ctx) if ctx.sweep else _sampled_population(ctx)
+    return memo
+
+
+def _cell_accuracies(ctx, cells: Sequence[str]) -> tuple[dict[str, np.ndarray], str]:
+    """Accuracy of ``cells`` (in order; NaN where the source lacks a cell) on every available dataset, and the
+    source's description."""
+    acc, src = {}, ""
     for d in available_datasets(ctx):
         look = accuracy_lookup(ctx, d)
         acc[d] = np.array([look.get(c, math.nan) for c in cells], dtype=float)
         src = accuracies(ctx, d)[2]
-    out = {"cells": cells, "metrics": met, "accuracy": acc, "config": cfg, "n": len(cells),
-           "data_source": [src, "inputs for kappa_N / R_N: " + _inputs_for(cfg).source],
-           "sampling": f"{len(cells)} non-degenerate NB201 cells, stratified by CIFAR-10 accuracy decile "
-                       f"(proportional), seed {ctx.seed}",
-           "networks": cfg.describe()}
-    ctx.shared["nb201_population"] = out
-    return out
+    return acc, src
+
+
+def _sampled_population(ctx) -> dict[str, Any]:
+    """The stratified, seeded sample of :func:`population_size` cells with their measured κ_N and R̂_N."""
+    cells = stratified_cells(ctx, population_size(ctx.scale))
+    cfg = MetricConfig.for_scale(ctx.scale, ctx.seed)
+    met = cell_metrics(ctx, cells, cfg)
+    acc, src = _cell_accuracies(ctx, cells)
+    return {"cells": cells, "metrics": met, "accuracy": acc, "config": cfg, "n": len(cells),
+            "data_source": [src, "inputs for kappa_N / R_N: " + _inputs_for(cfg).source],
+            "sampling": f"{len(cells)} non-degenerate NB201 cells, stratified by CIFAR-10 accuracy decile "
+                        f"(proportional), seed {ctx.seed}",
+            "networks": cfg.describe()}
 
 
 def sweep_population(ctx) -> dict[str, Any]:
@@ -259,10 +263,10 @@ def sweep_population(ctx) -> dict[str, Any]:
     from ntkcheck.errors import NtkcheckError
     from ntkcheck.results_store import load_sweep_values, open_store
 
-    kappa = load_sweep_values(ctx.sweep, "kappa")
-    regions = load_sweep_values(ctx.sweep, "regions")
     st = open_store(ctx.sweep, create=False)
     try:
+        kappa = load_sweep_values(st, "kappa")
+        regions = load_sweep_values(st, "regions")
         configs = {c["metric"]: c for c in st.configs().values() if c["metric"] in ("kappa", "regions")}
     finally:
         st.close()
@@ -272,12 +276,7 @@ def sweep_population(ctx) -> dict[str, Any]:
                             "run `ntkcheck sweep kappa,regions --space nb201 --out STORE` first")
     met = {"kappa": np.array([kappa[c] for c in cells], dtype=float),
            "R_N": np.array([regions[c] for c in cells], dtype=float)}
-    acc = {}
-    src = ""
-    for d in available_datasets(ctx):
-        look = accuracy_lookup(ctx, d)
-        acc[d] = np.array([look.get(c, math.nan) for c in cells], dtype=float)
-        src = accuracies(ctx, d)[2]
+    acc, src = _cell_accuracies(ctx, cells)
     desc = "; ".join(f"{m}: {c['config']} on {c['inputs']}" for m, c in sorted(configs.items()))
     return {"cells": list(cells), "metrics": met, "accuracy": acc, "config": None, "n": len(cells),
             "data_source": [src, f"kappa_N / R_N from the sweep store {Path(ctx.sweep).name} ({desc})"],
