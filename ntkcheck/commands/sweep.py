@@ -108,7 +108,7 @@ class _Bars:
 
 def _run_sweep(args) -> int:
     from ntkcheck.sweep.inputs import load_inputs
-    from ntkcheck.metrics import config_hash, get_metric, resolve_config
+    from ntkcheck.metrics import NO_INPUTS, config_hash, get_metric, resolve_config
     from ntkcheck.sweep.store import open_store
     from ntkcheck.sweep.engine import DaskEngine, LocalEngine, plan, resolve_space, run_sweep, stratified_sample
 
@@ -135,7 +135,8 @@ def _run_sweep(args) -> int:
             raise NtkcheckError(f"metric {n} is not defined on the {space.kind} space (only {', '.join(m.spaces)})")
     archs = stratified_sample(space, args.sample, args.seed)
     inputs = load_inputs(args.images, args.n_images, seed=0)
-    wanted = {n: (config_hash(n, cfgs[n], inputs.fingerprint, space.kind), cfgs[n], inputs.source) for n in names}
+    wanted = {n: (config_hash(n, cfgs[n], inputs.fingerprint, space.kind), cfgs[n],
+                  inputs.source if metrics[n].reads_inputs else NO_INPUTS) for n in names}
     store = open_store(args.out, force_new=args.force_new)
     try:
         store.check_compatible(space.kind, wanted)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-
-
 from ntkcheck.metrics.registry import Arch, register
 from ntkcheck.sweep.inputs import Inputs
+
+
+#: Chen et al. §5 NB201 window: the centre of the range of d̄ and m̄ over the cells with d̄ > 0 (d̄ ∈ [0.25, 3],
+#: m̄ ∈ [1/3, 4]); the paper prints it rounded as d̄ = 1.6 ± 0.7, m̄ = 2.2 ± 0.9 and keeps the cells inside it.
+DBAR_CENTRE = (0.25 + 3.0) / 2
+MBAR_CENTRE = (1 / 3 + 4.0) / 2
 
 
 def _depth_width(arch: Arch) -> tuple[float, float]:
@@ -18,11 +22,13 @@ def _depth_width(arch: Arch) -> tuple[float, float]:
 
 
 @register("dbar", "effective depth d̄ = mean number of weighted ops over input→output paths (official-code rule) "
-          "[C] Eq. 13", direction="max")
+          "[C] Eq. 13; better: closest to the centre of Chen et al.'s NB201 window (§5)", direction="max",
+          reads_inputs=False, centre=DBAR_CENTRE)
 def _dbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     return _depth_width(arch)[0]
 
 
-@register("mbar", "effective width m̄ = #paths with depth > 0 / d̄ (official-code rule) [C] Eq. 13", direction="max")
+@register("mbar", "effective width m̄ = #paths with depth > 0 / d̄ (official-code rule) [C] Eq. 13; better: "
+          "closest to the centre of Chen et al.'s NB201 window (§5)", direction="max", reads_inputs=False, centre=MBAR_CENTRE)
 def _mbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     return _depth_width(arch)[1]

@@ -15,7 +15,12 @@ registered once with :func:`register`::
   (e.g. ``kappa``'s batch size follows its mode); :func:`config_hash` hashes the result together with the metric
   name, its ``version`` (bump it when the code changes a value), the input source's fingerprint and the space.
 * ``direction``: "max" or "min", the better end of the metric (TE-NAS κ_N: "min").
+* ``centre``: for a metric whose better values lie in a central window rather than at one end (Chen et al.'s
+  d̄, m̄), the window's centre; :func:`better_score` then ranks by closeness to it.
 * ``spaces``: the search spaces it is defined on ("nb201" cells, "fc" specs of the contract).
+* ``reads_inputs``: False for a function of the architecture alone (``dbar``, ``params``, ``flops``...): its
+  config hash then leaves the input source out (:data:`NO_INPUTS`), so a store keeps such a metric whatever
+  ``--images`` / ``--n-images`` a later sweep uses.
 * The function returns a float, or a :class:`Value` with a status ("ok", "singular") and a one-line message.
   Exceptions become status "error" in :func:`evaluate`.  ``arch.memo`` is a per-architecture dict for sharing
   a kernel between metrics in one task (keys must include every config entry the shared object depends on).
@@ -40,7 +45,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.sweep.inputs import Inputs
 from ntkcheck.spec import ArchSpec, parse_spec
 
-__all__ = ["Metric", "Value", "Arch", "Result", "METRICS", "register", "get_metric", "resolve_config",
+__all__ = ["NO_INPUTS", "better_score", "Metric", "Value", "Arch", "Result", "METRICS", "register", "get_metric", "resolve_config",
            "config_hash", "evaluate", "metric_names"]
 
 NEEDS = frozenset({"torch", "gpu", "labels"})
@@ -101,14 +106,25 @@ class Metric:
     spaces: tuple[str, ...]
     version: int = 1
     resolve: Callable[[dict], dict] | None = None
+    reads_inputs: bool = True
+    centre: float | None = None
 
+    @property
+    def better(self) -> str:
+        """The metric's notion of better in words: "max", "min" or "centre 1.625"."""
+        return self.direction if self.centre is None else f"closest to {self.centre:g}"
+
+
+#: what the store records as the input source of a metric that reads no images
+NO_INPUTS = "none (a function of the architecture alone)"
 
 METRICS: dict[str, Metric] = {}
 
 
 def register(name: str, doc: str, *, needs=(), config: Mapping[str, Any] | None = None, direction: str = "max",
              spaces: tuple[str, ...] = ("nb201", "fc"), version: int = 1,
-             resolve: Callable[[dict], dict] | None = None):
+             resolve: Callable[[dict], dict] | None = None, reads_inputs: bool = True,
+             centre: float | None = None):
     """Decorator: register ``fn`` as metric ``name`` (see the module docstring).  A name registers once."""
     needs = frozenset(needs)
     if needs - NEEDS:
@@ -121,7 +137,8 @@ def register(name: str, doc: str, *, needs=(), config: Mapping[str, Any] | None 
     def deco(fn):
         if name in METRICS:
             raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = Metric(name, doc, fn, needs, dict(config or {}), direction, tuple(spaces), version, resolve)
+        METRICS[name] = Metric(name, doc, fn, needs, dict(config or {}), direction, tuple(spaces), version, resolve,
+                               bool(reads_inputs), None if centre is None else float(centre))
         return fn
 
     return deco
@@ -175,11 +192,27 @@ def resolve_config(name: str, overrides: Mapping[str, Any] | None = None) -> dic
 
 
 def config_hash(name: str, cfg: Mapping[str, Any], inputs_fingerprint: str, space: str) -> str:
-    """sha256 (16 hex digits) of everything that fixes a metric's value apart from the architecture and seed."""
+    """sha256 (16 hex digits) of everything that fixes a metric's value apart from the architecture and seed.
+    The input source enters only for a metric that reads it (``reads_inputs``)."""
     m = get_metric(name)
-    blob = json.dumps({"metric": name, "version": m.version, "config": dict(cfg), "inputs": inputs_fingerprint,
+    blob = json.dumps({"metric": name, "version": m.version, "config": dict(cfg),
+                       "inputs": inputs_fingerprint if m.reads_inputs else NO_INPUTS,
                        "space": space}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def better_score(name: str, values):
+    """The metric's values oriented so that higher is better: v ("max"), −v ("min"), −|v − centre| (a central
+    window).  NaN stays NaN.  A metric not in the registry (an old store) counts as "max"."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    m = METRICS.get(name)
+    if m is None or (m.centre is None and m.direction == "max"):
+        return v
+    if m.centre is not None:
+        return -np.abs(v - m.centre)
+    return -v
 
 
 def _one_line(exc: BaseException) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 from ntkcheck.errors import NtkcheckError
 
 __all__ = ["Inputs", "read_cifar", "natural_images", "load_inputs", "image_patches", "flat_rows",
-           "CIFAR_MEAN", "CIFAR_STD"]
+           "CIFAR_MEAN", "CIFAR_STD", "FLAT_DIM"]
 
 CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
 CIFAR_STD = np.array([0.2023, 0.1994, 0.2010], dtype=np.float32)
@@ -151,6 +151,10 @@ def image_patches(inputs: Inputs, n: int, *, seed: int) -> np.ndarray:
     di, dj = np.meshgrid(np.arange(3), np.arange(3), indexing="ij")
     P = inputs.images[k[:, None, None], c[:, None, None], i[:, None, None] + di, j[:, None, None] + dj]
     return P[:, None].astype(np.float32)
+
+
+#: columns of :func:`flat_rows`: 3 channels × 8 × 8 after 4×4 average pooling
+FLAT_DIM = 192
 
 
 def flat_rows(inputs: Inputs, n: int) -> np.ndarray:
