@@ -25,10 +25,10 @@ whose name comes from the file.  The decoded object is then checked against the 
 
 from __future__ import annotations
 
-import codecs
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -4,11 +4,13 @@ would create never appears; nothing is written.  Genuine batches — as Python 2
 re-pickles them under every protocol — still read to the exact pixels and labels that were stored."""
 
 import io
+import json
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -70,7 +72,7 @@ class _Py2Pickler(pickle._Pickler):
     """Writes what Python 2's cPickle wrote for the CIFAR files: every ``str`` (Python 2's bytes) as
     SHORT_BINSTRING/BINSTRING, which Python 3 decodes with ``encoding="bytes"`` or ``"latin1"``."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
 
     def _py2str(self, b: bytes):
         head = (pickle.SHORT_BINSTRING + bytes([len(b)]) if len(b) < 256
@@ -142,7 +144,8 @@ def test_crafted_batch_in_a_real_process_leaves_no_trace(tmp_path):
     d = _cifar10_dir(tmp_path / "images", _payload_bytes("os.system", marker))
     out = tmp_path / "store.sqlite"
     p = subprocess.run([sys.executable, "-m", "ntkcheck.cli", *SWEEP, "--images", str(d), "--out", str(out)],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                       check=False, capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path)
     assert p.returncode == 2, p.stderr
     assert p.stdout == "" and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
     assert str(d / "data_batch_2") in p.stderr and "posix.system" in p.stderr
@@ -234,7 +237,7 @@ def test_sweep_runs_on_genuine_batches(tmp_path, capsys):
     _cifar10_dir(tmp_path / "images")
     out = tmp_path / "store.sqlite"
     assert main([*SWEEP, "--images", str(tmp_path / "images"), "--out", str(out), "--json"]) == 0
-    doc = __import__("json").loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
     assert doc["inputs"].startswith("cifar10 training images") and out.exists()
 
 
