@@ -55,15 +55,36 @@ def _latin1_encode(obj: str, encoding: str = "utf-8") -> bytes:
     return obj.encode("latin-1")
 
 
+class _Sealed:
+    """A function the pickle may call but not modify: the ``BUILD`` opcode (which would set attributes on the
+    object it is applied to — numpy's own ``_frombuffer``, say) is refused."""
+
+    __slots__ = ("_fn", "_name")
+
+    def __init__(self, fn: Callable[..., Any], name: str):
+        self._fn, self._name = fn, name
+
+    def __call__(self, *args: Any) -> Any:
+        return self._fn(*args)
+
+    def __setstate__(self, state: Any) -> None:
+        raise pickle.UnpicklingError(f"the file sets state on {self._name}")
+
+
+_reconstruct = _Sealed(_multiarray._reconstruct, "numpy's _reconstruct")
+_frombuffer = _Sealed(_numeric._frombuffer, "numpy's _frombuffer")
+
 #: (module, name) as a pickle names it -> the object handed back.  Nothing outside this table is imported.
-ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
+#: ``ndarray`` and ``dtype`` are the classes themselves (``_reconstruct`` needs the type); ``BUILD`` on a class
+#: fails in its ``__setstate__`` descriptor.
+ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("_codecs", "encode"): _latin1_encode,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("_codecs", "encode"): _Sealed(_latin1_encode, "_codecs.encode"),
 }
 
 

@@ -163,6 +163,23 @@ def test_the_unpickler_imports_nothing_the_file_names(tmp_path):
     assert str(p) in str(exc.value) and name not in sys.modules
 
 
+def test_admitted_functions_cannot_be_modified(tmp_path):
+    """BUILD (set attributes / call __setstate__) applied to an admitted global is refused, and numpy's
+    functions and classes are unchanged afterwards."""
+    from ntkcheck.safe_pickle import _numeric as numeric      # numpy._core.numeric (numpy.core under numpy 1)
+
+    before = (numeric._frombuffer.__defaults__, dict(numeric._frombuffer.__dict__))
+    for glob in (b"numpy._core.numeric\n_frombuffer", b"_codecs\nencode", b"numpy.core.multiarray\n_reconstruct",
+                 b"numpy\nndarray", b"numpy\ndtype"):
+        p = tmp_path / "b"
+        #        GLOBAL   state: (None, {"__defaults__": (1,)})                                 BUILD STOP
+        p.write_bytes(b"c" + glob + b"\n" + b"(N}X\x0c\x00\x00\x00__defaults__K\x01\x85stb.")
+        with pytest.raises(NtkcheckError, match="cannot read CIFAR batch"):
+            load_restricted(p)
+    assert (numeric._frombuffer.__defaults__, dict(numeric._frombuffer.__dict__)) == before
+    assert np.frombuffer(b"\x01\x02", dtype=np.uint8).tolist() == [1, 2]
+
+
 def test_decoded_structure_is_checked(tmp_path):
     """Files that use only admitted globals but are not CIFAR batches: one-line errors, never used."""
     x, y = _batch(4)
