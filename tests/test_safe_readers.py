@@ -18,7 +18,7 @@ import pytest
 from ntkcheck.cli import main
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.metric_inputs import read_cifar
-from ntkcheck.safe_pickle import load_restricted, read_cifar_batch
+from ntkcheck.safe_pickle import _numeric, load_restricted, read_cifar_batch
 
 SPEC = '{"fc": ["relu", "relu"]}'
 SWEEP = ["sweep", "params", "--space", "fc:L=3,acts=relu/tanh,skips=1", "--sample", "2", "--n-images", "4"]
@@ -165,10 +165,8 @@ def test_the_unpickler_imports_nothing_the_file_names(tmp_path):
 
 def test_admitted_functions_cannot_be_modified(tmp_path):
     """BUILD (set attributes / call __setstate__) applied to an admitted global is refused, and numpy's
-    functions and classes are unchanged afterwards."""
-    from ntkcheck.safe_pickle import _numeric as numeric      # numpy._core.numeric (numpy.core under numpy 1)
-
-    before = (numeric._frombuffer.__defaults__, dict(numeric._frombuffer.__dict__))
+    functions and classes are unchanged afterwards (``_numeric``: numpy's ``_core.numeric``)."""
+    before = (_numeric._frombuffer.__defaults__, dict(_numeric._frombuffer.__dict__))
     for glob in (b"numpy._core.numeric\n_frombuffer", b"_codecs\nencode", b"numpy.core.multiarray\n_reconstruct",
                  b"numpy\nndarray", b"numpy\ndtype"):
         p = tmp_path / "b"
@@ -176,7 +174,7 @@ def test_admitted_functions_cannot_be_modified(tmp_path):
         p.write_bytes(b"c" + glob + b"\n" + b"(N}X\x0c\x00\x00\x00__defaults__K\x01\x85stb.")
         with pytest.raises(NtkcheckError, match="cannot read CIFAR batch"):
             load_restricted(p)
-    assert (numeric._frombuffer.__defaults__, dict(numeric._frombuffer.__dict__)) == before
+    assert (_numeric._frombuffer.__defaults__, dict(_numeric._frombuffer.__dict__)) == before
     assert np.frombuffer(b"\x01\x02", dtype=np.uint8).tolist() == [1, 2]
 
 
