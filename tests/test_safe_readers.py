@@ -17,8 +17,8 @@ import pytest
 
 from ntkcheck.cli import main
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.metric_inputs import read_cifar
 from ntkcheck.safe_pickle import _numeric, load_restricted, read_cifar_batch
+from ntkcheck.sweep.inputs import read_cifar
 
 SPEC = '{"fc": ["relu", "relu"]}'
 SWEEP = ["sweep", "params", "--space", "fc:L=3,acts=relu/tanh,skips=1", "--sample", "2", "--n-images", "4"]
