@@ -3,8 +3,9 @@
     ntkcheck sweep METRIC[,METRIC...] --space nb201|fc:<family>|FILE --out RESULTS.sqlite [--sample N] [--seed S]
                    [--jobs J | --scheduler tcp://HOST:PORT] [--images DIR] [--set METRIC.KEY=VALUE] [--force-new]
     ntkcheck sweep --list
-    ntkcheck sweep export RESULTS.sqlite -o FILE.csv|FILE.parquet
-    ntkcheck sweep report RESULTS.sqlite --against nb201:cifar100 [--report-dir DIR]
+    ntkcheck sweep export RESULTS.sqlite -o FILE.csv|FILE.parquet [--wide]
+    ntkcheck sweep report RESULTS.sqlite --against nb201:cifar100 [--report-dir DIR] [--combine A+B]
+                          [--targets FILE.csv] [--resamples N]
 
 Every finished task is committed at once; the same command after a crash, ``kill -9`` or Ctrl-C computes only what
 is missing.  Exit codes: 0 done, 2 bad input or values that failed (stored with status ``error``), 130 interrupted.
@@ -46,12 +47,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--force-new", action="store_true", help="move an incompatible store aside (.old) and start anew")
     p.add_argument("-o", "--output", metavar="FILE", help="export: FILE.csv or FILE.parquet")
+    p.add_argument("--wide", action="store_true", help="export: one row per cell (NB201 index, cell string, one "
+                   "column per metric, the NATS-Bench test accuracies of the three datasets)")
     p.add_argument("--against", metavar="nb201:DATASET", help="report: accuracies (cifar10, cifar100, "
                    "ImageNet16-120)")
     p.add_argument("--report-dir", metavar="DIR", help="report: where plots and report.json go "
                    "(default: RESULTS-report/ beside the store)")
     p.add_argument("--runs", type=int, default=500, help="report: search-protocol runs (default 500)")
     p.add_argument("--draws", type=int, default=100, help="report: cells drawn per run (default 100)")
+    p.add_argument("--combine", action="append", default=[], metavar="A+B",
+                   help="report: also rank a rank-sum combination of metrics, as TE-NAS combines kappa and regions "
+                        "(repeatable, or comma-separated)")
+    p.add_argument("--targets", metavar="FILE.csv", help="report: further targets, e.g. validation accuracies: a "
+                   "CSV with a column arch (cell strings) or index (NB201 indices) and one column per target")
+    p.add_argument("--resamples", type=int, default=1000, help="report: bootstrap resamples of every interval "
+                   "(default 1000)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -203,7 +213,7 @@ def _export(args) -> int:
         raise NtkcheckError("usage: ntkcheck sweep export RESULTS.sqlite -o FILE.csv|FILE.parquet")
     if not args.output:
         raise NtkcheckError("export needs -o FILE.csv or -o FILE.parquet")
-    n = export_rows(args.store_path, args.output)
+    n = export_rows(args.store_path, args.output, wide=args.wide)
     if args.json:
         print(json.dumps({"store": args.store_path, "output": args.output, "rows": n}))
     elif not args.quiet:
@@ -222,7 +232,7 @@ def _report(args) -> int:
         Path(args.store_path).with_name(Path(args.store_path).stem + "-report")
     command = shlex.join(["ntkcheck", "sweep", *sys.argv[2:]]) if sys.argv[1:2] == ["sweep"] else None
     rep = sweep_report(args.store_path, args.against, out_dir, runs=args.runs, draws=args.draws, seed=args.seed,
-                       command=command)
+                       n_boot=args.resamples, command=command, combine=args.combine, targets=args.targets)
     if args.json:
         from ntkcheck.io import to_jsonable
 

@@ -112,7 +112,7 @@ class Metric:
     @property
     def better(self) -> str:
         """The metric's notion of better in words: "max", "min" or "centre 1.625"."""
-        return self.direction if self.centre is None else f"closest to {self.centre:g}"
+        return self.direction if self.centre is None else f"closest to {self.centre:.4g}"
 
 
 #: what the store records as the input source of a metric that reads no images
