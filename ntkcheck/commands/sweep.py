@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import shlex
 import sys
 from pathlib import Path
@@ -116,11 +117,22 @@ class _Bars:
             b.close()
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _run_sweep(args) -> int:
     from ntkcheck.sweep.inputs import load_inputs
     from ntkcheck.metrics import NO_INPUTS, config_hash, get_metric, resolve_config
     from ntkcheck.sweep.store import open_store
-    from ntkcheck.sweep.engine import DaskEngine, LocalEngine, plan, resolve_space, run_sweep, stratified_sample
+    from ntkcheck.sweep.engine import (DaskEngine, LocalEngine, plan, resolve_space, run_sweep, run_task,
+                                       stratified_sample)
 
     names = [n.strip() for n in args.target.split(",") if n.strip()]
     if not names or len(set(names)) != len(names):
@@ -147,19 +159,47 @@ def _run_sweep(args) -> int:
     inputs = load_inputs(args.images, args.n_images, seed=0)
     wanted = {n: (config_hash(n, cfgs[n], inputs.fingerprint, space.kind), cfgs[n],
                   inputs.source if metrics[n].reads_inputs else NO_INPUTS) for n in names}
+    gpu_names = [n for n, m in metrics.items() if "gpu" in m.needs]
+    cpu_fallback = ""
+    if cluster is not None and gpu_names and args.device != "cpu" and not cluster.gpu_workers():
+        if args.device == "cuda":  # refused before the store is opened: nothing is written
+            raise NtkcheckError(f"{', '.join(gpu_names)} ask(s) for a GPU but no worker at {args.scheduler} offers "
+                                "one: start workers with `dask worker ... --resources GPU=1`, or pass --device auto "
+                                "or --device cpu")
+        cluster.gpu_resources = False
+        cpu_fallback = (f"no worker at {args.scheduler} offers a GPU: {', '.join(gpu_names)} run(s) on the CPU "
+                        "workers (--device auto)")
     store = open_store(args.out, force_new=args.force_new)
     try:
         store.check_compatible(space.kind, wanted)
         store.register(space.kind, wanted)
         hashes = {n: (h, c) for n, (h, c, _) in wanted.items()}
-        any_gpu = any("gpu" in m.needs for m in metrics.values())
-        batch = args.batch or (1 if any_gpu else 32)
-        tasks = plan(store, space.kind, archs, hashes, args.seed, batch)
+        stored_cost = store.mean_seconds([h for h, _ in hashes.values()])
+        costs = {n: stored_cost[h] for n, (h, _) in hashes.items() if h in stored_cost}
+        how = {n: "stored" for n in costs}
+        tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
+        if cluster is None:  # time the first cell of each metric without a stored cost (and keep its values)
+            for n in names:
+                if n in costs:
+                    continue
+                first = next((t for t in tasks if any(m[0] == n for m in t.metrics)), None)
+                if first is None:
+                    continue
+                probe = replace(first, archs=first.archs[:1])
+                rows = run_task(probe, inputs, args.device)
+                store.add(rows)
+                for r in rows:
+                    costs.setdefault(r.metric, r.seconds)
+                    how.setdefault(r.metric, "timed on the first cell")
+            tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
         todo = {n: 0 for n in names}
         for t in tasks:
             for name, _, _ in t.metrics:
                 todo[name] += len(t.archs)
         done = {n: len(archs) - todo[n] for n in names}
+        workers = cluster.n_workers if cluster is not None else args.jobs
+        estimate = (sum(todo[n] * costs[n] for n in names if n in costs) / max(workers, 1)
+                    if all(n in costs or not todo[n] for n in names) else None)
         human = not args.quiet and not args.json
         if human:
             print(f"space: {space.label} ({len(archs)} of {len(space.keys)} architectures"
@@ -168,11 +208,13 @@ def _run_sweep(args) -> int:
             for n in names:
                 print(f"  {n} [{wanted[n][0]}] {json.dumps(cfgs[n], sort_keys=True)}: {done[n]} stored, "
                       f"{todo[n]} to compute")
+            if tasks:
+                per = ", ".join(f"{n} {costs[n]:.3g} s ({how[n]})" for n in names if n in costs and todo[n])
+                print(f"estimate: {_duration(estimate)} on {workers} worker(s); per cell: {per}" if estimate is not None
+                      else "estimate: after the first tasks (see each metric's rate and ETA)")
+            if cpu_fallback:
+                print(cpu_fallback)
         engine = None
-        if cluster is not None and args.device != "cpu" and any(t.gpu for t in tasks) and not cluster.gpu_workers():
-            gpu_names = ", ".join(n for n, m in metrics.items() if "gpu" in m.needs)
-            raise NtkcheckError(f"{gpu_names} ask(s) for a GPU but no worker at {args.scheduler} offers one: start "
-                                "workers with `dask worker ... --resources GPU=1`, or pass --device cpu")
         if tasks:
             engine = cluster.start(inputs) if cluster else LocalEngine(inputs, args.jobs, args.device)
             if human:
@@ -192,7 +234,8 @@ def _run_sweep(args) -> int:
            "inputs": inputs.source, "metrics": {n: {"config_hash": wanted[n][0], "config": cfgs[n]} for n in names},
            "computed": summary.written if summary else 0, "errors": summary.errors if summary else 0,
            "lost_tasks": summary.failed_tasks if summary else 0, "rows_in_store": total,
-           "seconds": round(summary.seconds, 3) if summary else 0.0}
+           "seconds": round(summary.seconds, 3) if summary else 0.0,
+           "estimate_seconds": None if estimate is None else round(estimate, 1)}
     if args.json:
         print(json.dumps(out, indent=2))
     elif not args.quiet:

@@ -220,17 +220,32 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}"[:300]
 
 
+_CONTROLLERS: dict[bool, Any] = {}
+
+
+def _thread_controller():
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, found once per process (finding them reads
+    /proc/self/maps, ~8 ms, more than a closed-form metric costs) and again once torch has been imported (it
+    brings its own OpenMP)."""
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    key = "torch" in sys.modules
+    if key not in _CONTROLLERS:
+        _CONTROLLERS[key] = ThreadpoolController()
+    return _CONTROLLERS[key]
+
+
 def evaluate(name: str, arch: Arch, inputs: Inputs, seed: int, cfg: Mapping[str, Any]) -> Result:
     """Run one metric on one architecture; any exception becomes status "error" with a one-line message.
     BLAS and torch run single-threaded so that a value does not depend on how many run side by side."""
-    from threadpoolctl import threadpool_limits
-
     m = get_metric(name)
     t0 = time.perf_counter()
     try:
         if arch.space not in m.spaces:
             raise NtkcheckError(f"metric {name} is not defined on the {arch.space} space")
-        with threadpool_limits(1):
+        with _thread_controller().limit(limits=1):
             if "torch" in m.needs:
                 import torch
 

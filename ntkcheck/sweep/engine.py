@@ -179,27 +179,47 @@ class Task:
         return "ntkcheck-sweep-" + h.hexdigest()[:20]
 
 
-def plan(store: ResultsStore, space: str, archs: Sequence[str], metrics: dict[str, tuple[str, dict]], seed: int,
-         batch: int) -> list[Task]:
-    """Tasks for the (arch, metric) pairs not in the store; ``metrics``: name → (config hash, config).  Metrics
-    that need a GPU and those that do not go into separate tasks (only the former ask for a GPU on a cluster)."""
+def _family(name: str) -> str:
+    """Metrics of one module share per-architecture work (``arch.memo``: one kernel for several spectra), so they
+    are scheduled together; metrics of different modules are scheduled independently."""
     from ntkcheck.metrics import get_metric
 
+    return get_metric(name).fn.__module__
+
+
+def plan(store: ResultsStore, space: str, archs: Sequence[str], metrics: dict[str, tuple[str, dict]], seed: int,
+         batch: int | None, costs: dict[str, float] | None = None) -> list[Task]:
+    """Tasks for the (arch, metric) pairs not in the store; ``metrics``: name → (config hash, config).
+
+    Metrics are scheduled independently, one family (module) at a time in a task, so a cheap metric does not wait
+    for an expensive one; the tasks of the cheapest families come first (``costs``: seconds per architecture of
+    each metric, e.g. :meth:`ResultsStore.mean_seconds`; unknown costs count as cheap for metrics without torch,
+    dear for the others).  Metrics that need a GPU and those that do not never share a task (only the former ask
+    for a GPU on a cluster).  ``batch``: architectures per task; None = 1 for GPU metrics, else 32."""
+    from ntkcheck.metrics import get_metric
+
+    costs = costs or {}
     done = store.done(space, seed, [h for h, _ in metrics.values()])
+    groups: dict[tuple[bool, str], list] = {}
+    for n, (h, c) in metrics.items():
+        gpu = "gpu" in get_metric(n).needs
+        groups.setdefault((gpu, _family(n)), []).append((n, tuple(sorted(c.items())), h))
+
+    def cost(key) -> float:
+        return sum(costs.get(n, 1.0 if "torch" not in get_metric(n).needs else 1e3) for n, _, _ in groups[key])
+
     tasks: list[Task] = []
-    for gpu in (False, True):
-        group = [(n, tuple(sorted(c.items())), h) for n, (h, c) in metrics.items()
-                 if ("gpu" in get_metric(n).needs) == gpu]
-        if not group:
-            continue
+    for key in sorted(groups, key=lambda k: (cost(k), k[1])):
+        gpu, group = key[0], groups[key]
+        size = batch or (1 if gpu else 32)
         pending: dict[tuple, list[str]] = {}
         for a in archs:
             missing = tuple(m for m in group if (a, m[2]) not in done)
             if missing:
                 pending.setdefault(missing, []).append(a)
         for ms, arch_list in pending.items():
-            for s in range(0, len(arch_list), batch):
-                tasks.append(Task(space, tuple(arch_list[s:s + batch]), ms, seed, gpu))
+            for s in range(0, len(arch_list), size):
+                tasks.append(Task(space, tuple(arch_list[s:s + size]), ms, seed, gpu))
     return tasks
 
 
@@ -337,7 +357,10 @@ class DaskEngine:
             raise NtkcheckError(f"cannot reach the Dask scheduler at {address} within {connect_timeout:g} s "
                                 f"({type(exc).__name__})") from None
         n = len(self.client.scheduler_info().get("workers", {}))
+        self.n_workers = n
         self.window = max(4, 4 * n)
+        #: whether tasks of GPU metrics ask for a worker's GPU resource (False: run them on the CPU workers)
+        self.gpu_resources = True
         self.address = address
         self.inputs = None
 
@@ -356,7 +379,8 @@ class DaskEngine:
 
     def submit(self, task: Task):
         return self.client.submit(run_task, task, self.inputs, self.device, key=task.key, pure=False,
-                                  resources={"GPU": 1} if task.gpu and self.device != "cpu" else None)
+                                  resources={"GPU": 1} if task.gpu and self.device != "cpu" and self.gpu_resources
+                                  else None)
 
     def wait(self, futures, timeout: float):
         end = time.monotonic() + timeout

@@ -116,6 +116,13 @@ class ResultsStore:
              f"({','.join('?' * len(hs))})")
         return {(a, h) for a, h in self.conn.execute(q, (space, seed, *hs))}
 
+    def mean_seconds(self, hashes: Iterable[str]) -> dict[str, float]:
+        """Mean compute seconds per stored value of each config hash that has rows (the cost of a metric)."""
+        hs = list(hashes)
+        q = (f"SELECT config_hash, AVG(seconds) FROM results WHERE config_hash IN ({','.join('?' * len(hs))}) "
+             "GROUP BY config_hash")
+        return {h: float(v) for h, v in self.conn.execute(q, hs) if v is not None}
+
     def add(self, rows: Iterable[Row]) -> int:
         """Insert one task's rows in one transaction; a row already present is left as it is (first write wins)."""
         rows = list(rows)

@@ -79,6 +79,23 @@ def test_sweep_on_cluster_survives_a_killed_worker(tmp_path, cluster):
     assert values(tmp_path / "dask.sqlite") == values(tmp_path / "local.sqlite")
     assert len(values(tmp_path / "local.sqlite")) == 30 * 3
     _gpu_task_waits_for_a_gpu_worker(address)
+    _gpu_metrics_without_gpu_workers(tmp_path, address)
+
+
+def _gpu_metrics_without_gpu_workers(tmp_path, address):
+    """--device cuda: refused before a store exists; --device auto: the GPU metric runs on the CPU workers, and
+    one line says so."""
+    small = ("naswot,dbar", "--sample", "3", "--set", "naswot.C=2", "--set", "naswot.N=1", "--set",
+             "naswot.batch=8", "--n-images", "8", "--scheduler", address)
+    r = run_cli(*small, "--out", "cuda.sqlite", "--device", "cuda", cwd=tmp_path)
+    assert r.returncode == 2 and "offers one" in r.stderr and "Traceback" not in r.stderr
+    assert not any(p.name.startswith("cuda.sqlite") for p in tmp_path.iterdir())
+    r = run_cli(*small, "--out", "auto.sqlite", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if "offers a GPU" in ln]
+    assert len(line) == 1 and "naswot run(s) on the CPU workers" in line[0]
+    v = values(tmp_path / "auto.sqlite")
+    assert len(v) == 6 and all(x[6] == "ok" for x in v)
 
 
 def _task_state(dask_scheduler, key):
