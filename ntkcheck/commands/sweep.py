@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 import shlex
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from ntkcheck.errors import NtkcheckError
@@ -99,7 +100,7 @@ def _list_metrics(args) -> int:
 
 
 class _Bars:
-    """One tqdm bar per metric (values to compute, ETA)."""
+    """One tqdm line per metric: its own count, rate and ETA (metrics are scheduled independently)."""
 
     def __init__(self, totals: dict[str, int], done: dict[str, int], quiet: bool):
         from tqdm import tqdm
@@ -109,12 +110,21 @@ class _Bars:
                      for i, (m, t) in enumerate(totals.items())}
 
     def __call__(self, rows) -> None:
+        counts: dict[str, int] = {}
         for r in rows:
-            self.bars[r.metric].update(1)
+            counts[r.metric] = counts.get(r.metric, 0) + 1
+        for m, k in counts.items():
+            b = self.bars[m]
+            b.update(k)
+            if b.n >= b.total:  # a finished metric stops its clock: its rate and time are its own
+                b.close()
 
     def close(self) -> None:
         for b in self.bars.values():
             b.close()
+
+
+_PROBE_CELLS = 5
 
 
 def _duration(seconds: float | None) -> str:
@@ -128,6 +138,8 @@ def _duration(seconds: float | None) -> str:
 
 
 def _run_sweep(args) -> int:
+    import numpy as np
+
     from ntkcheck.sweep.inputs import load_inputs
     from ntkcheck.metrics import NO_INPUTS, config_hash, get_metric, resolve_config
     from ntkcheck.sweep.store import open_store
@@ -178,19 +190,28 @@ def _run_sweep(args) -> int:
         costs = {n: stored_cost[h] for n, (h, _) in hashes.items() if h in stored_cost}
         how = {n: "stored" for n in costs}
         tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
-        if cluster is None:  # time the first cell of each metric without a stored cost (and keep its values)
+        if cluster is None:  # time the first cells of each metric without a stored cost (their values are kept)
             for n in names:
                 if n in costs:
                     continue
                 first = next((t for t in tasks if any(m[0] == n for m in t.metrics)), None)
                 if first is None:
                     continue
-                probe = replace(first, archs=first.archs[:1])
-                rows = run_task(probe, inputs, args.device)
-                store.add(rows)
-                for r in rows:
-                    costs.setdefault(r.metric, r.seconds)
-                    how.setdefault(r.metric, "timed on the first cell")
+                secs: dict[str, list[float]] = {}
+                t0 = None
+                cand = [a for t in tasks if t.metrics == first.metrics for a in t.archs][:_PROBE_CELLS]
+                for a in cand:  # the first cell pays for imports: up to 5, ~2 s after it
+                    rows = run_task(replace(first, archs=(a,)), inputs, args.device)
+                    store.add(rows)
+                    for r in rows:
+                        secs.setdefault(r.metric, []).append(r.seconds)
+                    if t0 is None:
+                        t0 = time.perf_counter()
+                    elif time.perf_counter() - t0 > 2.0:
+                        break
+                for m, v in secs.items():
+                    costs.setdefault(m, float(np.median(v[1:] if len(v) > 1 else v)))
+                    how.setdefault(m, f"timed on {len(v)} cell{'s' if len(v) > 1 else ''}")
             tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
         todo = {n: 0 for n in names}
         for t in tasks:
@@ -210,8 +231,8 @@ def _run_sweep(args) -> int:
                       f"{todo[n]} to compute")
             if tasks:
                 per = ", ".join(f"{n} {costs[n]:.3g} s ({how[n]})" for n in names if n in costs and todo[n])
-                print(f"estimate: {_duration(estimate)} on {workers} worker(s); per cell: {per}" if estimate is not None
-                      else "estimate: after the first tasks (see each metric's rate and ETA)")
+                print(f"estimate: {_duration(estimate)} of compute on {workers} worker(s); per cell: {per}"
+                      if estimate is not None else "estimate: after the first tasks (see each metric's rate and ETA)")
             if cpu_fallback:
                 print(cpu_fallback)
         engine = None
