@@ -15,8 +15,9 @@ Importing this package registers every metric; ``sweep``, ``verify`` and ``searc
 """
 
 from ntkcheck.metrics.registry import (METRICS, NO_INPUTS, Arch, Metric, Result, Value, better_score, config_hash,
-                                       evaluate, get_metric, metric_names, register, resolve_config)
+                                       evaluate, get_metric, metric_names, register, resolve_config,
+                                       single_threaded)
 from ntkcheck.metrics import tenas, zero_cost, size, mok, kernels, connectivity  # noqa: F401,I001  (registration, in this order)
 
 __all__ = ["NO_INPUTS", "better_score", "Metric", "Value", "Arch", "Result", "METRICS", "register", "get_metric",
-           "resolve_config", "config_hash", "evaluate", "metric_names"]
+           "resolve_config", "config_hash", "evaluate", "single_threaded", "metric_names"]

@@ -29,6 +29,7 @@ def _dbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
 
 
 @register("mbar", "effective width m̄ = #paths with depth > 0 / d̄ (official-code rule) [C] Eq. 13; better: "
-          "closest to the centre of Chen et al.'s NB201 window (§5)", direction="max", reads_inputs=False, centre=MBAR_CENTRE)
+          "closest to the centre of Chen et al.'s NB201 window (§5)", direction="max", reads_inputs=False,
+          centre=MBAR_CENTRE)
 def _mbar(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     return _depth_width(arch)[1]

@@ -33,6 +33,7 @@ Crowley, "Neural Architecture Search without Training", ICML 2021 (``hook_logdet
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -45,8 +46,8 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.sweep.inputs import Inputs
 from ntkcheck.spec import ArchSpec, parse_spec
 
-__all__ = ["NO_INPUTS", "better_score", "Metric", "Value", "Arch", "Result", "METRICS", "register", "get_metric", "resolve_config",
-           "config_hash", "evaluate", "metric_names"]
+__all__ = ["NO_INPUTS", "better_score", "Metric", "Value", "Arch", "Result", "METRICS", "register", "get_metric",
+           "resolve_config", "config_hash", "evaluate", "single_threaded", "metric_names"]
 
 NEEDS = frozenset({"torch", "gpu", "labels"})
 
@@ -237,15 +238,23 @@ def _thread_controller():
     return _CONTROLLERS[key]
 
 
-def evaluate(name: str, arch: Arch, inputs: Inputs, seed: int, cfg: Mapping[str, Any]) -> Result:
+def single_threaded():
+    """A context in which BLAS/OpenMP run one thread (what :func:`evaluate` enters unless its caller already has,
+    e.g. :func:`ntkcheck.sweep.engine.run_task` once per task rather than once per value)."""
+    return _thread_controller().limit(limits=1)
+
+
+def evaluate(name: str, arch: Arch, inputs: Inputs, seed: int, cfg: Mapping[str, Any], *,
+             limit_threads: bool = True) -> Result:
     """Run one metric on one architecture; any exception becomes status "error" with a one-line message.
-    BLAS and torch run single-threaded so that a value does not depend on how many run side by side."""
+    BLAS and torch run single-threaded so that a value does not depend on how many run side by side
+    (``limit_threads=False``: the caller holds :func:`single_threaded` already)."""
     m = get_metric(name)
     t0 = time.perf_counter()
     try:
         if arch.space not in m.spaces:
             raise NtkcheckError(f"metric {name} is not defined on the {arch.space} space")
-        with _thread_controller().limit(limits=1):
+        with single_threaded() if limit_threads else contextlib.nullcontext():
             if "torch" in m.needs:
                 import torch
 

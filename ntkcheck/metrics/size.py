@@ -36,6 +36,7 @@ on the torch network of the spec (width ``width``, one 192-dimensional input row
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -97,26 +98,25 @@ class NB201Size:
 
 def nb201_cell_ops(cells: Sequence[str]) -> np.ndarray:
     """(n, 6) array of kernel sides (0, 1 or 3) of the ops on the six edges of each cell."""
+    return np.array([_kernels(c) for c in cells], dtype=np.int64).reshape(-1, 6)
+
+
+@lru_cache(maxsize=None)
+def _kernels(cell: str) -> tuple[int, ...]:
     from ntkcheck.spec import parse_nb201
 
-    return np.array([[_KERNEL[o] for o in parse_nb201(c)] for c in cells], dtype=np.int64).reshape(-1, 6)
+    return tuple(_KERNEL[o] for o in parse_nb201(cell))
 
 
-def nb201_size(cells: Sequence[str], macro: NB201Macro = CIFAR10) -> NB201Size:
-    """Closed-form sizes of NB201 cells (module docstring), vectorised over ``cells``.
-
-    Per cell op on c channels at spatial side h (stage s: c = C·2^s, h = input_size / 2^s): a k×k conv op has
-    k²c² weights + 2c BN parameters and k²c²h² multiply-adds; other ops have none.  Fixed parts: stem 9·c_in·C
-    weights + 2C, 9·c_in·C·h₀² multiply-adds; a reduction c → 2c at output side h: conv_a 9·c·2c + 4c,
-    conv_b 9·(2c)² + 4c, shortcut 1×1 c·2c, multiply-adds (9·2c² + 9·4c² + 2c²)·h²; final BN 2·c₃; classifier
-    c₃·K + K parameters and multiply-adds (bias add included by the NB201 counter; torch counts 2·c₃·K)."""
-    k = nb201_cell_ops(cells)
-    C, N, K, h0, cin = macro.C, macro.N, macro.num_classes, macro.input_size, macro.in_channels
-    k2 = (k * k).sum(axis=1)                    # Σ_edges k² over the six edges
-    nconv = (k > 0).sum(axis=1)
-    params = np.full(k.shape[0], 9 * cin * C + 2 * C, dtype=np.int64)
-    macs = np.full(k.shape[0], 9 * cin * C * h0 * h0, dtype=np.int64)
-    c, h = C, h0
+@lru_cache(maxsize=4096)
+def _cell_counts(kernels: tuple[int, ...], macro: NB201Macro) -> tuple[int, int, int, int]:
+    """(params, macs, flops_torch, conv_ops) of one cell given its six kernel sides: the formulas of
+    :func:`nb201_size` in exact integer arithmetic (the 5⁶ cells have only 3⁶ = 729 distinct kernel tuples)."""
+    C, N, K, h, cin = macro.C, macro.N, macro.num_classes, macro.input_size, macro.in_channels
+    k2 = sum(k * k for k in kernels)
+    nconv = sum(k > 0 for k in kernels)
+    params, macs = 9 * cin * C + 2 * C, 9 * cin * C * h * h
+    c = C
     for stage in range(3):
         if stage:
             h //= 2
@@ -127,8 +127,19 @@ def nb201_size(cells: Sequence[str], macro: NB201Macro = CIFAR10) -> NB201Size:
         macs += N * k2 * c * c * h * h
     params += 2 * c + c * K + K
     flops_torch = 2 * macs + 2 * c * K
-    macs += c * K + K
-    return NB201Size(params, macs, flops_torch, nconv)
+    return params, macs + c * K + K, flops_torch, nconv
+
+
+def nb201_size(cells: Sequence[str], macro: NB201Macro = CIFAR10) -> NB201Size:
+    """Closed-form sizes of NB201 cells (module docstring).
+
+    Per cell op on c channels at spatial side h (stage s: c = C·2^s, h = input_size / 2^s): a k×k conv op has
+    k²c² weights + 2c BN parameters and k²c²h² multiply-adds; other ops have none.  Fixed parts: stem 9·c_in·C
+    weights + 2C, 9·c_in·C·h₀² multiply-adds; a reduction c → 2c at output side h: conv_a 9·c·2c + 4c,
+    conv_b 9·(2c)² + 4c, shortcut 1×1 c·2c, multiply-adds (9·2c² + 9·4c² + 2c²)·h²; final BN 2·c₃; classifier
+    c₃·K + K parameters and multiply-adds (bias add included by the NB201 counter; torch counts 2·c₃·K)."""
+    counts = np.array([_cell_counts(_kernels(c), macro) for c in cells], dtype=np.int64).reshape(-1, 4)
+    return NB201Size(counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3])
 
 
 def _macro(cfg: dict) -> NB201Macro:

@@ -248,18 +248,19 @@ def _resolve_device(device: str, gpu: bool) -> str:
 
 def run_task(task: Task, inputs: Inputs, device: str = "auto") -> list[Row]:
     """Evaluate every (arch, metric) of a task; a metric that raises gives an error row (one-line message)."""
-    from ntkcheck.metrics import Arch, evaluate
+    from ntkcheck.metrics import Arch, evaluate, single_threaded
 
     if not _VERSIONS:
         _VERSIONS.append(versions_json())
     dev = _resolve_device(device, task.gpu)
     rows = []
-    for a in task.archs:
-        arch = Arch(a, task.space, device=dev)
-        for name, cfg, h in task.metrics:
-            r = evaluate(name, arch, inputs, task.seed, dict(cfg))
-            rows.append(Row(task.space, a, name, h, task.seed, r.value, r.status, r.message, r.seconds, r.device,
-                            _VERSIONS[0]))
+    with single_threaded():  # once per task (torch metrics also set torch's own thread count, per value)
+        for a in task.archs:
+            arch = Arch(a, task.space, device=dev)
+            for name, cfg, h in task.metrics:
+                r = evaluate(name, arch, inputs, task.seed, dict(cfg), limit_threads=False)
+                rows.append(Row(task.space, a, name, h, task.seed, r.value, r.status, r.message, r.seconds,
+                                r.device, _VERSIONS[0]))
     return rows
 
 

@@ -178,7 +178,8 @@ def export_rows(store_path: str, output: str, *, wide: bool = False) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise NtkcheckError("Parquet export needs pyarrow (pip install 'ntkcheck[parquet]'); or export to .csv") from None
+        raise NtkcheckError("Parquet export needs pyarrow (pip install 'ntkcheck[parquet]'); or export to .csv") \
+            from None
     with atomic_path(output) as tmp:
         pq.write_table(pa.table(columns), str(tmp))
     return len(body)
