@@ -189,6 +189,7 @@ def _run_sweep(args) -> int:
         stored_cost = store.mean_seconds([h for h, _ in hashes.values()])
         costs = {n: stored_cost[h] for n, (h, _) in hashes.items() if h in stored_cost}
         how = {n: "stored" for n in costs}
+        probed = [0, 0]  # values written and errors among them while timing the first cells
         tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
         if cluster is None:  # time the first cells of each metric without a stored cost (their values are kept)
             for n in names:
@@ -202,7 +203,8 @@ def _run_sweep(args) -> int:
                 cand = [a for t in tasks if t.metrics == first.metrics for a in t.archs][:_PROBE_CELLS]
                 for a in cand:  # the first cell pays for imports: up to 5, ~2 s after it
                     rows = run_task(replace(first, archs=(a,)), inputs, args.device)
-                    store.add(rows)
+                    probed[0] += store.add(rows)
+                    probed[1] += sum(r.status == "error" for r in rows)
                     for r in rows:
                         secs.setdefault(r.metric, []).append(r.seconds)
                     if t0 is None:
@@ -253,7 +255,8 @@ def _run_sweep(args) -> int:
     out = {"command": shlex.join(["ntkcheck", "sweep", *sys.argv[2:]]) if sys.argv[1:2] == ["sweep"] else None,
            "store": str(args.out), "space": space.label, "architectures": len(archs), "seed": args.seed,
            "inputs": inputs.source, "metrics": {n: {"config_hash": wanted[n][0], "config": cfgs[n]} for n in names},
-           "computed": summary.written if summary else 0, "errors": summary.errors if summary else 0,
+           "computed": probed[0] + (summary.written if summary else 0),
+           "errors": probed[1] + (summary.errors if summary else 0),
            "lost_tasks": summary.failed_tasks if summary else 0, "rows_in_store": total,
            "seconds": round(summary.seconds, 3) if summary else 0.0,
            "estimate_seconds": None if estimate is None else round(estimate, 1)}
@@ -264,8 +267,8 @@ def _run_sweep(args) -> int:
     if summary and summary.failed_tasks:
         raise NtkcheckError(f"{summary.failed_tasks} task(s) were lost by the engine ({summary.failure}); nothing of "
                             "them was stored: run the same command again to compute them")
-    if summary and summary.errors:
-        raise NtkcheckError(f"{summary.errors} value(s) failed and are stored with status error "
+    if out["errors"]:
+        raise NtkcheckError(f"{out['errors']} value(s) failed and are stored with status error "
                             f"(see `ntkcheck sweep export {args.out} -o errors.csv`)")
     return 0
 
