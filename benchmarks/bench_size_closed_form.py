@@ -3,7 +3,10 @@ r"""The closed-form NB201 sizes of :mod:`ntkcheck.metrics.size` against torch, o
 
 Run on demand (not part of the test suite; about 15 minutes on one idle core)::
 
-    python benchmarks/bench_size_closed_form.py [--limit N] [--json out.json]
+    python benchmarks/bench_size_closed_form.py [--start I] [--stop J] [--json out.json]
+
+(``--start``/``--stop``: a slice of the cells in index order, so that shards can run side by side; the JSON is
+rewritten every 250 cells, so an interrupted shard still records how far it got.)
 
 For each cell the NB201 benchmark network (C=16, N=5, 10 classes, :func:`ntkcheck.empirical.nb201_conv.
 build_nb201_conv`, float32) is built and compared with :func:`ntkcheck.metrics.size.nb201_size`:
@@ -36,7 +39,8 @@ def _load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, help="only the first N cells (index order)")
+    ap.add_argument("--start", type=int, default=0, help="first cell (index order)")
+    ap.add_argument("--stop", type=int, default=None, help="one past the last cell (default: all)")
     ap.add_argument("--json", help="write the summary here")
     args = ap.parse_args()
 
@@ -49,7 +53,7 @@ def main() -> None:
     from ntkcheck.spec import NB201_OPS, nb201_string
 
     torch.set_num_threads(1)
-    cells = [nb201_string(o) for o in itertools.product(NB201_OPS, repeat=6)][: args.limit]
+    cells = [nb201_string(o) for o in itertools.product(NB201_OPS, repeat=6)][args.start: args.stop]
     load0 = _load()
     t0 = time.perf_counter()
     closed = nb201_size(cells)
@@ -85,18 +89,25 @@ def main() -> None:
                 bad[k] += 1
                 if len(first_bad) < 5:
                     first_bad.append(f"{c}: {k} torch {got[k]} closed form {want[k]}")
-        if (i + 1) % 1000 == 0:
+        if (i + 1) % 250 == 0 or i + 1 == len(cells):
             print(f"{i + 1} cells, {time.perf_counter() - t0:.0f} s, mismatches {bad}", flush=True)
+            _write(args.json, {"start": args.start, "checked": i + 1, "of": len(cells), "mismatches": bad,
+                               "first_mismatches": first_bad, "seconds": round(time.perf_counter() - t0, 1)})
     t_torch = time.perf_counter() - t0
-    out = {"cells": len(cells), "mismatches": bad, "first_mismatches": first_bad,
+    out = {"start": args.start, "checked": len(cells), "of": len(cells), "mismatches": bad, "first_mismatches": first_bad,
            "closed_form_seconds_all_cells": round(t_closed, 4), "torch_seconds_all_cells": round(t_torch, 1),
            "torch_version": torch.__version__, "load_before": load0, "load_after": _load(),
            "max_flops_nb201_api": float(closed.flops.max()), "min_flops_nb201_api": float(closed.flops.min()),
            "max_params_mb": float(closed.params_mb.max())}
     print(json.dumps(out, indent=2))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2)
+    _write(args.json, out)
+
+
+def _write(path: str | None, obj: dict) -> None:
+    if path:
+        with open(path + ".tmp", "w") as fh:
+            json.dump(obj, fh, indent=2)
+        os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

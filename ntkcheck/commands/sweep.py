@@ -171,6 +171,7 @@ def _run_sweep(args) -> int:
     inputs = load_inputs(args.images, args.n_images, seed=0)
     wanted = {n: (config_hash(n, cfgs[n], inputs.fingerprint, space.kind), cfgs[n],
                   inputs.source if metrics[n].reads_inputs else NO_INPUTS) for n in names}
+    source = inputs.source if any(m.reads_inputs for m in metrics.values()) else NO_INPUTS
     gpu_names = [n for n, m in metrics.items() if "gpu" in m.needs]
     cpu_fallback = ""
     if cluster is not None and gpu_names and args.device != "cpu" and not cluster.gpu_workers():
@@ -191,6 +192,7 @@ def _run_sweep(args) -> int:
         how = {n: "stored" for n in costs}
         probed = [0, 0]  # values written and errors among them while timing the first cells
         tasks = plan(store, space.kind, archs, hashes, args.seed, args.batch, costs)
+        todo0 = {n: sum(len(t.archs) for t in tasks if any(m[0] == n for m in t.metrics)) for n in names}
         if cluster is None:  # time the first cells of each metric without a stored cost (their values are kept)
             for n in names:
                 if n in costs:
@@ -227,10 +229,10 @@ def _run_sweep(args) -> int:
         if human:
             print(f"space: {space.label} ({len(archs)} of {len(space.keys)} architectures"
                   f"{f', stratified sample, seed {args.seed}' if len(archs) < len(space.keys) else ''})")
-            print(f"inputs: {inputs.source}")
+            print(f"inputs: {source}")
             for n in names:
-                print(f"  {n} [{wanted[n][0]}] {json.dumps(cfgs[n], sort_keys=True)}: {done[n]} stored, "
-                      f"{todo[n]} to compute")
+                print(f"  {n} [{wanted[n][0]}] {json.dumps(cfgs[n], sort_keys=True)}: {len(archs) - todo0[n]} "
+                      f"stored, {todo0[n]} to compute")
             if tasks:
                 per = ", ".join(f"{n} {costs[n]:.3g} s ({how[n]})" for n in names if n in costs and todo[n])
                 print(f"estimate: {_duration(estimate)} of compute on {workers} worker(s); per cell: {per}"
@@ -254,7 +256,7 @@ def _run_sweep(args) -> int:
             cluster.close()
     out = {"command": shlex.join(["ntkcheck", "sweep", *sys.argv[2:]]) if sys.argv[1:2] == ["sweep"] else None,
            "store": str(args.out), "space": space.label, "architectures": len(archs), "seed": args.seed,
-           "inputs": inputs.source, "metrics": {n: {"config_hash": wanted[n][0], "config": cfgs[n]} for n in names},
+           "inputs": source, "metrics": {n: {"config_hash": wanted[n][0], "config": cfgs[n]} for n in names},
            "computed": probed[0] + (summary.written if summary else 0),
            "errors": probed[1] + (summary.errors if summary else 0),
            "lost_tasks": summary.failed_tasks if summary else 0, "rows_in_store": total,
