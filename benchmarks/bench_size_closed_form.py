@@ -94,7 +94,8 @@ def main() -> None:
             _write(args.json, {"start": args.start, "checked": i + 1, "of": len(cells), "mismatches": bad,
                                "first_mismatches": first_bad, "seconds": round(time.perf_counter() - t0, 1)})
     t_torch = time.perf_counter() - t0
-    out = {"start": args.start, "checked": len(cells), "of": len(cells), "mismatches": bad, "first_mismatches": first_bad,
+    out = {"start": args.start, "checked": len(cells), "of": len(cells), "mismatches": bad,
+           "first_mismatches": first_bad,
            "closed_form_seconds_all_cells": round(t_closed, 4), "torch_seconds_all_cells": round(t_torch, 1),
            "torch_version": torch.__version__, "load_before": load0, "load_after": _load(),
            "max_flops_nb201_api": float(closed.flops.max()), "min_flops_nb201_api": float(closed.flops.min()),
