@@ -195,7 +195,8 @@ def plan(store: ResultsStore, space: str, archs: Sequence[str], metrics: dict[st
     for an expensive one; the tasks of the cheapest families come first (``costs``: seconds per architecture of
     each metric, e.g. :meth:`ResultsStore.mean_seconds`; unknown costs count as cheap for metrics without torch,
     dear for the others).  Metrics that need a GPU and those that do not never share a task (only the former ask
-    for a GPU on a cluster).  ``batch``: architectures per task; None = 1 for GPU metrics, else 32."""
+    for a GPU on a cluster).  ``batch``: architectures per task; None = 1 for GPU metrics, else about 2 s of
+    work by the known costs (32 to 4096 architectures), or 32."""
     from ntkcheck.metrics import get_metric
 
     costs = costs or {}
@@ -208,10 +209,15 @@ def plan(store: ResultsStore, space: str, archs: Sequence[str], metrics: dict[st
     def cost(key) -> float:
         return sum(costs.get(n, 1.0 if "torch" not in get_metric(n).needs else 1e3) for n, _, _ in groups[key])
 
+    def known(key) -> bool:
+        return all(n in costs for n, _, _ in groups[key])
+
     tasks: list[Task] = []
     for key in sorted(groups, key=lambda k: (cost(k), k[1])):
         gpu, group = key[0], groups[key]
-        size = batch or (1 if gpu else 32)
+        # default: 1 architecture per GPU task; 32 per CPU task, or ~2 s of work when the cost is known (a
+        # closed-form metric then takes thousands of cells per task instead of paying a commit every 32)
+        size = batch or (1 if gpu else 32 if not known(key) else int(min(4096, max(32, 2.0 / max(cost(key), 1e-9)))))
         pending: dict[tuple, list[str]] = {}
         for a in archs:
             missing = tuple(m for m in group if (a, m[2]) not in done)
