@@ -140,7 +140,7 @@ def _duration(seconds: float | None) -> str:
 def _run_sweep(args) -> int:
     import numpy as np
 
-    from ntkcheck.sweep.inputs import load_inputs
+    from ntkcheck.sweep.inputs import Inputs, load_inputs
     from ntkcheck.metrics import NO_INPUTS, config_hash, get_metric, resolve_config
     from ntkcheck.sweep.store import open_store
     from ntkcheck.sweep.engine import (DaskEngine, LocalEngine, plan, resolve_space, run_sweep, run_task,
@@ -168,7 +168,10 @@ def _run_sweep(args) -> int:
         if space.kind not in m.spaces:
             raise NtkcheckError(f"metric {n} is not defined on the {space.kind} space (only {', '.join(m.spaces)})")
     archs = stratified_sample(space, args.sample, args.seed)
-    inputs = load_inputs(args.images, args.n_images, seed=0)
+    if args.images is None and not any(m.reads_inputs for m in metrics.values()):
+        inputs = Inputs(np.zeros((0, 3, 32, 32), np.float32), np.zeros(0, np.int64), NO_INPUTS)  # none read
+    else:
+        inputs = load_inputs(args.images, args.n_images, seed=0)
     wanted = {n: (config_hash(n, cfgs[n], inputs.fingerprint, space.kind), cfgs[n],
                   inputs.source if metrics[n].reads_inputs else NO_INPUTS) for n in names}
     source = inputs.source if any(m.reads_inputs for m in metrics.values()) else NO_INPUTS

@@ -13,12 +13,16 @@ MBAR_CENTRE = (1 / 3 + 4.0) / 2
 
 
 def _depth_width(arch: Arch) -> tuple[float, float]:
+    """(d̄, m̄), computed once per architecture and task (``dbar`` and ``mbar`` share it through ``arch.memo``)."""
     from ntkcheck.theory.connectivity import depth_width, nb201_depth_width
 
-    if arch.space == "nb201":
-        return nb201_depth_width(arch.cell)
-    dw = depth_width(arch.spec)
-    return dw["d_bar"], dw["m_bar"]
+    if "depth_width" not in arch.memo:
+        if arch.space == "nb201":
+            arch.memo["depth_width"] = tuple(nb201_depth_width(arch.cell))
+        else:
+            dw = depth_width(arch.spec)
+            arch.memo["depth_width"] = (dw["d_bar"], dw["m_bar"])
+    return arch.memo["depth_width"]
 
 
 @register("dbar", "effective depth d̄ = mean number of weighted ops over input→output paths (official-code rule) "
