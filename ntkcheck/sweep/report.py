@@ -53,6 +53,8 @@ EXPORT_COLUMNS = ("space", "arch", "metric", "config_hash", "seed", "value", "st
                   "device")
 #: the size baselines of every leaderboard: registry names, computed in closed form when the store lacks them
 BASELINES = ("params", "flops", "conv_ops")
+#: registry metrics that measure size (drawn and listed as baselines when a store holds them)
+SIZE_METRICS = ("params", "params_mb", "flops", "flops_torch", "conv_ops")
 TOP_FRACTIONS = (0.01, 0.05, 0.10)
 SIGN_CONVENTION = ("each metric oriented so that its better end is high (lower-is-better metrics such as kappa "
                    "negated; dbar, mbar scored by -|value - centre of Chen et al.'s NB201 window|, NeurIPS 2022 "
@@ -292,7 +294,7 @@ def _scatter(out_dir: Path, stem: str, label: str, better: str, cells, values, a
     return files
 
 
-_KIND_STYLE = {"metric": ("tab:blue", "metric in the store"), "baseline": ("0.55", "size baseline (closed form)"),
+_KIND_STYLE = {"metric": ("tab:blue", "metric"), "baseline": ("0.55", "size baseline (#params, FLOPs, #conv)"),
                "combined": ("tab:orange", "rank-sum combination")}
 
 
@@ -319,9 +321,9 @@ def _leaderboard_figure(out_dir: Path, boards: list[dict], target: str) -> list[
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(range(n))
         ax.set_yticklabels(order)
-        ax.invert_yaxis()
         ax.set_xlabel("Kendall τ-b with accuracy (95% CI)")
         ax.set_title("\n".join(textwrap.wrap(f"{b['population_name']} (n = {b['n_cells']})", 40)), fontsize=10)
+    axes[0][0].invert_yaxis()  # best first (the y axis is shared: invert it once)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c, _ in _KIND_STYLE.values()]
     fig.legend(handles, [lab for _, lab in _KIND_STYLE.values()], loc="lower center", ncol=3, fontsize=8,
                frameon=False)
@@ -502,7 +504,8 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
     for k, g in by_group.items():
         v = np.array([g[c].value if g[c].status != "error" else math.nan for c in common], dtype=float)
         m = METRICS.get(k[0])
-        series.append({"label": labels[k], "metric": k[0], "kind": "metric", "values": v,
+        series.append({"label": labels[k], "metric": k[0], "kind": "baseline" if k[0] in SIZE_METRICS else "metric",
+                       "values": v,
                        "score": better_score(k[0], v), "better": m.better if m else "max"})
     base_values = {"params": params, "flops": size.flops, "conv_ops": size.conv_ops.astype(float)}
     for b in baselines:
