@@ -189,6 +189,7 @@ def _run_sweep(args) -> int:
     try:
         store.check_compatible(space.kind, wanted)
         store.register(space.kind, wanted)
+        store.set_meta("planned_archs", str(len(archs)))
         hashes = {n: (h, c) for n, (h, c, _) in wanted.items()}
         stored_cost = store.mean_seconds([h for h, _ in hashes.values()])
         costs = {n: stored_cost[h] for n, (h, _) in hashes.items() if h in stored_cost}

@@ -489,6 +489,10 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
         errors = sum(r.status == "error" for r in g.values())
         if errors:
             warnings.append(f"{labels[k]}: {errors} cell(s) failed (status error) and are left out of its statistics")
+    planned = int(meta.get("planned_archs", "0") or 0)
+    if planned > len(union):
+        warnings.append(f"the store holds {len(union)} of the {planned} cells its last sweep command asked for (an "
+                        "unfinished sweep? the same command computes the rest)")
     if len(common) < len(union):
         warnings.append(f"the leaderboard compares the metrics on the {len(common)} cells that every metric has "
                         f"(of {len(union)} in the store)")

@@ -6,7 +6,8 @@ Tables:
   stored twice) with ``value`` (REAL; ±inf kept, NaN stored as NULL), ``status`` (ok / singular / error),
   ``message`` (one line), ``seconds``, ``device`` and ``versions`` (JSON);
 * ``configs`` — config_hash → metric, the full metric configuration (JSON) and the input source's description;
-* ``meta`` — ``schema``, ``ntkcheck_version``, ``space`` (what the store was created for).
+* ``meta`` — ``schema``, ``ntkcheck_version``, ``space`` (what the store was created for), ``planned_archs``
+  (how many architectures the last sweep command asked for; the report warns when fewer are stored).
 
 Only the driver writes, one transaction per finished task (``with conn:``), so a ``kill -9`` at any moment leaves
 every finished task committed and nothing half-written; the next run reads what is there and computes only the
@@ -100,6 +101,11 @@ class ResultsStore:
                 what = f"settings {', '.join(diff)}" if diff else f"input source ({c['inputs']})"
                 raise StoreMismatch(f"{self.path} holds {c['metric']} under another configuration (differs in "
                                     f"{what}); use another --out, or --force-new to start this file anew")
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the store (e.g. ``planned_archs``: how many architectures the last sweep asked for)."""
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
 
     def register(self, space: str, wanted: dict[str, tuple[str, dict, str]]) -> None:
         with self.conn:

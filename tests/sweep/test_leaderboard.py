@@ -104,6 +104,14 @@ def test_incomplete_store_and_bad_combine_are_reported(store, tmp_path):
                 "--runs", "5", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "mbar: values for 53 of the 60 cells" in r.stdout and "53 cells that every metric has" in r.stdout
+    con = sqlite3.connect(tmp_path / "s.sqlite")
+    with con:  # a sweep stopped early: every metric has the same cells, fewer than the command asked for
+        con.execute("DELETE FROM results WHERE arch NOT IN (SELECT arch FROM results WHERE metric = 'mbar')")
+    con.close()
+    r = run_cli("report", "s.sqlite", "--against", "nb201:cifar10", "--resamples", "100", "--draws", "20",
+                "--runs", "5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "holds 53 of the 60 cells its last sweep command asked for" in r.stdout
     r = run_cli("report", "s.sqlite", "--against", "nb201:cifar10", "--combine", "dbar+kappa", cwd=tmp_path)
     assert r.returncode == 2 and "kappa not in the store" in r.stderr and "Traceback" not in r.stderr
 
