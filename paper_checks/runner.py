@@ -40,6 +40,7 @@ class VerifyOptions:
     sweep: str | None = None
     figures: bool = True
     cache_dir: str | None = None
+    no_cache: bool = False       # --no-cache: compute everything afresh, never read or write the cache
     argv: tuple[str, ...] = ("verify",)     # the arguments after the program name, as the CLI received them
 
 
@@ -90,6 +91,16 @@ def make_context(opts: VerifyOptions) -> Context:
         kw["cache_dir"] = Path(opts.cache_dir)
     return Context(scale=opts.scale, seed=opts.seed, device=resolve_device(opts.device), jobs=opts.jobs,
                    accuracy_source="nats-bench" if nb else "microbench", nats_bench=nb, quiet=opts.quiet, **kw)
+
+
+def _verify_without_cache(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
+    """``verify --no-cache``: the run's cached computations (NB201 population, micro-benchmark, searches, conv
+    proxy) go to a scratch directory that starts empty and is removed afterwards, so nothing is read from or
+    written to the user's cache; the checks and figures of the run share the scratch copy."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ntkcheck-no-cache-") as scratch:
+        return verify(dataclasses.replace(opts, cache_dir=scratch))
 
 
 # ---- workers -----------------------------------------------------------------------------------------
@@ -368,6 +379,8 @@ def print_table(results: Sequence[CheckResult]) -> None:
 
 def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     """Run the selected checks and write the report; returns (exit code, report)."""
+    if opts.no_cache and opts.cache_dir is None:
+        return _verify_without_cache(opts)
     t_start = time.perf_counter()
     ctx = make_context(opts)
     checks = select(all_checks(), opts.only)
@@ -402,7 +415,8 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
                           "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,
                           "sweep": Path(ctx.sweep).name if ctx.sweep else None,
-                          "cache_dir": str(ctx.cache_dir), "figures": opts.figures,
+                          "cache_dir": "off (--no-cache)" if opts.no_cache else str(ctx.cache_dir),
+                          "figures": opts.figures,
                           "cpu_count": os.cpu_count()},
         "versions": versions(),
         "accuracy_source": acc_info,

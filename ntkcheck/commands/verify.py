@@ -30,15 +30,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "sweep store (`ntkcheck sweep kappa,regions --space nb201 --out STORE`): every cell in it, no sampling")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for micro-benchmark accuracies "
                    "(default $NTKCHECK_CACHE or ~/.cache/ntkcheck)")
+    p.add_argument("--no-cache", action="store_true", help="compute everything afresh: do not read or write the "
+                   "cache (caches are keyed by the configuration, the source code and the numpy/scipy/torch versions)")
     p.add_argument("--no-figures", action="store_true", help="do not regenerate the figures")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ntkcheck.errors import NtkcheckError
     from ntkcheck.paper_checks.runner import VerifyOptions, print_table, verify
 
+    if args.no_cache and args.cache_dir:
+        raise NtkcheckError("--no-cache and --cache-dir exclude each other")
     opts = VerifyOptions(only=args.only, scale=args.scale, device=args.device, seed=args.seed, jobs=args.jobs,
                          report=args.report, quiet=args.quiet, nats_bench=args.nats_bench, sweep=args.sweep,
-                         figures=not args.no_figures, cache_dir=args.cache_dir,
+                         figures=not args.no_figures, cache_dir=args.cache_dir, no_cache=args.no_cache,
                          argv=tuple(getattr(args, "_argv", ()) or ("verify",)))
     code, report = verify(opts)
     if not args.quiet:
