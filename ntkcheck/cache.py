@@ -20,7 +20,7 @@ import importlib.metadata
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["FINGERPRINT_PACKAGES", "FINGERPRINT_LIBRARIES", "code_fingerprint", "source_fingerprint",
            "package_roots"]

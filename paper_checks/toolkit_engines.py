@@ -383,7 +383,7 @@ def _regions(ctx) -> Outcome:
     # how many intervals the last ReLU alone tells apart (the design must be able to see a one-layer counter)
     last_only = int(np.unique(np.array([((Ws[1] @ np.maximum(Ws[0] @ x + bs[0], 0) + bs[1]) > 0)
                                         for x in pts]), axis=0).shape[0])
-    det = {"exact_intervals": exact, "breakpoints": int(bp.size), "samples": int(len(t)),
+    det = {"exact_intervals": exact, "breakpoints": int(bp.size), "samples": len(t),
            "last_relu_only_count": last_only, "min_gap": float(np.min(np.diff(bp))) if bp.size > 1 else None}
     out = verdict_numeric(got, exact, atol=0.0, details=det)
     return _design(out, last_only < exact, "the last ReLU alone already separates every interval")
@@ -396,11 +396,19 @@ def _naswot(ctx) -> Outcome:
     from ntkcheck.empirical.naswot import hook_logdet
 
     net, Ws, bs = _toy_mlp(ctx.seed_for("net") % 2 ** 31, width=16)
-    X = 3.0 * np.random.default_rng(ctx.seed_for("X")).standard_normal((8, 2))
+    rng = np.random.default_rng(ctx.seed_for("X"))
+
+    def codes(X):
+        h1 = X @ Ws[0].T + bs[0]
+        h2 = np.maximum(h1, 0) @ Ws[1].T + bs[1]
+        return np.concatenate([h1 > 0, h2 > 0], axis=1).astype(float)
+
+    for _ in range(100):          # 8 points whose codes differ (else K_H is singular and both sides are −inf)
+        X = 3.0 * rng.standard_normal((8, 2))
+        if np.unique(codes(X), axis=0).shape[0] == 8:
+            break
     got = hook_logdet(net, torch.as_tensor(X))
-    h1 = X @ Ws[0].T + bs[0]
-    h2 = np.maximum(h1, 0) @ Ws[1].T + bs[1]
-    c = np.concatenate([h1 > 0, h2 > 0], axis=1).astype(float)
+    c = codes(X)
     ref = float(np.linalg.slogdet(c @ c.T + (1 - c) @ (1 - c).T)[1])
     out = verdict_numeric(got, ref, atol=1e-9, details={"N": 8, "units": int(c.shape[1])})
     return _design(out, math.isfinite(ref), "two inputs share a code: K_H is singular")
@@ -470,7 +478,7 @@ def _depth_width(ctx) -> Outcome:
     err_code = float(np.max(np.abs(code - ref)))
     err_dag = float(np.max(np.abs(dag - ref[pick])))
     det = {"cells": len(cells), "dag_rule_cells": len(pick), "max_abs_error_code_rule": err_code,
-           "max_abs_error_dag_rule": err_dag, "distinct_(dbar,mbar)": int(len({tuple(r) for r in ref}))}
+           "max_abs_error_dag_rule": err_dag, "distinct_(dbar,mbar)": len({tuple(r) for r in ref})}
     out = verdict_numeric(max(err_code, err_dag), 0.0, atol=1e-12, details=det)
     out.measured, out.claimed = f"max |error| code rule {err_code:.1e}, DAG rule {err_dag:.1e}", "0"
     return out
@@ -533,7 +541,7 @@ BEST = {"cifar10": 6111, "cifar100": 9930, "ImageNet16-120": 857}
 
 
 def _accuracy_table(ctx) -> Outcome:
-    import ntkcheck.data as data
+    from ntkcheck import data
 
     t = data.nb201_table()
     wrong = []
@@ -623,7 +631,7 @@ CHECKS = [
          "NASWOT's score is log|det K_H| with K_H summed over every ReLU unit's agreement",
          "Mellor et al. 2021 (NASWOT) §3; ntkcheck.empirical.naswot.hook_logdet (zero-cost baselines, WOT+DAG)",
          "exact",
-         "hook_logdet of a 2→16→16→1 ReLU net on 8 Gaussian points (standard deviation 3)",
+         "hook_logdet of a 2→16→16→1 ReLU net on 8 Gaussian points (standard deviation 3; redrawn, seeded, until their codes differ)",
          "numpy forward pass, binary codes of all 32 hidden units, K = c cᵀ + (1−c)(1−c)ᵀ, numpy.linalg.slogdet",
          "|Δ| ≤ 1e-9", "K_H has integer entries; slogdet of the same matrix in float64",
          _naswot, 1.0),

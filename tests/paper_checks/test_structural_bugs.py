@@ -42,7 +42,7 @@ def run_verify(ids, cache, report):
 def warm_cache(tmp_path_factory):
     """A cache directory warmed by the clean tree, and the clean report (every toolkit record passes)."""
     cache = tmp_path_factory.mktemp("ntkcheck-cache")
-    code, rep = run_verify(TOOLKIT + PAPER_CONSUMERS, cache, tmp_path_factory.mktemp("clean-report"))
+    _, rep = run_verify(TOOLKIT + PAPER_CONSUMERS, cache, tmp_path_factory.mktemp("clean-report"))
     verdicts = {r["id"]: r["verdict"] for r in rep["results"]}
     assert all(verdicts[i] == "pass" for i in TOOLKIT), verdicts
     return cache, verdicts
@@ -98,7 +98,7 @@ def test_bn_eval_mode_in_the_ntk(warm_cache, tmp_path, monkeypatch):
 
 
 def test_accuracy_rows_shifted_by_one(warm_cache, tmp_path, monkeypatch):
-    import ntkcheck.data as data
+    from ntkcheck import data
 
     patch_source(monkeypatch, data, "nb201_table", "        a.setflags(write=False)",
                  "        a = np.roll(a, 1)\n        a.setflags(write=False)")
