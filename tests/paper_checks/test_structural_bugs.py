@@ -27,9 +27,11 @@ from ntkcheck.paper_checks import toolkit_engines as TE
 torch = pytest.importorskip("torch")
 
 #: The records run by every test: all toolkit records (≈ 10 s) and the cheap paper records that use the same
-#: engines (TE-NAS T1 uses κ_N and the BN NTK; Chen C4 the DAG kernel).  ``T[1]`` is the glob of T1 alone.
+#: engines (TE-NAS T1 uses κ_N and the BN NTK, T5/T6 the region counter; Mok L1/L2 LGA, L10 the BN NTK; Chen C4
+#: the DAG kernel).  ``T[1]``, ``L[1]``: globs of T1, L1 alone.
 TOOLKIT = [c.id for c in TE.CHECKS]
-PAPER_CONSUMERS = ["tenas2021.T[1]", "chen2022.C4"]
+PAPER_CONSUMERS = ["tenas2021.T[1]", "tenas2021.T5", "tenas2021.T6", "mok2022.L[1]", "mok2022.L2", "mok2022.L10",
+                   "chen2022.C4"]
 
 
 def run_verify(ids, cache, report):
@@ -93,7 +95,8 @@ def test_bn_eval_mode_in_the_ntk(warm_cache, tmp_path, monkeypatch):
     from ntkcheck.empirical import metrics
 
     patch_source(monkeypatch, metrics, "logit_sum_ntk", "model.train(bn_train_mode)", "model.train(False)")
-    rep = assert_caught(warm_cache, tmp_path, "toolkit.bn_ntk_train_mode", ["toolkit.kappa_N", "tenas2021.T[1]"])
+    rep = assert_caught(warm_cache, tmp_path, "toolkit.bn_ntk_train_mode",
+                        ["toolkit.kappa_N", "tenas2021.T[1]", "mok2022.L10"])
     assert {r["id"]: r["verdict"] for r in rep["results"]}["toolkit.kappa_N"] == "fail"
 
 
@@ -114,7 +117,7 @@ def test_regions_from_the_last_relu_only(warm_cache, tmp_path, monkeypatch):
     patch_source(monkeypatch, linear_regions, "activation_patterns",
                  "handles = [m.register_forward_hook(hook) for m in relus]",
                  "handles = [m.register_forward_hook(hook) for m in relus[-1:]]")
-    assert_caught(warm_cache, tmp_path, "toolkit.linear_regions")
+    assert_caught(warm_cache, tmp_path, "toolkit.linear_regions", ["tenas2021.T5", "tenas2021.T6"])
 
 
 def test_kappa_inverted(warm_cache, tmp_path, monkeypatch):
@@ -148,7 +151,7 @@ def test_lga_labels_misaligned_to_rows(warm_cache, tmp_path, monkeypatch):
     from ntkcheck.empirical import metrics
 
     patch_source(monkeypatch, metrics, "lga", "L = label_similarity(y)", "L = label_similarity(np.roll(y, 1))")
-    assert_caught(warm_cache, tmp_path, "toolkit.lga")
+    assert_caught(warm_cache, tmp_path, "toolkit.lga", ["mok2022.L[1]", "mok2022.L2"])
 
 
 def test_depth_width_wrong_edge(warm_cache, tmp_path, monkeypatch):
