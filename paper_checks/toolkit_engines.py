@@ -132,7 +132,7 @@ def _kernel_cross_terms(ctx) -> Outcome:
     scale = max(np.max(np.abs(ref["ntk"])), np.max(np.abs(ref["nngp"])))
     err = max(_rel_diff(k.nngp, ref["nngp"]), _rel_diff(k.ntk, ref["ntk"]))
     det = {"max_rel_error": err, "cross_share_node3": ref["cross_share"], "N": 6, "d": 4,
-           "note": "the expansion counts 2 skip-only paths 1→3 (direct and via node 2): coefficient 2 on node 1's sources"}
+           "note": "2 skip-only paths 1→3 (direct and via node 2): coefficient 2 on node 1's sources"}
     out = verdict_numeric(err, 0.0, atol=1e-10, details=det)
     out.measured, out.claimed = f"max rel. error {err:.2e} (scale {scale:.3g})", "0 (path expansion)"
     return _design(out, ref["cross_share"] > 0.1, f"cross terms are {ref['cross_share']:.2%} of node 3's covariance")
@@ -629,9 +629,11 @@ CHECKS = [
          _regions, 1.0),
     _rec("naswot",
          "NASWOT's score is log|det K_H| with K_H summed over every ReLU unit's agreement",
-         "Mellor et al. 2021 (NASWOT) §3; ntkcheck.empirical.naswot.hook_logdet (zero-cost baselines, WOT+DAG)",
+         "Mellor et al. 2021 (NASWOT) §3; ntkcheck.empirical.naswot.hook_logdet (zero-cost baselines, "
+         "WOT+DAG)",
          "exact",
-         "hook_logdet of a 2→16→16→1 ReLU net on 8 Gaussian points (standard deviation 3; redrawn, seeded, until their codes differ)",
+         "hook_logdet of a 2→16→16→1 ReLU net on 8 Gaussian points (standard deviation 3; redrawn, seeded, "
+         "until their codes differ)",
          "numpy forward pass, binary codes of all 32 hidden units, K = c cᵀ + (1−c)(1−c)ᵀ, numpy.linalg.slogdet",
          "|Δ| ≤ 1e-9", "K_H has integer entries; slogdet of the same matrix in float64",
          _naswot, 1.0),
@@ -647,8 +649,8 @@ CHECKS = [
          "(d̄, m̄) of every NB201 cell, by the official code's route rule and by the DAG path rule",
          "Chen et al. 2022 Definition 4.1, Eq. 13; ntkcheck.theory.connectivity (chen2022.C*, the filter)", "exact",
          "nb201_depth_width of all 15,625 cells and depth_width(nb201_chen_spec(cell)) of 300 sampled cells",
-         "depth-first enumeration of the paths 0 → 3 of each cell string written in the record; d̄ = mean # conv ops, "
-         "m̄ = #(depth > 0)/d̄",
+         "depth-first enumeration of the paths 0 → 3 of each cell string written in the record; "
+         "d̄ = mean # conv ops, m̄ = #(depth > 0)/d̄",
          "|Δ| ≤ 1e-12", "rational numbers with small denominators in float64",
          _depth_width, 5.0),
     _rec("bounds_vs_exact",
