@@ -80,7 +80,9 @@ def test_skip_skip_cross_terms_dropped(warm_cache, tmp_path, monkeypatch):
 
     patch_source(monkeypatch, kernels._Recursion, "_edge_pair",
                  "return e.scale * e2.scale * self.moment(e.src, e2.src)", "return None")
-    assert_caught(warm_cache, tmp_path, "toolkit.kernel_cross_terms", ["chen2022.C4"])
+    rep = assert_caught(warm_cache, tmp_path, "toolkit.kernel_cross_terms", ["toolkit.kernel_finite_width",
+                                                                             "chen2022.C4"])
+    assert {r["id"]: r["verdict"] for r in rep["results"]}["toolkit.kernel_finite_width"] == "fail"
 
 
 def test_conv_cross_terms_dropped(warm_cache, tmp_path, monkeypatch):
