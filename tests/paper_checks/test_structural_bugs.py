@@ -172,3 +172,20 @@ def test_bound_with_the_wrong_eigenvalue_of_the_ones_matrix(warm_cache, tmp_path
 
     patch_source(monkeypatch, bounds, "_lam_ones", "return 1.0 if N == 1 else 0.0", "return 1.0")
     assert_caught(warm_cache, tmp_path, "toolkit.bounds_vs_exact")
+
+
+def test_kappa_from_the_per_logit_kernel(warm_cache, tmp_path, monkeypatch):
+    """κ_N built from the wrong output: the NC×NC per-logit kernel instead of the logit-sum NTK."""
+    from ntkcheck.empirical import metrics
+
+    patch_source(monkeypatch, metrics, "tenas_kappa", "params=params, output=output,", 'params=params, output="full",')
+    assert_caught(warm_cache, tmp_path, "toolkit.kappa_N")
+
+
+def test_every_toolkit_record_is_a_complete_toolkit_record():
+    ids = [c.id for c in TE.CHECKS]
+    assert len(ids) == len(set(ids))
+    for c in TE.CHECKS:
+        assert c.id.startswith("toolkit.") and c.paper == "ntkcheck"
+        assert c.role == "toolkit" and c.kind in ("exact", "numeric")
+        assert c.claim and c.source and c.how_measured and c.how_claimed and c.tolerance and c.tolerance_reason
