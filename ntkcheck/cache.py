@@ -22,13 +22,16 @@ from functools import lru_cache
 from pathlib import Path
 from collections.abc import Iterable, Mapping
 
-__all__ = ["FINGERPRINT_PACKAGES", "FINGERPRINT_LIBRARIES", "code_fingerprint", "source_fingerprint",
-           "package_roots"]
+__all__ = ["FINGERPRINT_PACKAGES", "FINGERPRINT_LIBRARIES", "NOT_FINGERPRINTED", "code_fingerprint",
+           "source_fingerprint", "package_roots"]
 
 #: The packages whose sources the cached values depend on (ntkcheck's own CLI/metrics/data code included).
 FINGERPRINT_PACKAGES = ("ntkcheck", "ntkcheck.theory", "ntkcheck.empirical", "ntkcheck.paper_checks")
 #: The libraries whose versions enter the fingerprint.
 FINGERPRINT_LIBRARIES = ("numpy", "scipy", "torch")
+#: Sub-packages that compute no cached value (left out wherever they are installed: a wheel puts them inside
+#: ``ntkcheck/``, an editable install beside it).
+NOT_FINGERPRINTED = ("ntkcheck.figures",)
 
 
 def package_roots(packages: Iterable[str] = FINGERPRINT_PACKAGES) -> dict[str, Path]:
@@ -52,17 +55,22 @@ def _library_versions(libraries: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def source_fingerprint(roots: Mapping[str, Path], versions: Mapping[str, str]) -> str:
+def source_fingerprint(roots: Mapping[str, Path], versions: Mapping[str, str],
+                       exclude: Iterable[Path] = ()) -> str:
     """SHA-256 (hex) over every ``.py`` file under each root — keyed ``<package>/<relative path>``, in sorted
     order, each entry its key, its length and its bytes — and the ``versions`` mapping.  A sub-folder that is
     itself one of the given roots is counted under that root only (``ntkcheck/`` holds ``ntkcheck/commands`` but
-    not ``theory/``; a nested root is never hashed twice)."""
+    not ``theory/``; a nested root is never hashed twice); files under a folder of ``exclude`` are left out."""
     own = {Path(p).resolve() for p in roots.values()}
+    skip = {Path(p).resolve() for p in exclude}
     files: dict[str, Path] = {}
     for name, root in roots.items():
         root = Path(root).resolve()
+        if root in skip:
+            continue
         for path in root.rglob("*.py"):
-            if any(parent in own and parent != root for parent in path.resolve().parents):
+            inner = path.relative_to(root).parents      # the folders between root and the file
+            if any((root / q) in own or (root / q) in skip for q in inner if q != Path(".")):
                 continue
             if "__pycache__" in path.parts:
                 continue
@@ -81,4 +89,6 @@ def source_fingerprint(roots: Mapping[str, Path], versions: Mapping[str, str]) -
 def code_fingerprint() -> str:
     """The fingerprint of the installed sources and library versions (module docstring); 16 hex digits,
     computed once per process (about 10 ms)."""
-    return source_fingerprint(package_roots(), _library_versions(FINGERPRINT_LIBRARIES))[:16]
+    skip = [root for p in NOT_FINGERPRINTED if importlib.util.find_spec(p) is not None
+            for root in package_roots((p,)).values()]
+    return source_fingerprint(package_roots(), _library_versions(FINGERPRINT_LIBRARIES), skip)[:16]

@@ -46,6 +46,23 @@ def test_an_engine_edit_changes_the_fingerprint(tree_copy):
     assert code_cache.source_fingerprint(tree_copy, {**versions, "torch": "4"}) != before   # a library upgrade too
 
 
+def test_the_fingerprint_does_not_depend_on_the_install_layout(tree_copy, tmp_path):
+    """A wheel nests theory/, empirical/, paper_checks/ (and figures/) inside ntkcheck/; an editable install keeps
+    them beside it: the same sources give the same fingerprint, figures/ left out."""
+    versions = {"numpy": "1"}
+    flat = code_cache.source_fingerprint(tree_copy, versions)
+    nested = tmp_path / "wheel" / "ntkcheck"
+    shutil.copytree(tree_copy["ntkcheck"], nested)
+    roots = {"ntkcheck": nested}
+    for name, sub in (("ntkcheck.theory", "theory"), ("ntkcheck.empirical", "empirical"),
+                      ("ntkcheck.paper_checks", "paper_checks")):
+        shutil.copytree(tree_copy[name], nested / sub)
+        roots[name] = nested / sub
+    (nested / "figures").mkdir()
+    (nested / "figures" / "fig.py").write_text("x = 1\n")
+    assert code_cache.source_fingerprint(roots, versions, exclude=[nested / "figures"]) == flat
+
+
 def test_the_fingerprint_covers_every_engine_package():
     fp = code_cache.code_fingerprint()
     assert len(fp) == 16 and int(fp, 16) >= 0
