@@ -644,8 +644,12 @@ def _rec(label: str, claim: str, source: str, kind: str, how_measured: str, how_
          tolerance_reason: str, fn, budget: float) -> Check:
     return Check(id=f"toolkit.{label}", paper=PAPER, claim=claim, source=source, kind=kind,
                  how_measured=how_measured, how_claimed=how_claimed, tolerance=tolerance,
-                 tolerance_reason=tolerance_reason, fn=fn, needs=("torch",) if kind == "numeric" else (),
+                 tolerance_reason=tolerance_reason, fn=fn, needs=("torch",) if label in _TORCH else (),
                  budget_s=budget, role="toolkit")
+
+
+#: The records whose engines are torch networks.
+_TORCH = ("bn_ntk_train_mode", "kappa_N", "linear_regions", "naswot", "lga")
 
 
 CHECKS = [
@@ -658,7 +662,7 @@ CHECKS = [
          "each dense edge) with β-weighted skip-path counts as coefficients; arc-cosine closed forms",
          "max |Δ| ≤ 1e-10 · max |K| for NNGP and NTK; the cross terms must be ≥ 10% of node 3's covariance",
          "both sides are float64 closed forms: only rounding differs (≈ 1e-15 per operation, depth 4)",
-         _kernel_cross_terms, 1.0),
+         _kernel_cross_terms, 2.0),
     _rec("kernel_finite_width",
          "the exact DAG kernel is the limit of the finite network's kernel (shared-ancestor skip paths included)",
          "Jacot et al. 2018; Lee et al. 2018 (NNGP); ntkcheck.theory.kernels", "numeric",
@@ -670,7 +674,7 @@ CHECKS = [
          "cross terms must lie > 2 allowances away",
          "Monte Carlo error (Student t over 32 networks, Bonferroni over the 21 distinct entries: family-wise "
          "false alarm 0.1%) plus the O(depth/n) finite-width bias",
-         _kernel_finite_width, 2.0),
+         _kernel_finite_width, 3.0),
     _rec("conv_kernel_cross_terms",
          "the convolutional NB201 kernel includes the cross terms between linear paths from a shared ancestor "
          "(which neural-tangents' FanInSum drops)",
