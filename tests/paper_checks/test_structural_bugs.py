@@ -6,9 +6,9 @@ the same engines) once with a fresh cache directory, so the cache is warm from t
 misaligned rows; never a rescaling of an output or a patched statistic; (c) runs verify in-process on the same
 cache and asserts exit status 1 and the toolkit record's verdict ``fail`` in report.json.
 
-The bugs of the issue that asked for this: skip–skip cross terms dropped, conv cross terms dropped, BN in eval
-mode in the NTK, accuracy rows shifted by one, regions from the last ReLU only, κ inverted; then one per
-remaining engine (NASWOT, LGA, (d̄, m̄), the bounds).
+First the six realistic bugs that once passed verify unnoticed: skip–skip cross terms dropped, conv cross terms
+dropped, BN in eval mode in the NTK, accuracy rows shifted by one, regions from the last ReLU only, κ inverted;
+then one per remaining engine (NASWOT, LGA, (d̄, m̄), the bounds).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def assert_caught(warm_cache, tmp_path, record: str, extra=()):
     return rep
 
 
-# ---- the six bugs named by the issue ---------------------------------------------------------------------
+# ---- the six bugs that once passed verify unnoticed --------------------------------------------------------
 
 def test_skip_skip_cross_terms_dropped(warm_cache, tmp_path, monkeypatch):
     from ntkcheck.theory import kernels
