@@ -8,16 +8,22 @@ init, Zhu et al. 2022), ``lga`` (argmax label-gradient alignment, Mok et al. 202
 NB201 window with ``--mode code``, the paper's ½-radius rule around (1.6, 2.2) ± (0.7, 0.9) with
 ``--mode paper``, in front of ``eigen-nas``, ``lga`` or ``kappa``).  ``--mode`` (tenas, tenas+dag,
 chen-filter+*) picks the paper's protocol or the released code's behaviour (README "Paper and released-code
-modes").  All run on sklearn digits (no download).
-The output names the chosen cell, the score trajectory, and — where accuracies are available (the built-in
-micro-benchmark, or ``--nats-bench``) — the chosen cell's accuracy and its rank among the scored
-population.
+modes").  The scores are measured on sklearn digits (no download).
+
+The chosen cell is then judged on the NATS-Bench 200-epoch test accuracies shipped with ntkcheck (all 15,625
+cells, ``ntkcheck.data.nb201_accuracies``): its accuracy, rank and percentile on CIFAR-10, CIFAR-100 and
+ImageNet16-120, the best cell of the space and the best of the scored candidates for reference.  Nothing is
+trained.  ``--nats-bench PATH`` ranks on your own NATS-Bench file instead; ``--toy-accuracy`` adds the toy
+protocol (the fc analog of every scored cell trained on digits; minutes, and not a NAS-Bench-201 accuracy).
+A time estimate is printed before a run expected to take more than a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ntkcheck.errors import NtkcheckError
@@ -40,8 +46,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=None,
                    help="cells sampled for score-based methods (default 24 small / 200 paper)")
     p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported table")
-    p.add_argument("--no-accuracy", action="store_true", help="do not look up or train for the chosen cell's accuracy")
-    p.add_argument("--cache-dir", metavar="DIR", help="micro-benchmark cache directory")
+    p.add_argument("--no-accuracy", action="store_true",
+                   help="do not look up the chosen cell's NATS-Bench accuracy")
+    p.add_argument("--toy-accuracy", action="store_true",
+                   help="also train the fc analog of every scored cell on sklearn digits and rank the chosen cell "
+                        "among them (toy protocol, not a NAS-Bench-201 accuracy; about 7 s per cell)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="cache directory of the toy protocol (default $NTKCHECK_CACHE or ~/.cache/ntkcheck)")
     p.add_argument("-o", "--output", metavar="OUT.json", help="also write the result as JSON (atomically)")
 
 
@@ -102,20 +113,69 @@ def _chen_filter(cells: list[str], mode: str = "code") -> tuple[list[str], list[
     return kept, info
 
 
-def _accuracy(cell: str, args, population_cells: list[str]) -> dict[str, Any]:
-    """The chosen cell's accuracy and its rank among the scored cells (1 = best)."""
-    from pathlib import Path
+#: Rough seconds per scored candidate on one CPU thread (small, paper scale), measured on the 2-core
+#: reference machine (`ntkcheck search METHOD --candidates 8`); used only for the estimate printed before a run.
+SECONDS_PER_CANDIDATE = {"eigen-nas": (0.5, 8.0), "lga": (0.4, 60.0), "kappa": (0.2, 3.0)}
+#: Rough seconds of one TE-NAS pruning search (small, paper scale), same machine.
+SECONDS_TENAS = (15.0, 600.0)
+#: Rough seconds to train one fc analog of the toy protocol (``--toy-accuracy``), same machine.
+SECONDS_TOY_NET = 7.0
 
-    if args.nats_bench:
-        from ntkcheck.paper_checks.natsbench import load_nats_bench
 
-        t = load_nats_bench(args.nats_bench)
-        acc = t.accuracy_of(cell)
-        if acc is None:
-            return {"source": t.describe(), "accuracy": None, "note": "chosen cell not in the file"}
-        space = sorted(t.accuracies, reverse=True)
-        return {"source": t.describe(), "accuracy": acc, "rank_in_file": 1 + sum(a > acc for a in space),
-                "n_in_file": len(space)}
+def _estimate(method: str, scale: str, n_cand: int, toy: bool) -> float:
+    """Seconds the run is expected to take (a rough guide printed before long runs, never a limit)."""
+    j = 0 if scale == "small" else 1
+    if method in ("tenas", "tenas+dag"):
+        t = SECONDS_TENAS[j]
+    else:
+        t = n_cand * SECONDS_PER_CANDIDATE[method.split("+", 1)[-1]][j]
+    return t + (n_cand * SECONDS_TOY_NET if toy else 0.0)
+
+
+def benchmark_rank(cell: str, candidates: list[str]) -> dict[str, Any]:
+    """The chosen ``cell`` on the shipped NATS-Bench table: per dataset its 200-epoch test accuracy, rank among
+    all 15,625 cells (1 = best; ties share the better rank), percentile (share of cells strictly below it, in %),
+    the best cell of the space and the best of the scored ``candidates``."""
+    import numpy as np
+
+    from ntkcheck.data import DATASETS, SOURCE, nb201_table
+
+    t = nb201_table()
+    pos = {a: i for i, a in enumerate(t.arch)}
+    if cell not in pos:
+        raise NtkcheckError(f"cell {cell} is not in the shipped NATS-Bench table")
+    cand = sorted({pos[c] for c in candidates if c in pos})
+    out: dict[str, Any] = {"source": SOURCE, "n_cells": len(t), "datasets": {}}
+    for d in DATASETS:
+        acc = t.accuracy[d]
+        a = float(acc[pos[cell]])
+        best = int(np.argmax(acc))
+        row = {"accuracy": a, "rank": 1 + int(np.sum(acc > a)), "percentile": 100.0 * float(np.mean(acc < a)),
+               "best_cell": t.arch[best], "best_accuracy": float(acc[best])}
+        if cand:
+            cb = cand[int(np.argmax(acc[cand]))]
+            row.update(best_candidate=t.arch[cb], best_candidate_accuracy=float(acc[cb]),
+                       rank_among_candidates=1 + int(np.sum(acc[cand] > a)), n_candidates=len(cand))
+        out["datasets"][d] = row
+    return out
+
+
+def _user_table(cell: str, path: str) -> dict[str, Any]:
+    """The chosen cell on the user's NATS-Bench file (``--nats-bench``)."""
+    from ntkcheck.paper_checks.natsbench import load_nats_bench
+
+    t = load_nats_bench(path)
+    acc = t.accuracy_of(cell)
+    if acc is None:
+        return {"source": t.describe(), "accuracy": None, "note": "chosen cell not in the file"}
+    space = sorted(t.accuracies, reverse=True)
+    return {"source": t.describe(), "accuracy": acc, "rank_in_file": 1 + sum(a > acc for a in space),
+            "n_in_file": len(space)}
+
+
+def _toy_accuracy(cell: str, args, population_cells: list[str]) -> dict[str, Any]:
+    """Toy protocol: the fc analog of the chosen and every scored cell trained on sklearn digits; the chosen
+    cell's accuracy and its rank among them (1 = best).  Not a NAS-Bench-201 accuracy."""
     from ntkcheck.paper_checks.check import Context
     from ntkcheck.paper_checks.microbench import Arch, MicrobenchConfig, build_table
 
@@ -126,10 +186,24 @@ def _accuracy(cell: str, args, population_cells: list[str]) -> dict[str, Any]:
     t = build_table(cfg, ctx.cache_dir, archs=archs, quiet=args.quiet)
     accs = [float(r["acc_test"]) for r in t.records]
     acc = accs[0]
-    return {"source": "built-in micro-benchmark: fc analog of each cell trained on sklearn digits "
-                      f"({cfg.epochs} epochs); rank among the {len(accs)} scored cells",
+    return {"protocol": "toy protocol (not NAS-Bench-201): the fc analog of each cell trained "
+                        f"{cfg.epochs} epochs on sklearn digits; rank among the {len(accs)} scored cells",
             "accuracy": acc, "rank": 1 + sum(a > acc for a in accs), "n_ranked": len(accs),
             "best_accuracy_among_scored": max(accs)}
+
+
+def _print_benchmark(b: dict[str, Any]) -> None:
+    print(f"NATS-Bench 200-epoch test accuracy of the chosen cell (rank among all {b['n_cells']:,} cells; "
+          "1 = best):")
+    for d, r in b["datasets"].items():
+        line = (f"  {d:<15} {r['accuracy']:6.2f}%  rank {r['rank']:>6,}  percentile {r['percentile']:5.1f}  "
+                f"(best cell {r['best_accuracy']:.2f}%")
+        if "best_candidate_accuracy" in r:
+            line += f"; best of the {r['n_candidates']} scored {r['best_candidate_accuracy']:.2f}%"
+        print(line + ")")
+    best = {r["best_cell"] for r in b["datasets"].values()}
+    print(f"  best cell{'s' if len(best) > 1 else ''}: {', '.join(sorted(best))}")
+    print("  source: NATS-Bench tss (Dong et al., TPAMI 2021), shipped as ntkcheck.data")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,19 +214,28 @@ def run(args: argparse.Namespace) -> int:
         raise NtkcheckError(f"unknown search space {args.space!r} (only nb201)")
     if args.seed < 0:
         raise NtkcheckError("--seed must be >= 0")
+    if args.no_accuracy and args.toy_accuracy:
+        raise NtkcheckError("--no-accuracy and --toy-accuracy contradict each other")
     if args.output:
         from ntkcheck.io import check_output_file
 
         check_output_file(args.output, suffixes=(".json",))
-    if args.nats_bench:
-        from pathlib import Path
-
-        if not Path(args.nats_bench).exists():
-            raise NtkcheckError(f"--nats-bench file {args.nats_bench} does not exist")
-    t0 = time.perf_counter()
+    if args.nats_bench and not Path(args.nats_bench).exists():
+        raise NtkcheckError(f"--nats-bench file {args.nats_bench} does not exist")
     n_cand = args.candidates if args.candidates is not None else (24 if args.scale == "small" else 200)
     if n_cand < 1:
         raise NtkcheckError("--candidates must be >= 1")
+    if args.toy_accuracy:                      # the toy protocol's cache must be writable before any work
+        from ntkcheck.io import cache_dir, check_writable_dir
+
+        check_writable_dir(args.cache_dir or cache_dir())
+    from ntkcheck.paper_checks.runner import _set_threads
+
+    _set_threads(1)                            # one torch thread, exactly as `verify` runs its checks
+    t0 = time.perf_counter()
+    est = _estimate(method, args.scale, n_cand, args.toy_accuracy)
+    if est >= 10 and not args.quiet:
+        print(f"ntkcheck search: expected to take about {est:.0f} s on one CPU thread", file=sys.stderr)
     result: dict[str, Any] = {"method": method, "space": args.space, "seed": args.seed, "scale": args.scale}
     population: list[str] = []
     if method in ("tenas", "tenas+dag"):
@@ -168,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
         res = tenas_prune(tcfg, images=images, patches=patches, progress=not args.quiet)
         result.update(mode=args.mode, cell=res.cell, n_evaluations=res.n_evaluations,
                       trajectory=[{"round": i, "kappa": k, "R": r} for i, (k, r) in enumerate(res.trajectory)])
-        population = _candidates(n_cand, args.seed)
+        population = _candidates(n_cand, args.seed) if args.toy_accuracy else []
     else:
         cells = _candidates(n_cand, args.seed)
         score = method
@@ -185,7 +268,11 @@ def run(args: argparse.Namespace) -> int:
         result.update(_score_search(score, cells, args.seed, args.scale))
         population = cells
     if not args.no_accuracy:
-        result["accuracy"] = _accuracy(result["cell"], args, population)
+        result["benchmark"] = benchmark_rank(result["cell"], population)
+        if args.nats_bench:
+            result["accuracy"] = _user_table(result["cell"], args.nats_bench)
+    if args.toy_accuracy:
+        result["toy_accuracy"] = _toy_accuracy(result["cell"], args, population)
     result["seconds"] = time.perf_counter() - t0
     result["command_line"] = getattr(args, "command_line", None)
     if args.output:
@@ -203,10 +290,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {r['score']:.5g}  {r['cell']}")
         if len(result["trajectory"]) > 10:
             print(f"  ... {len(result['trajectory']) - 10} more")
+    if "benchmark" in result:
+        _print_benchmark(result["benchmark"])
     acc = result.get("accuracy")
     if acc and acc.get("accuracy") is not None:
-        rk = acc.get("rank", acc.get("rank_in_file"))
-        n = acc.get("n_ranked", acc.get("n_in_file"))
-        print(f"accuracy: {acc['accuracy']:.2f}% (rank {rk} of {n}); source: {acc['source']}")
+        print(f"your NATS-Bench file: {acc['accuracy']:.2f}% (rank {acc['rank_in_file']} of {acc['n_in_file']}); "
+              f"source: {acc['source']}")
+    toy = result.get("toy_accuracy")
+    if toy:
+        print(f"toy protocol (digits, not NAS-Bench-201): {toy['accuracy']:.2f}% (rank {toy['rank']} of "
+              f"{toy['n_ranked']} scored cells)")
     print(f"time: {result['seconds']:.1f} s")
     return 0, result
