@@ -24,7 +24,7 @@ def _description() -> str:
 
     qs = "\n".join(f"  {k:26s} {v}" for k, v in QUANTITIES.items())
     return (HELP + ".\n\nQuantities (--quantity):\n" + qs +
-            "\n\nVocabulary of EXPR (design card §10), plus sympy's functions and constants "
+            "\n\nVocabulary of EXPR (ntkcheck/bound_check/README.md), plus sympy's functions and constants "
             "(sqrt, log, exp, pi, Min, Max, Abs, Sum((r+1)*mu(r)**2*lam_min_hadamard(r), (r, 0, 4)), ...):\n"
             + vocabulary_help() +
             "\n\nThe search draws unit-norm, pairwise distinct rows unless --free-norm. A violation is certified only "
