@@ -1,6 +1,6 @@
 r"""Architecture specs: JSON (or a dict) → a frozen, validated :class:`ArchSpec`.
 
-The contract (design card §2, §7).  An architecture is a DAG with nodes ``0..nodes-1``:
+The architecture contract (README "Architectures: the spec format").  An architecture is a DAG with nodes ``0..nodes-1``:
 
 * node 0 is the input embedding, ``node_0 = (σ_w/√d) W₀ x + σ_b b₀`` (``input="dense"``, the default),
   or the raw input with Σ₀₀ = XXᵀ (``input="raw"``, the convention of Chen et al. 2022, Eq. 1);
@@ -68,7 +68,7 @@ EDGE_KINDS = ("zero", "skip", "dense", "linact")
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: The six cell edges (src, dst) in the order of the NB201 string (grouped by target node).
 NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
-#: The fully connected analog of each NB201 op (design card §2): convolutions are ReLU-then-linear,
+#: The fully connected analog of each NB201 op: convolutions are ReLU-then-linear,
 #: average pooling has no width-wise analog and maps to an identity (as the connectivity paper's
 #: code counts pooling as depth 0).
 NB201_ANALOG = {"none": "zero", "skip_connect": "skip", "nor_conv_1x1": "dense:relu",
