@@ -382,8 +382,20 @@ def _chen_dag_fields(code: Any) -> dict[str, Any]:
             "note": "Chen et al. 2022 DAG (Eq. 1-2): linear+ReLU edges with c_sigma = 2, no bias, raw centred input"}
 
 
+#: The spec name ``example``: the DAG shipped as ``ntkcheck/examples/dag.json`` (README "Examples").
+EXAMPLE = "example"
+
+
+def example_spec_text() -> str:
+    """The JSON text of the bundled example DAG (what the spec name ``example`` stands for)."""
+    from importlib import resources
+
+    return resources.files("ntkcheck").joinpath("examples/dag.json").read_text(encoding="utf-8")
+
+
 def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpec:
-    """Parse and validate a spec given as a dict, a JSON string, a path to a JSON file, or an NB201 string.
+    """Parse and validate a spec given as a dict, a JSON string, a path to a JSON file, an NB201 string, or the
+    name ``example`` (the bundled DAG, ``ntkcheck/examples/dag.json``).
 
     Raises :class:`~ntkcheck.errors.NtkcheckError` with a one-line message for any malformed spec.
     """
@@ -393,6 +405,8 @@ def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpe
         return load_spec(obj)
     if isinstance(obj, str):
         s = obj.strip()
+        if s == EXAMPLE and not os.path.exists(s):
+            s = example_spec_text()
         if s.startswith("|"):
             return nb201_spec(s)
         if s.startswith("{"):
@@ -627,6 +641,8 @@ def parse_any_spec(obj: Any) -> "ArchSpec | ConvCellSpec":
         obj = _read_json(obj)
     elif isinstance(obj, str):
         t = obj.strip()
+        if t == EXAMPLE and not os.path.exists(t):
+            t = example_spec_text()
         if t.startswith("{"):
             try:
                 obj = json.loads(t)
