@@ -132,7 +132,10 @@ def _md(result: SearchResult, meta: dict[str, Any]) -> str:
          f"- claim: `{p.describe()}`",
          f"- evidence: {result.evidence} evaluated, non-vacuous configurations (minimum {result.min_evidence} for "
          f"'holds')" + (f"; undecided: {result.reason}" if result.verdict == "undecided" else ""), f"- quantity: {p.quantity}; direction: {p.direction}; space: {p.space}",
-         f"- configurations tried: {result.tried} (status counts {dict(result.counts)}); stopped by: "
+         f"- configurations tried: {result.tried} ("
+         + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.tried_counts().items())
+         + (f"; {result.counts['excluded']} more drawn and excluded by the assumptions"
+            if result.counts.get("excluded") else "") + "); stopped by: "
          f"{result.stopped_by}; {result.elapsed:.1f} s",
          f"- seed {result.seed}; trial budget {result.trials}; time budget {result.budget}",
          f"- data: {'unit-norm rows (on the sphere)' if p.unit_norm else 'rows of free norm'}, pairwise distinct",

@@ -221,8 +221,18 @@ def _run_conv(args, spec) -> int:
         raise NtkcheckError("--no-cross-terms is not offered for the conv kernel (use the Python API, "
                             "conv_cells_kernels(..., cross_terms=False), for stax's FanInSum kernel)")
     X, data_desc = _images(args, spec.image)
+    n_pairs = X.shape[0] * (X.shape[0] + 1) // 2
+    bar = None
+    if not args.quiet:        # image pairs done, with tqdm's estimate of the time left; Ctrl-C stops between chunks
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_pairs, desc="conv kernel (image pairs)", unit="pair", unit_scale=True, leave=False)
     t0 = time.perf_counter()
-    res = conv_cell_kernels(spec, X)
+    try:
+        res = conv_cell_kernels(spec, X, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
     secs = time.perf_counter() - t0
     specs = {name: certified_extreme_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
     summary = {
