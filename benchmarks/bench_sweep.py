@@ -8,9 +8,9 @@ Run on demand (not part of the test suite), with the python that has ntkcheck in
 (1) Per-cell cost of ``kappa`` (paper mode: TE-NAS's κ network C=3, N=1, 32×32, batch 32, 3 repeats, float64),
     ``regions`` (paper mode: thin one-channel cell, 3 × 5000 patches), ``naswot`` (NB201 benchmark network C=16,
     N=5, batch 128) and ``params`` on ``--cells`` NB201 cells of a stratified sample, one thread, in this process
-    (:func:`ntkcheck.metric_registry.evaluate`, the function every engine calls).  Extrapolated to all 15,625
+    (:func:`ntkcheck.metrics.evaluate`, the function every engine calls).  Extrapolated to all 15,625
     cells on one core and on this machine's cores; no GPU in this task, so the GPU wall time is not measured.
-(2) Overhead of the store and the engine: a sweep through :func:`ntkcheck.sweep_engine.run_sweep` into a fresh
+(2) Overhead of the store and the engine: a sweep through :func:`ntkcheck.sweep.engine.run_sweep` into a fresh
     store, wall time vs the sum of the per-value compute seconds recorded in its rows, (a) the in-process engine
     at the default batch (32 cells per task) with ``ntk_lambda_min,dbar``; (b) ``naswot`` at a small size
     (C=4, N=1, batch 64; ~0.1 s per cell, far cheaper than the real metrics, so the worst case) at its default
@@ -40,9 +40,9 @@ def _load() -> str:
 
 
 def per_cell(n_cells: int) -> dict:
-    from ntkcheck.metric_inputs import load_inputs
-    from ntkcheck.metric_registry import Arch, evaluate, resolve_config
-    from ntkcheck.sweep_engine import resolve_space, stratified_sample
+    from ntkcheck.sweep.inputs import load_inputs
+    from ntkcheck.metrics import Arch, evaluate, resolve_config
+    from ntkcheck.sweep.engine import resolve_space, stratified_sample
 
     inputs = load_inputs(None, 512)
     cells = [c for c in stratified_sample(resolve_space("nb201"), 40, 11) if "none~0|+|none~0|none~1|+|none~0" not in c]
@@ -64,10 +64,10 @@ def per_cell(n_cells: int) -> dict:
 
 
 def _sweep(metrics: dict, cells, batch: int, engine_factory) -> dict:
-    from ntkcheck.metric_inputs import load_inputs
-    from ntkcheck.metric_registry import config_hash, resolve_config
-    from ntkcheck.results_store import open_store
-    from ntkcheck.sweep_engine import plan, run_sweep
+    from ntkcheck.sweep.inputs import load_inputs
+    from ntkcheck.metrics import config_hash, resolve_config
+    from ntkcheck.sweep.store import open_store
+    from ntkcheck.sweep.engine import plan, run_sweep
 
     inputs = load_inputs(None, 512)
     with tempfile.TemporaryDirectory() as d:
@@ -88,7 +88,7 @@ def _sweep(metrics: dict, cells, batch: int, engine_factory) -> dict:
 def overhead_and_scaling() -> dict:
     from distributed import LocalCluster
 
-    from ntkcheck.sweep_engine import DaskEngine, LocalEngine, resolve_space, stratified_sample
+    from ntkcheck.sweep.engine import DaskEngine, LocalEngine, resolve_space, stratified_sample
 
     space = resolve_space("nb201")
     cheap = {"ntk_lambda_min": {}, "dbar": {}}
@@ -108,7 +108,7 @@ def overhead_and_scaling() -> dict:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
             eng = DaskEngine(lc.scheduler_address)
             # warm the workers (imports) outside the timed sweep
-            eng.client.run(lambda: __import__("ntkcheck.metric_registry") and None)
+            eng.client.run(lambda: __import__("ntkcheck.metrics") and None)
             r = _sweep(cheap, cells, 32, lambda inp: eng.start(inp))
             r["overhead"] = r["wall_s"] * workers / r["compute_s"] - 1
             res[f"dask_{workers}_worker_batch32"] = r

@@ -14,7 +14,7 @@ limit *without* BN, so transferring their claims to this limit is itself the hyp
   the conv order the analog keeps.
 
 Population: a seeded sample of cells with an input→output path; data: the first N bundled natural images
-(:func:`ntkcheck.metric_inputs.natural_images`), 4×4 average-pooled to 3×8×8 and scaled to unit norm (the
+(:func:`ntkcheck.sweep.inputs.natural_images`), 4×4 average-pooled to 3×8×8 and scaled to unit norm (the
 input of the registered ``ntk_lambda_min`` / ``conv_ntk_lambda_min`` metrics); accuracies: the shipped
 NATS-Bench table (:func:`ntkcheck.data.nb201_accuracies`), 200-epoch test accuracy on CIFAR-100.
 Statistic: Kendall τ-b with a percentile bootstrap 95% CI over cells; power from :func:`power_kendall`.
@@ -48,7 +48,7 @@ CHECK_DATA: dict[str, dict[str, Any]] = {
 def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -> dict[str, Any]:
     """Exact conv and fc-analog kernels' λ_min, λ_max and κ_N of ``n_cells`` seeded cells, with accuracies."""
     from ntkcheck.data import nb201_accuracies
-    from ntkcheck.metric_inputs import flat_rows, natural_images
+    from ntkcheck.sweep.inputs import flat_rows, natural_images
     from ntkcheck.spec import nb201_string
     from ntkcheck.theory.conv_kernels import cell_is_degenerate, conv_lambda_min_table
     from ntkcheck.theory.nb201 import all_nb201_cells, nb201_lambda_min_all

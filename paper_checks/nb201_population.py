@@ -10,9 +10,9 @@ the TE-NAS training-free metrics of each sampled cell on natural images (cached)
   (degenerate cells have a zero kernel, so κ_N is undefined).  The draw depends only on ``(seed, n)``: the same
   population serves every dataset and every check, so its metrics are measured once.
 * **Metrics** — :func:`cell_metrics`: κ_N and R̂_N of each sampled cell, computed by the registry metrics
-  ``kappa`` and ``regions`` of :mod:`ntkcheck.metric_registry` (one definition per metric, shared with
+  ``kappa`` and ``regions`` of :mod:`ntkcheck.metrics` (one definition per metric, shared with
   ``ntkcheck sweep``; settings in :class:`MetricConfig`) on natural images: 32×32 crops of the two photographs
-  bundled with scikit-learn (:func:`ntkcheck.metric_inputs.natural_images`; never Gaussian noise, no download) —
+  bundled with scikit-learn (:func:`ntkcheck.sweep.inputs.natural_images`; never Gaussian noise, no download) —
   a stand-in for TE-NAS's CIFAR batch that every report names.  Each cell's weights are seeded from
   (run seed, cell string), so a value does not depend on which other cells are in the sample.  Values are cached
   per cell under ``<cache dir>/nb201_metrics/<config hash>.json`` (the registry's config hashes, which include
@@ -121,8 +121,8 @@ def stratified_cells(ctx, n: int, *, strata: int = 10) -> list[str]:
 @dataclass(frozen=True)
 class MetricConfig:
     """How κ_N and R̂_N of one NB201 cell are measured: the registry metrics ``kappa`` and ``regions``
-    (:mod:`ntkcheck.metric_registry`, mode "paper": fresh Kaiming-normal weights per repeat, float64) with these
-    overrides, on ``n_images`` natural-image crops (:func:`ntkcheck.metric_inputs.natural_images`)."""
+    (:mod:`ntkcheck.metrics`, mode "paper": fresh Kaiming-normal weights per repeat, float64) with these
+    overrides, on ``n_images`` natural-image crops (:func:`ntkcheck.sweep.inputs.natural_images`)."""
 
     batch: int = 16              # crops in the NTK batch (paper: 32; TE-NAS's code: 72)
     kappa_repeats: int = 1       # TE-NAS: 3
@@ -137,12 +137,12 @@ class MetricConfig:
         return MetricConfig(seed=seed)
 
     def inputs(self):
-        from ntkcheck.metric_inputs import natural_images
+        from ntkcheck.sweep.inputs import natural_images
 
         return natural_images(max(self.batch * self.kappa_repeats, 64), seed=self.seed)
 
     def registry_configs(self) -> dict[str, dict]:
-        from ntkcheck.metric_registry import resolve_config
+        from ntkcheck.metrics import resolve_config
 
         return {"kappa": resolve_config("kappa", {"batch": self.batch, "repeats": self.kappa_repeats}),
                 "regions": resolve_config("regions", {"samples": self.rn_samples, "repeats": self.rn_repeats,
@@ -150,7 +150,7 @@ class MetricConfig:
 
     def key(self) -> str:
         """The cache key: the registry's config hash of each metric (name, version, settings, input fingerprint)."""
-        from ntkcheck.metric_registry import config_hash
+        from ntkcheck.metrics import config_hash
 
         fp = _inputs_fingerprint(self)
         blob = json.dumps({n: config_hash(n, c, fp, "nb201") for n, c in self.registry_configs().items()} |
@@ -179,7 +179,7 @@ def _cell_seed(cfg: MetricConfig, cell: str) -> int:
 
 
 def _registry_value(name: str, cell: str, cfg: MetricConfig) -> float:
-    from ntkcheck.metric_registry import Arch, evaluate
+    from ntkcheck.metrics import Arch, evaluate
 
     r = evaluate(name, Arch(cell, "nb201"), _inputs_for(cfg), _cell_seed(cfg, cell), cfg.registry_configs()[name])
     if r.status == "error":
@@ -258,10 +258,10 @@ def _sampled_population(ctx) -> dict[str, Any]:
 def sweep_population(ctx) -> dict[str, Any]:
     """The NB201 population of a sweep made elsewhere (``ntkcheck verify --sweep STORE``): every cell of the store
     with a value of both registry metrics ``kappa`` and ``regions`` (status ok or singular) and an input→output
-    path, in the store's single configuration of each (:func:`ntkcheck.results_store.load_sweep_values`).  No
+    path, in the store's single configuration of each (:func:`ntkcheck.sweep.store.load_sweep_values`).  No
     sampling: with a whole-space sweep the TE-NAS claims are judged on all such cells."""
     from ntkcheck.errors import NtkcheckError
-    from ntkcheck.results_store import load_sweep_values, open_store
+    from ntkcheck.sweep.store import load_sweep_values, open_store
 
     st = open_store(ctx.sweep, create=False)
     try:

@@ -82,7 +82,7 @@ def make_context(opts: VerifyOptions) -> Context:
         nb = str(p.resolve())
     kw: dict[str, Any] = {}
     if opts.sweep:
-        from ntkcheck.results_store import open_store
+        from ntkcheck.sweep.store import open_store
 
         open_store(opts.sweep, create=False).close()     # missing, corrupt or foreign: a one-line error now
         kw["sweep"] = str(Path(opts.sweep).resolve())

@@ -70,7 +70,7 @@ def _parse_sets(sets: list[str], names: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _list_metrics(args) -> int:
-    from ntkcheck.metric_registry import METRICS
+    from ntkcheck.metrics import METRICS
 
     if args.json:
         print(json.dumps({m.name: {"doc": m.doc, "needs": sorted(m.needs), "config": dict(m.config),
@@ -107,10 +107,10 @@ class _Bars:
 
 
 def _run_sweep(args) -> int:
-    from ntkcheck.metric_inputs import load_inputs
-    from ntkcheck.metric_registry import config_hash, get_metric, resolve_config
-    from ntkcheck.results_store import open_store
-    from ntkcheck.sweep_engine import DaskEngine, LocalEngine, plan, resolve_space, run_sweep, stratified_sample
+    from ntkcheck.sweep.inputs import load_inputs
+    from ntkcheck.metrics import config_hash, get_metric, resolve_config
+    from ntkcheck.sweep.store import open_store
+    from ntkcheck.sweep.engine import DaskEngine, LocalEngine, plan, resolve_space, run_sweep, stratified_sample
 
     names = [n.strip() for n in args.target.split(",") if n.strip()]
     if not names or len(set(names)) != len(names):
@@ -196,7 +196,7 @@ def _run_sweep(args) -> int:
 
 
 def _export(args) -> int:
-    from ntkcheck.sweep_report import export_rows
+    from ntkcheck.sweep.report import export_rows
 
     if not args.store_path:
         raise NtkcheckError("usage: ntkcheck sweep export RESULTS.sqlite -o FILE.csv|FILE.parquet")
@@ -211,7 +211,7 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    from ntkcheck.sweep_report import format_report, sweep_report
+    from ntkcheck.sweep.report import format_report, sweep_report
 
     if not args.store_path:
         raise NtkcheckError("usage: ntkcheck sweep report RESULTS.sqlite --against nb201:cifar100")

@@ -11,7 +11,7 @@ from ntkcheck.errors import NtkcheckError
 from ntkcheck.paper_checks import tenas2021
 from ntkcheck.paper_checks.check import Context, run_check
 from ntkcheck.paper_checks.nb201_population import has_path
-from ntkcheck.results_store import Row, open_store
+from ntkcheck.sweep.store import Row, open_store
 
 
 def _store(path, sign_kappa: float, n: int = 300, seed: int = 0):

@@ -88,8 +88,8 @@ def _task_state(dask_scheduler, key):
 
 def _gpu_task_waits_for_a_gpu_worker(address):
     """A task of a GPU metric carries resources={"GPU": 1}; with CPU-only workers it is never run."""
-    from ntkcheck.metric_inputs import natural_images
-    from ntkcheck.sweep_engine import DaskEngine, Task
+    from ntkcheck.sweep.inputs import natural_images
+    from ntkcheck.sweep.engine import DaskEngine, Task
 
     eng = DaskEngine(address).start(natural_images(8))
     try:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.metric_inputs import CIFAR_MEAN, CIFAR_STD, image_patches, load_inputs, natural_images, read_cifar
-from ntkcheck.sweep_report import op_fractions, search_protocol, top_k_retention
+from ntkcheck.sweep.inputs import CIFAR_MEAN, CIFAR_STD, image_patches, load_inputs, natural_images, read_cifar
+from ntkcheck.sweep.report import op_fractions, search_protocol, top_k_retention
 
 from .conftest import run_cli
 
@@ -94,7 +94,7 @@ def test_report_statistics_on_known_cases():
 def test_export_and_report_end_to_end(tmp_path):
     r = run_cli("dbar,mbar", "--sample", "120", "--out", "s.sqlite", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    from ntkcheck.results_store import load_sweep_values
+    from ntkcheck.sweep.store import load_sweep_values
     from ntkcheck.theory.connectivity import nb201_depth_width
 
     dbar = load_sweep_values(tmp_path / "s.sqlite", "dbar")
@@ -122,7 +122,7 @@ def test_export_and_report_end_to_end(tmp_path):
 
 
 def test_stratified_sample_is_seeded_proportional_and_order_free():
-    from ntkcheck.sweep_engine import resolve_space, stratified_sample
+    from ntkcheck.sweep.engine import resolve_space, stratified_sample
 
     sp = resolve_space("nb201")
     a, b = stratified_sample(sp, 500, 3), stratified_sample(sp, 500, 3)
@@ -135,7 +135,7 @@ def test_stratified_sample_is_seeded_proportional_and_order_free():
 
 
 def test_fc_and_file_spaces(tmp_path):
-    from ntkcheck.sweep_engine import resolve_space
+    from ntkcheck.sweep.engine import resolve_space
 
     sp = resolve_space("fc:L=3,acts=relu/tanh,skips=1")
     assert sp.kind == "fc" and len(sp.keys) == 2 ** 3 * 2 and len(set(sp.keys)) == 16  # one deep skip 0→2

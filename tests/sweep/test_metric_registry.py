@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.metric_inputs import natural_images
-from ntkcheck.metric_registry import (METRICS, Arch, config_hash, evaluate, get_metric, register, resolve_config)
+from ntkcheck.sweep.inputs import natural_images
+from ntkcheck.metrics import (METRICS, Arch, config_hash, evaluate, get_metric, register, resolve_config)
 
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
 DEAD = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -63,7 +63,7 @@ def test_naswot_equals_slogdet_of_hamming_kernel_from_the_pattern_matrix(inputs)
 def test_structural_metrics_and_exact_lambda_min(inputs):
     from ntkcheck.theory.connectivity import nb201_depth_width
     from ntkcheck.theory.kernels import infinite_width_kernels
-    from ntkcheck.metric_inputs import flat_rows
+    from ntkcheck.sweep.inputs import flat_rows
     from ntkcheck.spec import parse_spec
 
     d, m = nb201_depth_width(CELL)
@@ -90,7 +90,7 @@ def test_error_row_for_a_metric_outside_its_space_and_a_raising_metric(inputs):
 
 
 def test_params_counts_the_benchmark_network():
-    from ntkcheck.metric_inputs import natural_images as ni
+    from ntkcheck.sweep.inputs import natural_images as ni
 
     small = ni(4, seed=0)
     full = evaluate("params", Arch(CELL, "nb201"), small, 0, resolve_config("params")).value

@@ -279,8 +279,8 @@ def test_cli_kernel_conv_spec_and_nb201_all_sample(tmp_path, capsys):
 
 
 def test_registered_conv_metrics_match_the_engine():
-    from ntkcheck.metric_inputs import flat_rows, natural_images
-    from ntkcheck.metric_registry import Arch, evaluate
+    from ntkcheck.sweep.inputs import flat_rows, natural_images
+    from ntkcheck.metrics import Arch, evaluate
 
     inputs = natural_images(16, seed=0)
     cell = nb201_string(MIXED)

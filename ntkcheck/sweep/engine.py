@@ -29,8 +29,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.metric_inputs import Inputs
-from ntkcheck.results_store import ResultsStore, Row
+from ntkcheck.sweep.inputs import Inputs
+from ntkcheck.sweep.store import ResultsStore, Row
 
 __all__ = ["Space", "resolve_space", "stratified_sample", "Task", "plan", "run_task", "LocalEngine", "DaskEngine",
            "run_sweep", "SweepSummary", "versions_json"]
@@ -183,7 +183,7 @@ def plan(store: ResultsStore, space: str, archs: Sequence[str], metrics: dict[st
          batch: int) -> list[Task]:
     """Tasks for the (arch, metric) pairs not in the store; ``metrics``: name → (config hash, config).  Metrics
     that need a GPU and those that do not go into separate tasks (only the former ask for a GPU on a cluster)."""
-    from ntkcheck.metric_registry import get_metric
+    from ntkcheck.metrics import get_metric
 
     done = store.done(space, seed, [h for h, _ in metrics.values()])
     tasks: list[Task] = []
@@ -228,7 +228,7 @@ def _resolve_device(device: str, gpu: bool) -> str:
 
 def run_task(task: Task, inputs: Inputs, device: str = "auto") -> list[Row]:
     """Evaluate every (arch, metric) of a task; a metric that raises gives an error row (one-line message)."""
-    from ntkcheck.metric_registry import Arch, evaluate
+    from ntkcheck.metrics import Arch, evaluate
 
     if not _VERSIONS:
         _VERSIONS.append(versions_json())

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.results_store import open_store
+from ntkcheck.sweep.store import open_store
 
 __all__ = ["export_rows", "sweep_report", "format_report", "search_protocol", "top_k_retention", "op_fractions"]
 
@@ -163,7 +163,7 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
     from ntkcheck.empirical.eigen_nas import rank_correlation
     from ntkcheck.io import write_json_atomic
     from ntkcheck.meta import versions
-    from ntkcheck.metric_registry import METRICS
+    from ntkcheck.metrics import METRICS
 
     if not against.startswith("nb201:") or against.split(":", 1)[1] not in DATASETS:
         raise NtkcheckError(f"--against {against!r}: expected nb201:DATASET with DATASET one of {', '.join(DATASETS)}")
