@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from figure_layout import assert_clean_layout, layout_problems
+from test_user_facing_text import forbidden_words
 from ntkcheck.spec import NB201_OPS, nb201_string
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -116,7 +117,10 @@ def test_paper_figures_have_a_clean_layout(paper, monkeypatch, tmp_path):
     assert figs
     problems = [f"{f.name}: {p}" for f in figs for p in layout_problems(f.figure)]
     for f in figs:
-        assert f.caption and f.name not in f.figure.texts   # a caption, and no file name drawn as a title
+        assert f.caption
+        drawn = [t.get_text() for t in f.figure.findobj(lambda a: hasattr(a, "get_text") and a.get_visible())]
+        words = forbidden_words("\n".join([f.caption, *drawn]))
+        problems += [f"{f.name}: internal word {w}" for w in words]    # captions and drawn texts name papers
         write_figure(f, tmp_path)
     assert not problems, "\n".join(problems)
 
