@@ -101,6 +101,7 @@ def _fig_track(ctx) -> FigureResult:
     axes[1].set_ylabel("LGA (mean over bin)")
     for ax in axes:
         ax.set_xlabel("training epoch k (SGD on digits)")
+        ax.set_xticks(list(t.stage_epochs))          # the stored epochs (whole numbers)
     fig.legend(*axes[1].get_legend_handles_labels(), loc="outside right center", fontsize=7,
                title="CIFAR-10\naccuracy bin", title_fontsize=7)
     fig.suptitle(f"Mok et al. analog: NTK change during training by NB201 accuracy bin ({len(t.index)} cells, "
