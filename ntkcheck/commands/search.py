@@ -134,32 +134,14 @@ def _estimate(method: str, scale: str, n_cand: int, toy: bool) -> float:
     return t + (n_cand * SECONDS_TOY_NET if toy else 0.0)
 
 
-def benchmark_rank(cell: str, candidates: list[str]) -> dict[str, Any]:
-    """The chosen ``cell`` on the shipped NATS-Bench table: per dataset its 200-epoch test accuracy, rank among
-    all 15,625 cells (1 = best; ties share the better rank), percentile (share of cells strictly below it, in %),
-    the best cell of the space and the best of the scored ``candidates``."""
-    import numpy as np
+def _benchmark(cell: str, candidates: list[str]) -> dict[str, Any]:
+    """The chosen cell ranked on the shipped NATS-Bench table (:func:`ntkcheck.data.nb201_rank`)."""
+    from ntkcheck.data import nb201_rank
 
-    from ntkcheck.data import DATASETS, SOURCE, nb201_table
-
-    t = nb201_table()
-    pos = {a: i for i, a in enumerate(t.arch)}
-    if cell not in pos:
-        raise NtkcheckError(f"cell {cell} is not in the shipped NATS-Bench table")
-    cand = sorted({pos[c] for c in candidates if c in pos})
-    out: dict[str, Any] = {"source": SOURCE, "n_cells": len(t), "datasets": {}}
-    for d in DATASETS:
-        acc = t.accuracy[d]
-        a = float(acc[pos[cell]])
-        best = int(np.argmax(acc))
-        row = {"accuracy": a, "rank": 1 + int(np.sum(acc > a)), "percentile": 100.0 * float(np.mean(acc < a)),
-               "best_cell": t.arch[best], "best_accuracy": float(acc[best])}
-        if cand:
-            cb = cand[int(np.argmax(acc[cand]))]
-            row.update(best_candidate=t.arch[cb], best_candidate_accuracy=float(acc[cb]),
-                       rank_among_candidates=1 + int(np.sum(acc[cand] > a)), n_candidates=len(cand))
-        out["datasets"][d] = row
-    return out
+    try:
+        return nb201_rank(cell, candidates)
+    except KeyError as exc:
+        raise NtkcheckError(str(exc.args[0])) from None
 
 
 def _user_table(cell: str, path: str) -> dict[str, Any]:
@@ -270,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         result.update(_score_search(score, cells, args.seed, args.scale))
         population = cells
     if not args.no_accuracy:
-        result["benchmark"] = benchmark_rank(result["cell"], population)
+        result["benchmark"] = _benchmark(result["cell"], population)
         if args.nats_bench:
             result["accuracy"] = _user_table(result["cell"], args.nats_bench)
     if args.toy_accuracy:
