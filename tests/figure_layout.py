@@ -58,6 +58,14 @@ def _overlap(a, b) -> bool:
     return (min(a.x1, b.x1) - max(a.x0, b.x0) > TOL) and (min(a.y1, b.y1) - max(a.y0, b.y0) > TOL)
 
 
+def _along(v: np.ndarray) -> np.ndarray:
+    """The vertices ``v`` (display coordinates) and 24 points on every segment between consecutive ones."""
+    if len(v) < 2:
+        return v
+    t = np.linspace(0, 1, 25)[:, None]
+    return np.concatenate([a + t * (b - a) for a, b in itertools.pairwise(v)] + [v])
+
+
 def _is_colorbar(ax) -> bool:
     return getattr(ax, "_colorbar", None) is not None or ax.get_label() == "<colorbar>"
 
@@ -78,22 +86,14 @@ def _data_points(ax) -> np.ndarray:
             continue
         xy = ln.get_transform().transform(np.asarray(ln.get_xydata(), float))
         xy = xy[np.all(np.isfinite(xy), axis=1)]
-        if ln.get_linestyle() not in ("None", "none", "", " ") and len(xy) > 1:
-            t = np.linspace(0, 1, 25)[:, None]
-            xy = np.concatenate([a + t * (b - a) for a, b in zip(xy[:-1], xy[1:])] + [xy])
-        pts.append(xy)
+        pts.append(_along(xy) if ln.get_linestyle() not in ("None", "none", "", " ") else xy)
     for c in ax.collections:
         if not c.get_visible():
             continue
         if isinstance(c, PathCollection) and len(c.get_offsets()):
             pts.append(c.get_offset_transform().transform(np.asarray(c.get_offsets(), float)))
         elif isinstance(c, (LineCollection, PolyCollection)) and _is_data_transform(c, ax):
-            for seg in c.get_paths():
-                v = c.get_transform().transform(seg.vertices)
-                if len(v) > 1:
-                    t = np.linspace(0, 1, 25)[:, None]
-                    v = np.concatenate([a + t * (b - a) for a, b in zip(v[:-1], v[1:])])
-                pts.append(v)
+            pts += [_along(c.get_transform().transform(seg.vertices)) for seg in c.get_paths()]
     for p in ax.patches:
         if not p.get_visible() or not _is_data_transform(p, ax):
             continue
@@ -102,9 +102,7 @@ def _data_points(ax) -> np.ndarray:
             xs, ys = np.linspace(bb.x0, bb.x1, 12), np.linspace(bb.y0, bb.y1, 12)
             pts.append(np.array(list(itertools.product(xs, ys))))
         else:                                                      # an outline: points along it
-            v = p.get_transform().transform(p.get_path().vertices)
-            t = np.linspace(0, 1, 25)[:, None]
-            pts.append(np.concatenate([a + t * (b - a) for a, b in zip(v[:-1], v[1:])] + [v]))
+            pts.append(_along(p.get_transform().transform(p.get_path().vertices)))
     for im in ax.images:
         if im.get_visible():
             bb = im.get_window_extent()
