@@ -32,7 +32,7 @@ def _description() -> str:
             "stays in --space and satisfies every --assume.\n"
             "Verdicts and exit status: holds (0) = no certified violation on at least --min-configs evaluated, "
             "non-vacuous configurations (the count is printed); violated (1) = certified counterexample "
-            "(written to --out); bad input (2); undecided (3) = fewer such configurations, with the reason "
+            "(written to --out; without --out its spec and data are printed as JSON); bad input (2); undecided (3) = fewer such configurations, with the reason "
             "(bound not evaluable, e.g. '0/0' or a relation 'N > 2'; every configuration vacuous, e.g. "
             "--lower 0; assumptions exclude everything, e.g. 'N < 0'; too few trials).\n"
             "True example (exit 0):  ntkcheck bound --quantity ntk_lambda_min --lower nngp_lambda_min "
