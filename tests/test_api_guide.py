@@ -1,13 +1,21 @@
-"""docs/api.md teaches only what works: its ```python blocks run, in order, in one namespace."""
+"""docs/api.md and the README teach only what works: their ```python blocks run, in order, in one namespace."""
 
 import re
 from pathlib import Path
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "api.md"
 
 
-def blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
+def blocks(path: Path = GUIDE) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_readme_python_blocks_run():
+    code = blocks(ROOT / "README.md")
+    assert code
+    for i, block in enumerate(code, 1):
+        exec(compile(block, f"README.md block {i}", "exec"), {"__name__": "readme"})
 
 
 def test_every_python_block_runs():
