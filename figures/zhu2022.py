@@ -110,13 +110,18 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     ns = np.array([r["n_skips"] for r in srows])
     ml = np.array([r["mean_length"] for r in srows])
-    sc = ax.scatter(ns, [r["lambda_min"] for r in srows], c=ml, cmap="viridis", marker="o", label="exact lambda_min")
-    ax.scatter(ns + 0.1, [r["schur_recursion"] for r in srows], c=ml, cmap="viridis", marker="s", label="Schur bound")
+    sc = ax.scatter(ns, [r["lambda_min"] for r in srows], c=ml, cmap="viridis", marker="o", label="exact λ_min")
+    ax.scatter(ns + 0.1, [r["schur_recursion"] for r in srows], c=ml, cmap="viridis", marker="s", label="Schur-recursion lower bound")
     fig.colorbar(sc, ax=ax, label="mean skip length")
     ax.set_yscale("log")
     ax.set_xlabel("number of deep skips")
     ax.set_ylabel("λ_min of the NTK")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8, frameon=False)
+    leg = fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8,
+                     frameon=False)
+    for h in leg.legend_handles:             # the marker says which quantity; colour is the skip length
+        h.set_array(None)
+        h.set_facecolor("0.35")
+        h.set_edgecolor("0.35")
     out.append(FigureResult("zhu2022_skips", fig,
                             f"ReLU fc net with {L} weighted layers and random deep-skip masks: exact lambda_min "
                             "(circles) and the certified Schur-recursion lower bound (squares) vs the number of skips, "
