@@ -796,11 +796,12 @@ CHECKS = [
        "(d̄, m̄) groups reported", "sign of R and of the gap (Fig. 5)",
        "both above their permutation null (200 shuffles of accuracy over cells, one-sided p < 0.05) on every dataset",
        "R ≥ 0 by construction, so R is judged against shuffled accuracies, not against 0", _c16, budget=10),
-    _c("C17", "TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs 15 on DARTS ImageNet); in round 1 all "
-       "candidate removals are equidistant from the centroid", "§5.3; official TENAS/prune_tenas.py; digest §6",
-       "consistency", "counting rule and this project's implementation of the supernet (d̄, m̄) rule",
-       "digest counts; symmetry", "exact", "integer counts / distances of identical points", _c17, budget=1,
-       trust="[D]"),
+    _c("C17", "The toolkit's supernet (d̄, m̄) rule: TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs "
+       "15 on DARTS ImageNet); in round 1 all candidate removals are equidistant from the centroid",
+       "Chen et al. 2022 §5.3; official TENAS/prune_tenas.py", "exact",
+       "this toolkit's implementation of the supernet (d̄, m̄) rule and its evaluation counts",
+       "counts from the pruning schedule of the official code (prune_number, pre_reserve 2); symmetry of the round-1 "
+       "candidates", "exact", "integer counts / distances of identical points", _c17, budget=1),
     _c("C18", "The connectivity filter keeps better cells than it drops (the premise of WOT+DAG and TE-NAS+DAG, "
        "§5.3, Tables 2-3)", "§5.3; digest §6", "statistical",
        "all 15,625 NB201 cells, each dataset: mean accuracy of kept − dropped cells under the code's window "
