@@ -302,7 +302,6 @@ def _l11b(ctx: Context) -> Outcome:
 
 def _linearized(net, params0: dict):
     """f_lin(x; θ) = f(x; θ0) + J(x; θ0)(θ − θ0) via torch.func.jvp (Lee et al. 2019)."""
-    torch = _torch()
     from torch.func import functional_call, jvp
 
     names = list(params0)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.paper_checks.check import (Check, CheckResult, Context, FAILING_VERDICTS, VERDICTS, format_value,
+from ntkcheck.paper_checks.check import (Check, CheckResult, Context, VERDICTS, format_value,
                                          missing_needs, run_check)
 from ntkcheck.paper_checks.registry import all_checks, select
 

@@ -228,3 +228,30 @@ def test_terminal_text_wraps_at_word_boundaries(monkeypatch):
     text = runner.wrap(runner.headline_text({k: 123 for k, _ in runner.HEADLINE}))
     words = runner.headline_text({k: 123 for k, _ in runner.HEADLINE}).split()
     assert all(len(line) <= 80 for line in text.splitlines()) and text.split() == words
+
+
+def test_l3_seed_replicates_are_new_seeds_and_cached(monkeypatch, tmp_path):
+    """L3's further initialisations: a seed of their own per replicate, written to the cache once."""
+    import numpy as np
+
+    from ntkcheck.paper_checks import nb201_proxy
+    from ntkcheck.paper_checks.check import Context
+
+    seeds = []
+
+    def measure(cell, cfg, seed):
+        seeds.append(seed)
+        return {"kernels": np.full((3, 2, 2), float(seed)), "labels": np.zeros(2), "acc_digits": 1.0}
+
+    monkeypatch.setattr(nb201_proxy, "_measure", measure)
+    cfg = nb201_proxy.ProxyConfig(n_cells=16)
+    idx = nb201_proxy.stratified_cells(16, 8, 0)
+    t = nb201_proxy.ProxyTable(cfg, idx, tuple(f"c{i}" for i in idx), (0, 1, 3),
+                               [np.zeros((3, 2, 2))] * 16, [np.zeros(2)] * 16, np.zeros(16))
+    top = nb201_proxy.high_accuracy_stratum(t)
+    acc = t.accuracy("cifar10")
+    assert len(top) == 2 and set(acc[top]) == set(np.sort(acc)[-2:])
+    ctx = Context(cache_dir=tmp_path)
+    runs = nb201_proxy.seed_replicates(ctx, t, top, 3)
+    assert len(seeds) == 4 and len(set(seeds)) == 4 and [len(r) for r in runs] == [3, 3]
+    assert nb201_proxy.seed_replicates(ctx, t, top, 3)[1][2][0, 0, 0] == runs[1][2][0, 0, 0] and len(seeds) == 4
