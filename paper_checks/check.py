@@ -640,5 +640,9 @@ def format_value(v: Any, digits: int = 4) -> str:
     if isinstance(v, Mapping):
         s = ", ".join(f"{k}={format_value(x, digits)}" for k, x in list(v.items())[:4])
         return "{" + s + (", …" if len(v) > 4 else "") + "}"
-    s = str(v)
-    return s if len(s) <= 60 else s[:57] + "..."
+    s = " ".join(str(v).split())
+    if len(s) <= 60:
+        return s
+    import textwrap      # shorten at a word boundary, never mid-word
+
+    return textwrap.shorten(s, width=60, placeholder=" …") if " " in s[:59] else s[:59] + "…"
