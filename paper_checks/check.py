@@ -1,4 +1,4 @@
-"""The paper-check record, its verdicts and the context a check runs in (design card §6).
+"""The paper-check record, its verdicts and roles, and the context a check runs in.
 
 A paper check is *data plus one function*::
 

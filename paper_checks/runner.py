@@ -585,7 +585,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     outdir = Path(opts.report)
     probe_directory(outdir, "--report")
     probe_directory(Path(ctx.cache_dir), "--cache-dir" if opts.cache_dir else "the cache directory")
-    if ctx.sweep and any("nb201" in c.needs for c in checks):
+    if ctx.sweep:
         check_sweep_store(ctx)
     _set_threads(1)
     t0 = time.perf_counter()
