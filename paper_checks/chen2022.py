@@ -89,7 +89,7 @@ def _c5(ctx) -> Outcome:
         return verdict_condition(False, err, 0.0, reason="exact ordering violated")
     return verdict_numeric([err, *vals.values()], [0.0, 2.7425, 1.5432, 0.3571], atol=5e-5,
                            details={"max_err_closed_form": err, "ordering_holds_400_grid": order,
-                                    "note": "closed form vs engine to 1e-12 shown in max_err; digest values to 4 dp"})
+                                    "note": "closed form vs engine to 1e-12 shown in max_err; hand-derived values to 4 dp"})
 
 
 # ---- C3 ------------------------------------------------------------------------------------------------
