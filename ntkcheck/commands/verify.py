@@ -50,8 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "whose verdict changed (old -> new, and records present on one side only) and exit 1 if any did")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     p.add_argument("--nats-bench", metavar="PATH", help="your own NATS-Bench topology file (through the optional "
-                   "nats_bench package) or an exported CSV: judge the NB201 claims on its accuracies instead of the "
-                   "shipped NATS-Bench table")
+                   "nats_bench package) or a .csv/.json table exported from it: judge the NB201 claims on its "
+                   "accuracies instead of the shipped NATS-Bench table (the official file is a pickle that package "
+                   "loads unrestricted, so give only a file you would trust as code)")
     p.add_argument("--sweep", metavar="STORE.sqlite", help="take the TE-NAS NB201 population's kappa_N / R_N from a "
                    "sweep store (`ntkcheck sweep kappa,regions --space nb201 --out STORE`): every cell in it, no "
                    "sampling; a store of another space or without both metrics is refused")
