@@ -706,9 +706,26 @@ def _c17(ctx) -> Outcome:
         P = np.array(pts)
         dist = np.linalg.norm(P - P.mean(axis=0), axis=1)
         max_spread = max(max_spread, float(dist.max() - dist.min()))
-    return verdict_numeric([nb, nb_base, im, im_base, max_spread], [6, 9, 11, 15, 0.0], atol=1e-12,
+    # a supernet whose edges each hold one op is that cell: the supernet rule must give the cell rule's (d̄, m̄)
+    # (theory.connectivity.nb201_depth_width, checked against the official code's worked examples by C11) for
+    # 400 seeded NB201 cells, 'none' edges included
+    from ntkcheck.data import nb201_table
+    from ntkcheck.spec import parse_nb201
+    from ntkcheck.theory.connectivity import nb201_depth_width
+
+    cells = nb201_table().arch
+    onehot = {"none": "none", "skip_connect": 0, "avg_pool_3x3": 0, "nor_conv_1x1": 1, "nor_conv_3x3": 1}
+    cell_err = 0.0
+    for i in np.random.default_rng(ctx.seed_for("cells")).choice(len(cells), 400, replace=False):
+        fr = [{"none": 0.0, 0: 0.0, 1: 0.0} for _ in range(6)]
+        for e, op in enumerate(parse_nb201(cells[i])):
+            fr[e][onehot[op]] = 1.0
+        cell_err = max(cell_err, float(np.max(np.abs(np.subtract(_prob_depth_width(fr),
+                                                                  nb201_depth_width(cells[i]))))))
+    return verdict_numeric([nb, nb_base, im, im_base, max_spread, cell_err], [6, 9, 11, 15, 0.0, 0.0], atol=1e-12,
                            details={"labels": ["NB201 evals with DAG", "NB201 evals without", "DARTS-ImageNet with",
-                                               "DARTS-ImageNet without", "round-1 max distance spread"]})
+                                               "DARTS-ImageNet without", "round-1 max distance spread",
+                                               "max |(d̄, m̄) of one-op supernets − cell rule| over 400 cells"]})
 
 
 # ---- the records ---------------------------------------------------------------------------------------
@@ -799,7 +816,8 @@ CHECKS = [
     _c("C17", "The toolkit's supernet (d̄, m̄) rule: TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs "
        "15 on DARTS ImageNet); in round 1 all candidate removals are equidistant from the centroid",
        "Chen et al. 2022 §5.3; official TENAS/prune_tenas.py", "exact",
-       "this toolkit's implementation of the supernet (d̄, m̄) rule and its evaluation counts",
+       "this toolkit's implementation of the supernet (d̄, m̄) rule and its evaluation counts; one-op supernets of "
+       "400 seeded NB201 cells against the cell rule (checked by C11)",
        "counts from the pruning schedule of the official code (prune_number, pre_reserve 2); symmetry of the round-1 "
        "candidates", "exact", "integer counts / distances of identical points", _c17, budget=1),
     _c("C18", "The connectivity filter keeps better cells than it drops (the premise of WOT+DAG and TE-NAS+DAG, "
