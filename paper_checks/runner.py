@@ -2,7 +2,12 @@
 
 The report files are written atomically *after* all checks ran (``ntkcheck.io.write_*_atomic``): a run
 that is interrupted or crashes in the runner leaves no half-written report; a check that crashes is
-recorded with verdict ``error`` (a failure) and the report is still complete.
+recorded with verdict ``error`` and the report is still complete.
+
+Exit status (:func:`exit_status`): 1 when the toolkit is wrong — a ``role="toolkit"`` record fails, a check
+errors, a figure cannot be drawn — or, with ``--baseline``, when a verdict differs from the earlier report; else 0.
+The papers' findings never change it.  Every result falls in exactly one bucket of the opening counts
+(:func:`bucket`, :data:`HEADLINE`).
 """
 
 from __future__ import annotations
