@@ -44,23 +44,10 @@ DOCS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").g
         "ntkcheck/bound_check/README.md"]
 
 
-#: The README section whose body is being replaced by a short table in parallel (remove at merge).
-VERIFY_SECTION = "### What `ntkcheck verify` reports"
-
-
 @pytest.mark.parametrize("doc", DOCS)
 def test_documents(doc):
-    text = (ROOT / doc).read_text(encoding="utf-8")
-    pending: list[str] = []
-    if doc == "README.md" and VERIFY_SECTION in text:
-        head, rest = text.split(VERIFY_SECTION, 1)
-        body, sep, tail = rest.partition("\n#")
-        pending = forbidden_words(body)
-        text = head + sep + tail
-    hits = forbidden_words(text)
+    hits = forbidden_words((ROOT / doc).read_text(encoding="utf-8"))
     assert not hits, f"{doc}: " + "; ".join(hits)
-    if pending:
-        pytest.xfail(f"README verify section (being replaced by a table): {'; '.join(pending)}")
 
 
 @pytest.mark.parametrize("command", ["", *COMMANDS])
