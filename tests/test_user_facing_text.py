@@ -57,9 +57,6 @@ def test_help_texts(command, capsys):
     assert not hits, f"ntkcheck {command} --help: " + "; ".join(hits)
 
 
-# The report's record texts (source, claim, tolerance) are written in paper_checks/*.py, which is being reworded
-# in parallel; this part fails only because of those texts until that lands (then remove the xfail).
-@pytest.mark.xfail(strict=False, reason="verify record texts in paper_checks/ still cite internal notes")
 def test_verify_report(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     monkeypatch.setenv("NTKCHECK_CACHE", str(cache))
