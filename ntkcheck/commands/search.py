@@ -124,14 +124,15 @@ def _chen_filter(cells: list[str], mode: str = "code") -> tuple[list[str], list[
 
 
 #: Rough seconds per scored candidate on one CPU thread (small, paper scale); used only for the estimate printed
-#: before a run.  Small scale: measured on the 2-core reference machine (`ntkcheck search METHOD --candidates 8`,
-#: eigen-nas 5.8 s, lga 4.7 s, chen-filter+kappa 4.5 s for 16 candidates, start-up included).  Paper scale:
+#: before a run.  Small scale: measured on the 2-core reference machine, start-up included (eigen-nas 5.8 s and
+#: lga 4.7 s with ``--candidates 8``, chen-filter+kappa 4.5 s with ``--candidates 16``).  Paper scale:
 #: extrapolated, not measured (64 instead of 16 inputs, about 16x the NTK cost; lga's full C=16, N=5 network about
 #: a minute per cell).
 SECONDS_PER_CANDIDATE = {"eigen-nas": (0.5, 8.0), "lga": (0.4, 60.0), "kappa": (0.2, 3.0)}
 #: Rough seconds of one TE-NAS pruning search (small: measured 15.6 s on the same machine; paper: extrapolated).
 SECONDS_TENAS = (15.0, 600.0)
-#: Rough seconds to train one fc analog of the toy protocol (``--toy-accuracy``), same machine.
+#: Rough seconds to train one fc analog of the toy protocol (``--toy-accuracy``): about 3 minutes for 25 nets on
+#: the same machine.
 SECONDS_TOY_NET = 7.0
 
 
