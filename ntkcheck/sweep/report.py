@@ -274,8 +274,8 @@ def _write_csv(path: Path, header: list[str], rows) -> str:
     return str(path)
 
 
-def _scatter(out_dir: Path, stem: str, label: str, better: str, cells, values, acc, tau: float,
-             target: str) -> list[str]:
+def scatter_figure(label: str, better: str, values: np.ndarray, acc: np.ndarray, tau: float, target: str):
+    """Accuracy against one metric (log x when positive over more than three decades), τ in the title."""
     plt = _plt()
     fin = np.isfinite(values) & np.isfinite(acc)
     fig, ax = plt.subplots(figsize=(5.2, 4.2))
@@ -283,11 +283,18 @@ def _scatter(out_dir: Path, stem: str, label: str, better: str, cells, values, a
     pos = values[fin] > 0
     if pos.all() and pos.size and values[fin].max() / max(values[fin].min(), 1e-300) > 1e3:
         ax.set_xscale("log")
-    ax.set_xlabel(f"{label} (better: {better})")
-    ax.set_ylabel(target)
+    ax.set_xlabel("\n".join(textwrap.wrap(f"{label} (better: {better})", 50)))
+    ax.set_ylabel("\n".join(textwrap.wrap(target, 40)))
     ax.set_title("\n".join(textwrap.wrap(f"{label}: Kendall τ = {tau:.3f} (n = {int(fin.sum())})", 48)),
                  fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _scatter(out_dir: Path, stem: str, label: str, better: str, cells, values, acc, tau: float,
+             target: str) -> list[str]:
+    plt = _plt()
+    fig = scatter_figure(label, better, values, acc, tau, target)
     files = _save(fig, out_dir, stem)
     plt.close(fig)
     files.append(_write_csv(out_dir / f"{stem}.csv", ["arch", label, "accuracy"], zip(cells, values, acc)))
@@ -298,7 +305,7 @@ _KIND_STYLE = {"metric": ("tab:blue", "metric"), "baseline": ("0.55", "size base
                "combined": ("tab:orange", "rank-sum combination")}
 
 
-def _leaderboard_figure(out_dir: Path, boards: list[dict], target: str) -> list[str]:
+def leaderboard_figure(boards: list[dict], target: str):
     """Horizontal bars of Kendall τ with their intervals, one panel per population, rows in the order of the
     first panel (best first)."""
     plt = _plt()
@@ -324,11 +331,18 @@ def _leaderboard_figure(out_dir: Path, boards: list[dict], target: str) -> list[
         ax.set_xlabel("Kendall τ-b with accuracy (95% CI)")
         ax.set_title("\n".join(textwrap.wrap(f"{b['population_name']} (n = {b['n_cells']})", 40)), fontsize=10)
     axes[0][0].invert_yaxis()  # best first (the y axis is shared: invert it once)
+    axes[0][0].set_ylabel("metric")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c, _ in _KIND_STYLE.values()]
     fig.legend(handles, [lab for _, lab in _KIND_STYLE.values()], loc="lower center", ncol=3, fontsize=8,
                frameon=False)
     fig.suptitle("\n".join(textwrap.wrap(f"Leaderboard against {target}", 70)), fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def _leaderboard_figure(out_dir: Path, boards: list[dict], target: str) -> list[str]:
+    plt = _plt()
+    fig = leaderboard_figure(boards, target)
     files = _save(fig, out_dir, "leaderboard")
     plt.close(fig)
     return files

@@ -132,3 +132,31 @@ def test_wide_export_loads_in_pandas_with_one_row_per_cell(store, tmp_path):
     r = run_cli("export", str(store / "s.sqlite"), "-o", "w.parquet", "--wide", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert pd.read_parquet(tmp_path / "w.parquet").shape == (60, 7)
+
+
+def test_leaderboard_and_scatter_figures_have_a_clean_layout():
+    """Both report figures pass the toolkit's automatic layout check (tests/figure_layout.py), with long labels."""
+    import matplotlib.pyplot as plt
+    from figure_layout import assert_clean_layout
+
+    from ntkcheck.sweep.report import leaderboard_figure, scatter_figure
+
+    rng = np.random.default_rng(0)
+    labels = ["dbar", "mbar", "params", "flops", "conv_ops", "kappa config 2 seed 1", "kappa+regions"]
+    kinds = ["metric", "metric", "baseline", "baseline", "baseline", "metric", "combined"]
+
+    def est(t):
+        return {"statistic": t, "ci": [t - 0.05, t + 0.04], "n": 9445, "pvalue": 0.0, "method": "m"}
+
+    boards = [{"population_name": name, "n_cells": n,
+               "rows": [{"label": lab, "kind": k, "kendall": est(float(t))}
+                        for lab, k, t in zip(labels, kinds, rng.uniform(-0.3, 0.7, len(labels)))]}
+              for name, n in (("all cells", 15625), ("reachable cells", 9445))]
+    fig = leaderboard_figure(boards, "ImageNet16-120 test accuracy (NATS-Bench tss, 200 epochs)")
+    assert_clean_layout(fig, "sweep leaderboard")
+    plt.close(fig)
+    v = rng.lognormal(0, 3, 500)
+    fig = scatter_figure("kappa config 2 seed 1", "min", v, rng.uniform(10, 95, 500), -0.412,
+                         "ImageNet16-120 test accuracy (NATS-Bench tss, 200 epochs)")
+    assert_clean_layout(fig, "sweep scatter")
+    plt.close(fig)
