@@ -476,6 +476,7 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
     from ntkcheck.meta import versions
     from ntkcheck.metrics import METRICS, better_score, get_metric
     from ntkcheck.metrics.size import nb201_size
+    from ntkcheck.stats import kendall
 
     if not against.startswith("nb201:") or against.split(":", 1)[1] not in DATASETS:
         raise NtkcheckError(f"--against {against!r}: expected nb201:DATASET with DATASET one of {', '.join(DATASETS)}")
@@ -554,6 +555,8 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
         out_dir, [b for b in boards if b["target"] == test_name], test_name)]
 
     accs_all = accs
+    # a metric with a value for every common cell: its τ is the leaderboard's (all cells, test accuracy)
+    same = {r["label"]: r["kendall"] for r in boards[0]["rows"]}
     for k, g in by_group.items():
         cells = sorted(g)
         values = np.array([g[c].value if g[c].status != "error" else math.nan for c in cells], dtype=float)
@@ -561,21 +564,20 @@ def sweep_report(store_path: str, against: str, out_dir: Path, *, runs: int = 50
         score = better_score(k[0], values)
         n = len(cells)
         m = METRICS.get(k[0])
-        from ntkcheck.stats import kendall
-
-        tau = kendall(score, acc, seed=seed, n_resamples=n_boot)
+        tau = same[labels[k]] if n == len(common) else kendall(score, acc, seed=seed, n_resamples=n_boot).to_json()
         entry: dict[str, Any] = {
             "metric": k[0], "label": labels[k], "config_hash": k[1], "config": configs.get(k[1], {}).get("config"),
             "inputs": configs.get(k[1], {}).get("inputs"), "seed": k[2], "better": m.better if m else "max",
             "n_cells": n, "n_ok": sum(r.status == "ok" for r in g.values()),
             "n_singular": sum(r.status == "singular" for r in g.values()),
-            "n_error": sum(r.status == "error" for r in g.values()), "kendall": tau.to_json()}
+            "n_error": sum(r.status == "error" for r in g.values()), "kendall": tau}
         entry["search_protocol"] = (search_protocol(score, acc, "max", runs=runs, draws=draws, seed=seed)
                                     if draws <= n else {"skipped": f"{n} cells < {draws} draws per run"})
         entry["op_fractions_top10"] = op_fractions(cells, score, "max")
         stem = f"scatter_{k[0]}_{k[1]}_s{k[2]}"
         entry["plots"] = [Path(f).name for f in _scatter(out_dir, stem, labels[k], entry["better"], cells, values,
-                                                         acc, tau.statistic, test_name)]
+                                                         acc, tau["statistic"] if tau["statistic"] is not None
+                                                         else math.nan, test_name)]
         report["metrics"].append(entry)
     write_json_atomic(out_dir / "report.json", report)
     write_text_atomic(out_dir / "report.md", _markdown(report))
