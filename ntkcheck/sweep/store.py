@@ -98,7 +98,8 @@ class ResultsStore:
             w = wanted.get(c["metric"])
             if w is not None and w[0] != h:
                 diff = sorted(k for k in set(c["config"]) | set(w[1]) if c["config"].get(k) != w[1].get(k))
-                what = f"settings {', '.join(diff)}" if diff else f"input source ({c['inputs']})"
+                what = (f"settings {', '.join(diff)}" if diff else f"input source ({c['inputs']})"
+                        if c["inputs"] != w[2] else "the metric's code version or the image fingerprint")
                 raise StoreMismatch(f"{self.path} holds {c['metric']} under another configuration (differs in "
                                     f"{what}); use another --out, or --force-new to start this file anew")
 
