@@ -67,14 +67,17 @@ ParamSpec = str | Callable[[str, torch.Tensor], bool]
 # ---- the NAS-code kernel -----------------------------------------------------------------------------
 
 def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "weight", output: str = "sum_logits",
-                  bn_train_mode: bool = True, engine: str = "batched") -> torch.Tensor:
+                  bn_train_mode: bool = True, engine: str = "auto") -> torch.Tensor:
     r"""Empirical NTK the way the NAS codes compute it ([TE] §2.2 table, [LGA] §3, §6).
 
     One batched forward pass of all N samples (so train-mode BN statistics couple the samples, as in
-    TE-NAS's ``get_ntk_n``), then the gradient of every differentiated output — by default all of them in one
-    vectorised backward pass (``engine="batched"`` of :func:`ntkcheck.empirical.ntk.empirical_ntk`); the
-    released codes' one backward pass per output is ``engine="loop"`` (the same numbers to float rounding,
-    tested; the batched pass costs a few forward+backward passes instead of N, benchmarks/bench_kappa.py):
+    TE-NAS's ``get_ntk_n``), then the gradient of every differentiated output: ``engine="loop"`` runs one
+    backward pass per output as the released codes do, ``engine="batched"`` all of them in one vectorised
+    backward pass (:func:`ntkcheck.empirical.ntk.empirical_ntk`); the two give the same numbers (tested).  The
+    batch coupling makes every gradient row a backward pass through the whole batch, so both cost about N
+    backward passes of the batch in arithmetic; the vectorised one saves the N sequential launches, which is
+    what a GPU pays for, while on a CPU the loop was as fast or faster (benchmarks/RESULTS.md, κ_N cost).
+    ``engine="auto"``: "batched" when the model's parameters sit on an accelerator, else "loop":
 
     * ``output="sum_logits"``: row i is g_i = ∂/∂θ Σ_c f_c(x_i); returns Θ = G Gᵀ, N×N;
     * ``output="full"``: row (i, c) is ∂f_c(x_i)/∂θ, sample-major order; returns the NC×NC kernel.
@@ -91,8 +94,11 @@ def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "wei
         raise NtkcheckError(f"expected a torch module, got {type(model).__name__}")
     if output not in ("sum_logits", "full"):
         raise NtkcheckError(f"unknown output {output!r} for logit_sum_ntk (expected sum_logits or full)")
-    if engine not in ("batched", "loop"):
-        raise NtkcheckError(f"unknown engine {engine!r} for logit_sum_ntk (expected batched or loop)")
+    if engine not in ("auto", "batched", "loop"):
+        raise NtkcheckError(f"unknown engine {engine!r} for logit_sum_ntk (expected auto, batched or loop)")
+    if engine == "auto":
+        p = next(model.parameters(), None)
+        engine = "batched" if p is not None and p.device.type != "cpu" else "loop"
     was_training = model.training
     model.train(bn_train_mode)
     try:
@@ -245,7 +251,7 @@ class KappaResult:
 def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], *,
                 repeats: int = 3, params: ParamSpec = "weight", output: str = "sum_logits",
                 bn_train_mode: bool = True, compat: str = "float64", tol: float | None = None,
-                batch_size: int | None = None, seed: int = 0, engine: str = "batched") -> KappaResult:
+                batch_size: int | None = None, seed: int = 0, engine: str = "auto") -> KappaResult:
     r"""TE-NAS's κ_N ([TE] §2.2): the condition number of the logit-sum NTK, averaged over ``repeats``.
 
     Two protocols, chosen by what ``model`` is:
@@ -263,7 +269,7 @@ def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] 
     read at the logits (:func:`ntkcheck.empirical.outputs.model_logits`).  Defaults follow the code:
     parameters named 'weight', gradient of the sum of logits, train-mode BN.  ``engine`` as in
     :func:`logit_sum_ntk` ("batched": one vectorised backward pass per repeat; "loop": the code's per-sample
-    backward passes, same values).
+    backward passes, same values; "auto": batched on an accelerator, loop on the CPU).
     """
     Xs, idx = _batches(X, repeats, vary=isinstance(model, nn.Module), batch_size=batch_size, seed=seed)
     ms = _models(model, repeats)

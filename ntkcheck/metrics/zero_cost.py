@@ -13,8 +13,9 @@ Inputs: ``--images DIR`` gives CIFAR training images with their true labels; oth
 natural-image crops with their stand-in labels (photo × horizontal fifth, 10 classes;
 :func:`ntkcheck.sweep.inputs.natural_images`).  Each metric reads the first ``batch`` images of the source, so
 every architecture sees the same batch.  Degenerate values (a network whose output does not depend on its
-input or weights, e.g. the cell of ``none`` ops only): the gradient proxies give 0, ``jacov`` / ``epe_nas``
-/ ``nwot`` / ``zen`` give −inf with status "singular" (NASLib records −1e8).
+input or weights, e.g. the cell of ``none`` ops only): ``grad_norm``, ``snip``, ``plain``, ``grasp``, ``synflow``
+and ``zico`` give 0, ``fisher`` only its classifier term (logits × their loss gradient), ``jacov`` / ``epe_nas`` /
+``nwot`` / ``zen`` give −inf with status "singular" (NASLib records −1e8).
 """
 
 from __future__ import annotations
