@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reference")
     ap.add_argument("--cells", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the cell sample")
+    ap.add_argument("--model-seed", type=int, default=0, help="seed of ntkcheck's networks")
     ap.add_argument("--metrics", default=",".join(PROXIES))
     ap.add_argument("--cells-for", default="", help="per-metric cell counts, e.g. grasp=30,fisher=100")
     ap.add_argument("--images", default=None)
@@ -79,6 +80,7 @@ def main(argv=None) -> int:
     order = np.random.default_rng(a.seed).permutation(len(ref))
     t_all = time.perf_counter()
     data = {m: ([], [], [], []) for m in names}  # ours, theirs, accuracy, seconds
+    values = {m: {} for m in names}  # cell -> ntkcheck's value, every cell (written to --out)
     bad = {m: 0 for m in names}
     cfgs = {m: resolve_config(m) for m in names}
     for k, i in enumerate(order[:max(per.values())]):
@@ -87,8 +89,9 @@ def main(argv=None) -> int:
         for m in names:
             if k >= per[m]:
                 continue
-            r = evaluate(m, arch, inputs, 0, cfgs[m])
+            r = evaluate(m, arch, inputs, a.model_seed, cfgs[m])
             data[m][3].append(r.seconds)
+            values[m][row["net_str"]] = r.value
             t = float(row[m]) if m in row and row[m] not in ("", None) else float("nan")
             if not np.isfinite(r.value) or (m in row and not np.isfinite(t)):
                 bad[m] += 1
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
     results = {}
     for m in names:
         ours, theirs, accs, secs = data[m]
-        out = {"n": len(ours), "left_out": bad[m], "seconds_per_cell": float(np.mean(secs))}
+        out = {"n": len(ours), "left_out": bad[m], "seconds_per_cell": float(np.mean(secs)), "values": values[m]}
         out["rho_ours_acc"] = spearman_ci(ours, accs)
         if m in ref[0]:
             out["rho_ours_ref"] = spearman_ci(ours, theirs)
@@ -113,7 +116,7 @@ def main(argv=None) -> int:
               f"{fmt(out['rho_ours_acc'])}  ρ(ref, acc) "
               f"{fmt(out['rho_ref_acc']) if 'rho_ref_acc' in out else '—':>26s}  {out['seconds_per_cell']:.2f} s/cell",
               flush=True)
-    meta = {"reference": a.reference, "inputs": inputs.source, "seed": a.seed, "machine": platform.machine(),
+    meta = {"reference": a.reference, "inputs": inputs.source, "seed": a.seed, "model_seed": a.model_seed, "machine": platform.machine(),
             "python": platform.python_version(), "seconds": time.perf_counter() - t_all}
     print(json.dumps(meta))
     if a.out:

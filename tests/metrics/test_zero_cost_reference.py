@@ -34,7 +34,7 @@ def test_data_free_proxies_agree_with_the_published_values(reference):
     ref = {n: np.array([float(row[n]) for row in reference]) for n in ours}
     # the two codes draw different default-initialised weights, so the values agree only as far as these sums
     # concentrate.  l2_norm (a sum of ~50 Frobenius norms): measured ≤ 0.5% apart, 2% allowed; another init
-    # (e.g. Kaiming-normal fan_in, √3 larger for the conv weights) or a missing layer type fails it
+    # (Kaiming-normal: conv weights ≈2.4× larger) or a missing layer type fails it
     np.testing.assert_allclose(ours["l2_norm"], ref["l2_norm"], rtol=0.02)
     # synflow (log S, spanning 50..85 over these cells): measured ≤ 0.11 apart, 0.5 allowed
     np.testing.assert_allclose(ours["synflow"], ref["synflow"], atol=0.5)
