@@ -9,11 +9,11 @@ that protocol on the same network (:mod:`ntkcheck.empirical.nb201_conv`); the fo
 code's behaviour are in :mod:`ntkcheck.empirical.zero_cost`.  ``zico`` (Li et al. ICLR 2023) and ``meco``
 (Jiang et al. NeurIPS 2023) follow their papers' released codes.
 
-Inputs: ``--images DIR`` gives CIFAR training images with their true labels; otherwise the bundled
-natural-image crops with their stand-in labels (photo × horizontal fifth, 10 classes;
+Inputs: ``--images DIR`` gives CIFAR training images with their true labels (CIFAR-100: a 100-way classifier);
+otherwise the bundled natural-image crops with their stand-in labels (photo × horizontal fifth, 10 classes;
 :func:`ntkcheck.sweep.inputs.natural_images`).  Each metric reads the first ``batch`` images of the source, so
-every architecture sees the same batch.  Degenerate values (a network whose output does not depend on its
-input or weights, e.g. the cell of ``none`` ops only): ``grad_norm``, ``snip``, ``plain``, ``grasp``, ``synflow``
+every architecture sees the same batch.  Degenerate values (a network whose output does not depend on its input or
+weights, e.g. the cell of ``none`` ops only): ``grad_norm``, ``snip``, ``plain``, ``grasp``, ``synflow``
 and ``zico`` give 0, ``fisher`` only its classifier term (logits × their loss gradient), ``jacov`` / ``epe_nas`` /
 ``nwot`` / ``zen`` give −inf with status "singular" (NASLib records −1e8).
 """
@@ -76,8 +76,10 @@ register("nwot", "NASWOT under NAS-Bench-Suite-Zero's name: the same log|det K| 
 
 # ---- NAS-Bench-Suite-Zero's proxies (formulas: ntkcheck.empirical.zero_cost) ------------------------------
 
-def _net(arch: Arch, cfg: dict, seed: int):
-    return _conv_net(arch, cfg, seed, "default", dtype="float32")
+def _net(arch: Arch, cfg: dict, seed: int, inputs: Inputs):
+    """The NB201 benchmark network with as many outputs as the source has classes (10; CIFAR-100: 100)."""
+    classes = 100 if int(inputs.labels.max()) >= 10 else 10
+    return _conv_net(arch, cfg, seed, "default", dtype="float32", num_classes=classes)
 
 
 def _xy(arch: Arch, inputs: Inputs, cfg: dict):
@@ -94,7 +96,7 @@ def _loss_grads(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     key = ("zc_loss_grads", seed, cfg["C"], cfg["N"], cfg["batch"])
     if key not in arch.memo:
         X, y = _xy(arch, inputs, cfg)
-        arch.memo[key] = loss_weight_grads(_net(arch, cfg, seed), X, y)
+        arch.memo[key] = loss_weight_grads(_net(arch, cfg, seed, inputs), X, y)
     return arch.memo[key]
 
 
@@ -105,7 +107,7 @@ def _jacobian(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     key = ("zc_input_jacobian", seed, cfg["C"], cfg["N"], cfg["batch"])
     if key not in arch.memo:
         X, y = _xy(arch, inputs, cfg)
-        arch.memo[key] = (input_jacobian(_net(arch, cfg, seed), X), y.cpu().numpy())
+        arch.memo[key] = (input_jacobian(_net(arch, cfg, seed, inputs), X), y.cpu().numpy())
     return arch.memo[key]
 
 
@@ -155,7 +157,7 @@ def _grasp(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     by ``z.backward()``; here it is ``autograd.grad(z, W)``: the same number."""
     from ntkcheck.empirical.zero_cost import grasp
 
-    return grasp(_net(arch, cfg, seed), *_xy(arch, inputs, cfg))
+    return grasp(_net(arch, cfg, seed, inputs), *_xy(arch, inputs, cfg))
 
 
 @register("fisher", "Fisher Σ_layers Σ_k ½ mean_n(Σ a·∂L/∂a)² per channel (Theis et al. 2018; "
@@ -167,7 +169,7 @@ def _fisher(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     output keeps its gradient (``retain_grad``): the same tensor."""
     from ntkcheck.empirical.zero_cost import fisher
 
-    return fisher(_net(arch, cfg, seed), *_xy(arch, inputs, cfg))
+    return fisher(_net(arch, cfg, seed, inputs), *_xy(arch, inputs, cfg))
 
 
 @register("jacov", "Jacobian covariance −Σ log(λ+k)+1/(λ+k) of corrcoef(∂f/∂x) (Mellor et al. 2021 v1; "
@@ -201,7 +203,7 @@ def _l2_norm(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     cited cells they agree within 0.5%, tests/metrics; reads no data)."""
     from ntkcheck.empirical.zero_cost import l2_norm
 
-    return l2_norm(_net(arch, cfg, seed))
+    return l2_norm(_net(arch, cfg, seed, inputs))
 
 
 @register("synflow", "SynFlow log Σ|W ⊙ ∂R/∂W|, R = Σ f(𝟙) of |θ| without BN in float64 (Tanaka et al. 2020; "
@@ -213,7 +215,7 @@ def _synflow(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     BN-free float64 copy is changed, so the network is never modified."""
     from ntkcheck.empirical.zero_cost import synflow
 
-    S = synflow(_net(arch, cfg, seed), (3, 32, 32))
+    S = synflow(_net(arch, cfg, seed, inputs), (3, 32, 32))
     return math.log(S) if S > 0 else 0.0
 
 
@@ -234,7 +236,7 @@ def _zen(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     from ntkcheck.empirical.zero_cost import zen
 
     g = torch.Generator().manual_seed(int(seed))
-    v = zen(_net(arch, cfg, seed), _features_before_pool, (cfg["batch"], 3, 32, 32), generator=g)
+    v = zen(_net(arch, cfg, seed, inputs), _features_before_pool, (cfg["batch"], 3, 32, 32), generator=g)
     return _finite_or_singular(v, "the pre-pooling features do not depend on the input")
 
 
@@ -245,7 +247,7 @@ def _zico(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     (the integration of ZiCo into the zero-cost-nas framework does the same)."""
     from ntkcheck.empirical.zero_cost import zico
 
-    return zico(_net(arch, cfg, seed), *_xy(arch, inputs, cfg), splits=2)
+    return zico(_net(arch, cfg, seed, inputs), *_xy(arch, inputs, cfg), splits=2)
 
 
 @register("meco", "MeCo Σ_modules λ_min of the channel correlation of sample 0's feature map (Jiang et al. "
@@ -255,4 +257,4 @@ def _meco(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     """MeCo's released code: forward hooks on every module, one train-mode pass of the batch, sample 0 read."""
     from ntkcheck.empirical.zero_cost import meco
 
-    return meco(_net(arch, cfg, seed), _xy(arch, inputs, cfg)[0])
+    return meco(_net(arch, cfg, seed, inputs), _xy(arch, inputs, cfg)[0])
