@@ -46,3 +46,19 @@ def test_batched_kernel_keeps_the_batch_coupling_of_train_mode_batch_norm():
     net.train()
     uncoupled = empirical_ntk(net, X[:2], params="weight", output="sum_logits", engine="loop", chunk_size=2)
     assert not torch.allclose(uncoupled, loop[:2, :2], rtol=1e-3)
+
+
+def test_batched_engine_equals_the_loop_for_every_output_contraction_and_in_chunks():
+    from torch import nn
+
+    from ntkcheck.empirical.ntk import empirical_ntk
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.ReLU(), nn.Linear(7, 3)).double().train()
+    X = torch.randn(9, 5, dtype=torch.float64)
+    for output in ("full", "trace", "mean", "sum_logits"):
+        for chunk in (None, 3):
+            ref = empirical_ntk(net, X, output=output, engine="loop", chunk_size=chunk)
+            got = empirical_ntk(net, X, output=output, engine="batched", chunk_size=chunk)
+            # float64, the same products summed in another order: 1e-12 of the largest entry
+            assert torch.allclose(got, ref, rtol=0, atol=1e-12 * float(ref.abs().max())), (output, chunk)
