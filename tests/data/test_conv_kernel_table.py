@@ -93,3 +93,33 @@ def test_table_command_rejects_bad_arguments(tmp_path, capsys):
         assert main(argv) == 2
         assert word in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_builder_matches_the_engine_and_resumes_from_its_chunks(tmp_path, monkeypatch):
+    """build_conv_kernel_table on 12 cells (two of one class, one degenerate) against conv_lambda_min_table cell by
+    cell; a second call reads every chunk back (the engine is never called) and gives identical columns."""
+    from ntkcheck.data import conv_kernel_table as ckt
+    from ntkcheck.theory import conv_kernels
+    from ntkcheck.theory.conv_kernels import conv_lambda_min_table
+
+    a = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|"
+    b = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|avg_pool_3x3~1|skip_connect~2|"   # a, nodes 1 and 2 swapped
+    dead = "|none~0|+|none~0|nor_conv_3x3~1|+|none~0|skip_connect~1|none~2|"
+    rng = np.random.default_rng(3)
+    arch = tuple([a, b, dead] + [data.nb201_table().arch[i] for i in rng.choice(15625, 9, replace=False)])
+    X = np.random.default_rng(0).standard_normal((4, 3, 3, 3))
+    cols = ckt.build_conv_kernel_table(X, arch, chunk_dir=tmp_path, chunk=4)
+    ref = conv_lambda_min_table(arch, X)
+    live = ~ref.degenerate
+    np.testing.assert_array_equal(cols["degenerate"], ref.degenerate)
+    np.testing.assert_allclose(cols["ntk_lambda_min"][live], ref.ntk_lambda_min[live], rtol=1e-10)
+    np.testing.assert_allclose(cols["nngp_lambda_min"][live], ref.nngp_lambda_min[live], rtol=1e-10)
+    assert cols["ntk_lambda_min"][0] == cols["ntk_lambda_min"][1] and np.isnan(cols["ntk_kappa"][2])
+
+    def boom(*args, **kw):
+        raise AssertionError("recomputed a cached chunk")
+
+    monkeypatch.setattr(conv_kernels, "conv_cells_kernels", boom)
+    again = ckt.build_conv_kernel_table(X, arch, chunk_dir=tmp_path, chunk=4)
+    for k in cols:
+        np.testing.assert_array_equal(again[k], cols[k])
