@@ -159,7 +159,7 @@ def nb201_conv_kernel_table() -> ConvKernelTable:
     images = np.load(io.BytesIO(img_raw), allow_pickle=False)
     images.setflags(write=False)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
-    from .conv_kernel_table import COLUMNS
+    from .conv_kernel_table import COLUMNS, kappa
 
     if tuple(rows[0]) != COLUMNS:
         raise DataIntegrityError(f"{CONV_TABLE_FILENAME}: columns {rows[0]}, expected {list(COLUMNS)}")
@@ -175,6 +175,10 @@ def nb201_conv_kernel_table() -> ConvKernelTable:
         a = np.array([float(r[j]) for r in body], dtype=np.float64)
         a.setflags(write=False)
         cols[name] = a
+    for name in ("ntk", "nngp"):
+        k = kappa(cols[f"{name}_lambda_min"], cols[f"{name}_lambda_min_error"], cols[f"{name}_lambda_max"])
+        k.setflags(write=False)
+        cols[f"{name}_kappa"] = k
     deg = np.array([r[2] == "1" for r in body])
     deg.setflags(write=False)
     return ConvKernelTable(arch=arch, **cols, degenerate=deg, images=images, sha256=CONV_TABLE_SHA256)

@@ -4,7 +4,7 @@ The table (:func:`ntkcheck.data.nb201_conv_kernel_table` reads it) holds, for ev
 order, λ_min and λ_max of the exact infinite-width NTK and NNGP of the convolutional cell
 (:mod:`ntkcheck.theory.conv_kernels`: conv stem, pooling, GAP readout, cross terms between linear paths, NTK
 parametrization, σ_w² = 2, no biases, no batch normalization) on :data:`N_IMAGES` natural 3×8×8 images
-(:func:`table_images`), with the certified error bound of each λ_min and κ = λ_max/λ_min.
+(:func:`table_images`), with the certified error bound of each λ_min; κ = λ_max/λ_min is derived on load.
 
 Cost.  Cells whose outputs have the same canonical expression (:func:`~ntkcheck.theory.conv_kernels.
 conv_cell_class`) share one computation: 8,764 classes with an input→output path plus the 341 degenerate
@@ -25,7 +25,8 @@ import numpy as np
 from ntkcheck.io import cache_dir, save_npz_atomic
 from ntkcheck.spec import nb201_string, parse_nb201
 
-__all__ = ["N_IMAGES", "IMAGE_SEED", "CHUNK", "COLUMNS", "table_images", "build_conv_kernel_table", "table_csv"]
+__all__ = ["N_IMAGES", "IMAGE_SEED", "CHUNK", "COLUMNS", "table_images", "kappa", "build_conv_kernel_table",
+           "table_csv"]
 
 #: The stated input set: the first N_IMAGES of :func:`ntkcheck.sweep.inputs.natural_images` (seed IMAGE_SEED),
 #: 4×4 average-pooled to 3×8×8 and scaled to unit norm (:func:`ntkcheck.sweep.inputs.flat_rows`: the images of
@@ -34,8 +35,9 @@ N_IMAGES = 16
 IMAGE_SEED = 0
 #: classes per computed chunk (one chunk ≈ 250 × 0.04 CPU-s at N = 16)
 CHUNK = 250
+#: CSV columns; κ = λ_max/λ_min is derived on load (:func:`kappa`), not stored
 COLUMNS = ("index", "arch", "degenerate", "ntk_lambda_min", "ntk_lambda_min_error", "ntk_lambda_max",
-           "nngp_lambda_min", "nngp_lambda_min_error", "nngp_lambda_max", "ntk_kappa", "nngp_kappa")
+           "nngp_lambda_min", "nngp_lambda_min_error", "nngp_lambda_max")
 _FIELDS = ("ntk_lambda_min", "ntk_lambda_min_error", "ntk_lambda_max", "nngp_lambda_min", "nngp_lambda_min_error",
            "nngp_lambda_max")
 
@@ -47,7 +49,7 @@ def table_images(n: int = N_IMAGES, seed: int = IMAGE_SEED) -> np.ndarray:
     return flat_rows(natural_images(n, seed=seed), n).reshape(n, 3, 8, 8)
 
 
-def _kappa(lmin: np.ndarray, err: np.ndarray, lmax: np.ndarray) -> np.ndarray:
+def kappa(lmin: np.ndarray, err: np.ndarray, lmax: np.ndarray) -> np.ndarray:
     """λ_max/λ_min; +inf where λ_min is within its error bound of 0 (singular); NaN where λ_min is NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
         k = lmax / lmin
@@ -96,8 +98,8 @@ def build_conv_kernel_table(X: np.ndarray, arch: tuple[str, ...], *, chunk_dir: 
         if progress is not None:
             progress(min(s + chunk, len(live)), len(live))
     out["degenerate"] = np.isnan(out["ntk_lambda_min"])
-    out["ntk_kappa"] = _kappa(out["ntk_lambda_min"], out["ntk_lambda_min_error"], out["ntk_lambda_max"])
-    out["nngp_kappa"] = _kappa(out["nngp_lambda_min"], out["nngp_lambda_min_error"], out["nngp_lambda_max"])
+    out["ntk_kappa"] = kappa(out["ntk_lambda_min"], out["ntk_lambda_min_error"], out["ntk_lambda_max"])
+    out["nngp_kappa"] = kappa(out["nngp_lambda_min"], out["nngp_lambda_min_error"], out["nngp_lambda_max"])
     out["n_classes"] = np.array(len(live))
     return out
 
