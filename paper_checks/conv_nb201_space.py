@@ -214,7 +214,7 @@ def width_sweep(ctx, cells: Sequence[str], widths: Sequence[int] = WIDTHS, *, se
                          ).hexdigest()[:16]
     path = Path(ctx.cache_dir) / "nb201_conv_width" / f"{tag}.json"
     store = _json_cache(path)
-    Xt = torch.as_tensor(X.reshape(X.shape[0], -1))
+    Xt = torch.tensor(X.reshape(X.shape[0], -1))   # a copy: the table's arrays are read-only
     torch.set_num_threads(1)
     for w in widths:
         key = str(w)
