@@ -62,33 +62,6 @@ def _hyp_verdict(res: dict[str, Any], details: dict[str, Any], positive: bool) -
 
 # ---- A. verified sources ------------------------------------------------------------------------------
 
-def eigennas_nb201(ctx, per_class: int = 4) -> dict[str, Any]:
-    """Eigen-NAS on NB201 (train-free: sample ``n_cand`` cells, keep the argmax of the score), the score being the
-    exact infinite-width NTK λ_min of each cell's fc analog (nb201_proxy.analog_lambda_min); ``R`` seeded searches.
-    The selected accuracy of a search is the mean NB201 accuracy over the cells tied at the maximum (analog classes
-    share their λ_min exactly).  The score's batch: ``10·per_class`` digits rows.  Returns
-    ``{"selected": {dataset: array (R,)}, ...}``."""
-    from ntkcheck.paper_checks.nb201_proxy import DATASETS, accuracies, analog_lambda_min
-
-    a = analog_lambda_min(ctx, per_class=per_class)
-    lam = np.asarray(a["lambda_min"], dtype=float)
-    R, n_cand = ctx.pick(200, 1000), 100
-    rng = np.random.default_rng(ctx.seed_for("searches"))
-    samples = [rng.choice(lam.size, n_cand, replace=False) for _ in range(R)]
-    winners = [s[lam[s] == lam[s].max()] for s in samples]
-    sel, rand = {}, {}
-    for ds in DATASETS:
-        acc = accuracies(ds)
-        sel[ds] = np.array([acc[w].mean() for w in winners])
-        rand[ds] = float(acc[np.concatenate(samples)].mean())
-    return {"selected": sel, "random_sample_mean": rand, "searches": R, "candidates": n_cand, "analog": a["config"]}
-
-
-#: The fc-analog score's batch sizes: N = 40 < d = 64 (primary: a CIFAR batch is smaller than its input dimension,
-#: 3072) and N = 80 > d (sensitivity: the analog's skip-only cells lose rank there).  A verdict must hold for both.
-EIGENNAS_BATCH_PER_CLASS = (4, 8)
-
-
 def _eigennas_verdict(sel: np.ndarray, key: str) -> Outcome:
     from ntkcheck.paper_checks.check import power_mean_difference
 
