@@ -12,8 +12,12 @@ transferring their claims to this limit is this toolkit's question, not a claim 
   connected analog of the same cells (conv → dense:relu, avg_pool → skip): the paired difference
   τ(λ_min^conv, acc) − τ(λ_min^fc, acc) > 0.  Reported beside it: τ(λ_min^conv, λ_min^fc), how much of
   the conv order the analog keeps.
+* K4–K7 (the whole space, from the shipped table :func:`ntkcheck.data.nb201_conv_kernel_table`; computations
+  in :mod:`ntkcheck.paper_checks.conv_nb201_space`): K4 the exact κ over all 15,284 cells with a path beside
+  TE-NAS's −0.42; K5 the exact κ against TE-NAS's finite κ_N on the same cells; K6 against the kernel without
+  cross terms; K7 the finite conv network's κ at three widths.  T1 (role ``toolkit``): shipped rows recompute.
 
-Population: a seeded sample of cells with an input→output path; data: the first N bundled natural images
+Population (K1–K3): a seeded sample of cells with an input→output path; data: the first N bundled natural images
 (:func:`ntkcheck.sweep.inputs.natural_images`), 4×4 average-pooled to 3×8×8 and scaled to unit norm (the
 input of the registered ``ntk_lambda_min`` / ``conv_ntk_lambda_min`` metrics); accuracies: the shipped
 NATS-Bench table (:func:`ntkcheck.data.nb201_accuracies`), 200-epoch test accuracy on CIFAR-100.
