@@ -41,15 +41,11 @@ def add_arguments(p) -> None:
                         "no BN) instead of the fc analog, on a seeded sample of --sample cells")
     p.add_argument("--sample", type=positive_int, default=100, metavar="N",
                    help="with --nb201-all --conv: number of cells, drawn with --seed (default 100; 15625 = all; "
-<<<<<<< HEAD
-                        "the whole space belongs to `ntkcheck sweep --metrics conv_ntk_lambda_min`)")
+                        "the whole space: --table, or `ntkcheck sweep conv_ntk_lambda_min --space nb201`)")
     p.add_argument("--table", metavar="OUT.csv.gz",
                    help="with --nb201-all --conv: all 15,625 cells (isomorphic cells computed once), written as the "
                         "gzip CSV the package ships (NATS-Bench index order) plus OUT_images.npy; default data: "
                         "the table's 16 natural 3×8×8 images; resumable (finished chunks are cached)")
-=======
-                        "the whole space: `ntkcheck sweep conv_ntk_lambda_min --space nb201`)")
->>>>>>> main
     p.add_argument("--image", nargs=3, type=positive_int, metavar=("C", "H", "W"),
                    help="with --nb201-all --conv and flat (N, C·H·W) data: the image shape")
 
