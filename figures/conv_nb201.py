@@ -62,6 +62,7 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(range(len(names)), [_LABELS.get(n, n) for n in names], fontsize=8)
     ax.invert_yaxis()
+    ax.set_ylabel("quantity (cells it is computed on)")
     ax.set_xlabel("Kendall τ with NATS-Bench 200-epoch test accuracy (95% CI; open: partial τ given #params)")
     ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False)
 
