@@ -125,7 +125,8 @@ def _json_cache(path: Path) -> dict:
 
 
 def eigennas_values(ctx, cells: Sequence[str], cfg_over: dict | None = None) -> np.ndarray:
-    """Eigen-NAS score (registry metric ``eigennas``) of each cell on the population's inputs, cached per cell."""
+    """Eigen-NAS score (registry metric ``eigennas``) of each cell on the population's inputs, cached per cell
+    (keyed by the metric's config hash, the seed and the code fingerprint)."""
     from ntkcheck.io import write_json_atomic
     from ntkcheck.metrics import Arch, config_hash, evaluate, resolve_config
     from ntkcheck.paper_checks.nb201_population import MetricConfig, _cell_seed, _inputs_for
@@ -133,8 +134,11 @@ def eigennas_values(ctx, cells: Sequence[str], cfg_over: dict | None = None) -> 
     pcfg = MetricConfig.for_scale(ctx.scale, ctx.seed)
     inputs = _inputs_for(pcfg)
     cfg = resolve_config("eigennas", dict(EIGENNAS_CPU if cfg_over is None else cfg_over))
+    from ntkcheck.cache import code_fingerprint
+
     key = config_hash("eigennas", cfg, inputs.fingerprint, "nb201")
-    path = Path(ctx.cache_dir) / "nb201_eigennas" / f"{key}_s{ctx.seed}.json"
+    key = hashlib.sha256(f"{key}|{ctx.seed}|{code_fingerprint()}".encode()).hexdigest()[:16]
+    path = Path(ctx.cache_dir) / "nb201_eigennas" / f"{key}.json"
     store = _json_cache(path)
     missing = [c for c in cells if c not in store]
     for k, c in enumerate(missing):
@@ -154,8 +158,10 @@ def no_cross_term_values(ctx, cells: Sequence[str]) -> dict[str, np.ndarray]:
     from ntkcheck.theory.conv_kernels import conv_cells_kernels
     from ntkcheck.theory.spectra import certified_eigvalsh_batch
 
+    from ntkcheck.cache import code_fingerprint
+
     X = np.asarray(nb201_conv_kernel_table().images)
-    tag = hashlib.sha256(("\n".join(cells)).encode() + X.tobytes()).hexdigest()[:16]
+    tag = hashlib.sha256(("\n".join(cells) + code_fingerprint()).encode() + X.tobytes()).hexdigest()[:16]
     path = Path(ctx.cache_dir) / "nb201_conv_no_cross" / f"{tag}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
@@ -210,8 +216,10 @@ def width_sweep(ctx, cells: Sequence[str], widths: Sequence[int] = WIDTHS, *, se
     from ntkcheck.theory.spectra import certified_eigvalsh
 
     X = np.asarray(nb201_conv_kernel_table().images)
-    tag = hashlib.sha256(X.tobytes() + json.dumps([list(cells), list(widths), seeds, ctx.seed]).encode()
-                         ).hexdigest()[:16]
+    from ntkcheck.cache import code_fingerprint
+
+    tag = hashlib.sha256(X.tobytes() + json.dumps([list(cells), list(widths), seeds, ctx.seed,
+                                                   code_fingerprint()]).encode()).hexdigest()[:16]
     path = Path(ctx.cache_dir) / "nb201_conv_width" / f"{tag}.json"
     store = _json_cache(path)
     Xt = torch.tensor(X.reshape(X.shape[0], -1))   # a copy: the table's arrays are read-only
