@@ -27,8 +27,13 @@ import functools
 from typing import Any, Mapping
 
 import numpy as np
-
-from ntkcheck.paper_checks.check import Check, Context, Outcome, power_kendall, verdict_powered
+from ntkcheck.paper_checks.check import (
+    Check,
+    Context,
+    Outcome,
+    power_kendall,
+    verdict_powered,
+)
 
 PAPER = "conv_nb201"
 DATASET = "cifar100"
@@ -48,11 +53,12 @@ CHECK_DATA: dict[str, dict[str, Any]] = {
 
 def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -> dict[str, Any]:
     """Exact conv and fc-analog kernels' λ_min, λ_max and κ_N of ``n_cells`` seeded cells, with accuracies."""
-    from ntkcheck.data import nb201_accuracies
-    from ntkcheck.sweep.inputs import flat_rows, natural_images
-    from ntkcheck.spec import nb201_string
     from ntkcheck.theory.conv_kernels import cell_is_degenerate, conv_lambda_min_table
     from ntkcheck.theory.nb201 import all_nb201_cells, nb201_lambda_min_all
+
+    from ntkcheck.data import nb201_accuracies
+    from ntkcheck.spec import nb201_string
+    from ntkcheck.sweep.inputs import flat_rows, natural_images
 
     live = [c for c in all_nb201_cells() if not cell_is_degenerate(c)]
     pick = np.sort(np.random.default_rng(seed).choice(len(live), n_cells, replace=False))
@@ -67,13 +73,6 @@ def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -
                               conv.ntk_lambda_max / np.maximum(conv.ntk_lambda_min, 1e-300), np.inf),
             "lambda_fc": fc.ntk_lambda_min, "acc": np.array([acc[nb201_string(c)] for c in cells]),
             "dataset": dataset, "note": conv.note}
-
-
-def _tau_difference(x, other, acc, axis=-1):
-    """τ-b(x, acc) − τ-b(other, acc), vectorised over resamples (a paired comparison on the same cells)."""
-    from ntkcheck.stats import _tau_b
-
-    return _tau_b(x, acc, axis) - _tau_b(other, acc, axis)
 
 
 def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: int = 1000, seed: int = 0) -> Outcome:
@@ -91,8 +90,9 @@ def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: in
     if other is None:
         est = stats.refine(lambda B: stats.kendall(x, acc, seed=seed, n_resamples=B), [0.0], n_resamples=n_boot)
     else:
-        est = stats.refine(lambda B: stats.bootstrap((x, other, acc), _tau_difference, seed=seed, n_resamples=B,
-                                                     name="difference of Kendall tau-b (paired over cells)"),
+        est = stats.refine(lambda B: stats.kendall_combination((x, other, acc), lambda t: t(0, 2) - t(1, 2), seed=seed,
+                                                               n_resamples=B,
+                                                               name="difference of Kendall tau-b (paired over cells)"),
                            [0.0], n_resamples=n_boot)
     n = x.size
     details = {"N_images": pop.get("N_images"), "dataset": pop.get("dataset"),
@@ -111,7 +111,7 @@ def _check(label: str, ctx: Context) -> Outcome:
     if key not in ctx.shared:
         ctx.progress("exact conv NTKs of the NB201 sample")
         ctx.shared[key] = population(ctx.pick(60, 400), ctx.pick(12, 32), seed=ctx.seed)
-    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=ctx.pick(500, 2000),
+    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=2000,
                         seed=ctx.seed_for("boot", label))
 
 
