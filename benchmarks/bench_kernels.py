@@ -117,7 +117,7 @@ def peer_worker() -> int:
                        "numpy": np.__version__, "python": platform.python_version(),
                        "jax_devices": [str(d) for d in jax.devices()], "x64": bool(jax.config.jax_enable_x64)})
             elif op == "load":
-                data[msg["key"]] = jax.device_put(jnp.asarray(np.load(msg["x"]), dtype=jnp.float64))
+                data[msg["key"]] = jax.device_put(jnp.asarray(np.load(msg["x"], allow_pickle=False), dtype=jnp.float64))
                 reply({"ok": True})
             elif op == "fc":  # warm jitted NTK; first call on a new shape compiles (reported separately)
                 X = data[msg["key"]]
@@ -395,7 +395,7 @@ def bench_fc(args, peer, tmp, report):
         ref_diag = _exact_fc_ntk_diag(X)
         a = {"ntkcheck_diag_rel_err": _diag_rel(np.diag(Ks[N]), ref_diag)}
         if peer:
-            Knt = np.load(tmp / f"nt_fc{N}.npy")
+            Knt = np.load(tmp / f"nt_fc{N}.npy", allow_pickle=False)
             a["nt_dtype"] = str(Knt.dtype)
             a["nt_diag_rel_err"] = _diag_rel(np.diag(Knt), ref_diag)
             a["offdiag_max_entry_rel"], a["offdiag_max_norm_rel"] = _offdiag_rel(Ks[N], Knt)
@@ -508,7 +508,8 @@ def bench_nb201(args, peer, tmp, report):
         print(f"  nb201 round {r + 1}/{R}: ntkcheck all cells: kernels {t_nc[-1]:.2f}s, "
               f"lambda_min table {t_lam[-1]:.2f}s", flush=True)
     if peer:
-        Knt = np.concatenate([np.load(tmp / f"nt_nb{r}.npy") for r in range(R)])  # same order as `sample`
+        # same order as `sample`
+        Knt = np.concatenate([np.load(tmp / f"nt_nb{r}.npy", allow_pickle=False) for r in range(R)])
         rel_exact = np.array([np.max(np.abs(k - e)) / np.max(np.abs(e)) for k, e in zip(Knt, exact)])
         rel_nocross = np.array([np.max(np.abs(k - n)) / np.max(np.abs(n)) for k, n in zip(Knt, nocross)])
         acc["nt_vs_nocross_max_norm_rel"] = float(rel_nocross.max())
@@ -658,7 +659,7 @@ def bench_tanh(args, peer, tmp, report):
             np.save(tmp / "xt.npy", X)
             peer.call(op="load", key="xt", x=str(tmp / "xt.npy"))
             r = peer.call(op="tanh", key="xt", depth=3, deg=96, save=str(tmp / "kt.npy"))
-            Knt = np.load(tmp / "kt.npy")
+            Knt = np.load(tmp / "kt.npy", allow_pickle=False)
             # the stax network is Dense → 3 × [tanh → Dense]: ntkcheck's {"fc": ["tanh"]*3} has 2 hidden
             # dense(tanh) edges and the tanh readout, i.e. the same 3 tanh layers
             row.update(nt_deg96_s=r["t"], nt_cold_s=r["cold"],
@@ -678,7 +679,7 @@ _NT_PROCESS = r"""
 import sys, time, math, numpy as np, jax
 jax.config.update("jax_enable_x64", True)
 from neural_tangents import stax
-X = np.load(sys.argv[1]); depth = int(sys.argv[2])
+X = np.load(sys.argv[1], allow_pickle=False); depth = int(sys.argv[2])
 layers = [stax.Dense(1, W_std=math.sqrt(2.0), b_std=0.0)]
 for _ in range(depth):
     layers += [stax.Relu(), stax.Dense(1, W_std=math.sqrt(2.0), b_std=0.0)]
@@ -711,7 +712,7 @@ def bench_process(args, peer_python, tmp, report):
         rounds.append((t_nc, t_nt))
         print(f"  N={N}: ntkcheck kernel (whole process) {t_nc:.2f} s, NT + 2×eigvalsh (whole process) {t_nt:.2f} s",
               flush=True)
-    z, w = np.load(tmp / "k.npz"), np.load(tmp / "nt.npz")
+    z, w = np.load(tmp / "k.npz", allow_pickle=False), np.load(tmp / "nt.npz", allow_pickle=False)
     acc = {"ntk_lambda_min_ntkcheck": float(z["ntk_lambda_min"]), "ntk_lambda_min_error": float(z["ntk_lambda_min_error"]),
            "ntk_lambda_min_nt_eigvalsh": float(w["ntk_ext"][0]),
            "nngp_lambda_min_ntkcheck": float(z["nngp_lambda_min"]), "nngp_lambda_min_nt_eigvalsh": float(w["nngp_ext"][0])}

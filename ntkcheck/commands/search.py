@@ -39,7 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "kappa, its tie-breaking; the filter's hard-coded window)")
     p.add_argument("--candidates", type=int, default=None,
                    help="cells sampled for score-based methods (default 24 small / 200 paper)")
-    p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported table")
+    p.add_argument("--nats-bench", metavar="PATH", help="accuracies from your NATS-Bench file or exported "
+                   ".csv/.json table (the official file is a pickle that the nats_bench package loads unrestricted: "
+                   "give only a file you would trust as code)")
     p.add_argument("--no-accuracy", action="store_true", help="do not look up or train for the chosen cell's accuracy")
     p.add_argument("--cache-dir", metavar="DIR", help="micro-benchmark cache directory")
     p.add_argument("-o", "--output", metavar="OUT.json", help="also write the result as JSON (atomically)")

@@ -25,7 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", default="ntkcheck-report", metavar="DIR", help="report directory (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     p.add_argument("--nats-bench", metavar="PATH", help="your NATS-Bench topology file: use its accuracies "
-                   "instead of the built-in micro-benchmark (needs the optional nats_bench package)")
+                   "instead of the built-in micro-benchmark (needs the optional nats_bench package; the official "
+                   "file is a pickle that package loads unrestricted, so give only a file you would trust as code, "
+                   "or a .csv/.json table exported from it)")
     p.add_argument("--sweep", metavar="STORE.sqlite", help="take the TE-NAS NB201 population's kappa_N / R_N from a "
                    "sweep store (`ntkcheck sweep kappa,regions --space nb201 --out STORE`): every cell in it, no sampling")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for micro-benchmark accuracies "

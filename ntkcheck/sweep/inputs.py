@@ -3,7 +3,8 @@ r"""Images a training-free metric is computed on: CIFAR-10/100 as a user has the
 * :func:`read_cifar` reads torchvision's on-disk CIFAR format (the python pickle batches, Krizhevsky 2009:
   ``cifar-10-batches-py/data_batch_1..5``, ``test_batch``; ``cifar-100-python/train``, ``test``; each a pickled
   dict with ``b'data'`` (n, 3072) uint8 in channel-major order and ``b'labels'`` / ``b'fine_labels'``) with
-  pickle + numpy only — no torchvision.
+  numpy and a restricted unpickler (:mod:`ntkcheck.safe_pickle`: no global but numpy's array constructors,
+  so a crafted file cannot run code) — no torchvision.
 * :func:`natural_images` is the default when no images are given: seeded 32×32 crops of the two colour photos
   scikit-learn ships (``sklearn.datasets.load_sample_images``: china.jpg, flower.jpg), never Gaussian noise.
   Labels are the crop's image and horizontal fifth (10 classes), a stand-in that LGA can align with.
@@ -18,13 +19,13 @@ same pixel scale whatever the source.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ntkcheck.errors import NtkcheckError
+from ntkcheck.safe_pickle import read_cifar_batch
 
 __all__ = ["Inputs", "read_cifar", "natural_images", "load_inputs", "image_patches", "flat_rows",
            "CIFAR_MEAN", "CIFAR_STD"]
@@ -32,10 +33,10 @@ __all__ = ["Inputs", "read_cifar", "natural_images", "load_inputs", "image_patch
 CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
 CIFAR_STD = np.array([0.2023, 0.1994, 0.2010], dtype=np.float32)
 
-#: torchvision's folder names and the batch files read from each (first file first).
+#: torchvision's folder names, the batch files read from each (first file first), label key, number of classes.
 _LAYOUTS = (("cifar-10-batches-py", "cifar10", ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
-                                                "data_batch_5"), b"labels"),
-            ("cifar-100-python", "cifar100", ("train",), b"fine_labels"))
+                                                "data_batch_5"), b"labels", 10),
+            ("cifar-100-python", "cifar100", ("train",), b"fine_labels", 100))
 
 
 @dataclass(frozen=True)
@@ -67,17 +68,6 @@ def _normalise(u8: np.ndarray) -> np.ndarray:
     return (x - CIFAR_MEAN[None, :, None, None]) / CIFAR_STD[None, :, None, None]
 
 
-def _unpickle(path: Path) -> dict:
-    try:
-        with path.open("rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
-        raise NtkcheckError(f"cannot read CIFAR batch {path}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(d, dict):
-        raise NtkcheckError(f"{path} is not a CIFAR batch (a pickled dict)")
-    return d
-
-
 def read_cifar(directory: str | Path, n: int, *, seed: int = 0) -> Inputs:
     """``n`` training images of CIFAR-10 or CIFAR-100 from torchvision's on-disk layout (``directory`` is the
     torchvision root or the ``cifar-10-batches-py`` / ``cifar-100-python`` folder itself), drawn without
@@ -85,7 +75,7 @@ def read_cifar(directory: str | Path, n: int, *, seed: int = 0) -> Inputs:
     root = Path(directory)
     if not root.is_dir():
         raise NtkcheckError(f"--images {root}: not a directory")
-    for folder, name, files, label_key in _LAYOUTS:
+    for folder, name, files, label_key, n_classes in _LAYOUTS:
         base = next((b for b in (root, root / folder) if (b / files[0]).is_file()), None)
         if base is None:
             continue
@@ -94,14 +84,9 @@ def read_cifar(directory: str | Path, n: int, *, seed: int = 0) -> Inputs:
             p = base / f
             if not p.is_file():
                 continue
-            d = _unpickle(p)
-            if b"data" not in d or label_key not in d:
-                raise NtkcheckError(f"{p}: missing {b'data'!r} or {label_key!r} (not a {name} batch)")
-            x = np.asarray(d[b"data"])
-            if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3072 or len(d[label_key]) != x.shape[0]:
-                raise NtkcheckError(f"{p}: expected uint8 data of shape (n, 3072) and one label per row")
+            x, y = read_cifar_batch(p, label_key, n_classes)   # restricted unpickler: no code from the file
             data.append(x)
-            labels.append(np.asarray(d[label_key], dtype=np.int64))
+            labels.append(y)
         X = np.concatenate(data)
         y = np.concatenate(labels)
         if n > X.shape[0]:
