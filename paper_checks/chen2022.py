@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -567,91 +568,110 @@ def _extreme(d: np.ndarray, m: np.ndarray) -> np.ndarray:
     return (np.abs(dn - 0.5) > 0.35) | (np.abs(mn - 0.5) > 0.35)
 
 
-def _perm_p(stat0: float, null: np.ndarray) -> float:
-    return float((1 + np.sum(null >= stat0)) / (1 + null.size))
+#: Smallest effects of interest on the NB201 census (a census has no sampling error: a permutation null over all
+#: 15,625 cells rejects any non-zero effect, so it decides nothing; the effect size decides, with its robustness).
+#: 1 percentage point of accuracy: the size of the gains NB201 search methods report over one another (the paper's
+#: Table 2: +DAG changes TE-NAS / NAS-WOT by < 1.5 points).  R = 0.1: Cohen's "small" correlation (R² = 1 %).
+GAP_OF_INTEREST = 1.0
+R_OF_INTEREST = 0.1
+CENSUS_RULE = ("census of all cells: effect sizes against stated smallest effects of interest (gap >= 1 accuracy "
+               "point, R >= 0.1, top-1% enrichment > 1), in the whole table and without the d-bar = 0 cells (which "
+               "have no input-output path and chance accuracy); no sampling test, so no p-value")
 
 
-def _shuffled_tables(ctx, B: int):
-    """Per NB201 dataset of Fig. 5: (dataset, cells, accuracies, source, d̄, m̄, B shuffles of the accuracies as
-    columns), the shuffles seeded per (check, dataset)."""
-    for ds in NB201_DATASETS:
-        cells, acc, src = _table(ctx, ds)
-        d, m = table_depth_width(cells)
-        rng = np.random.default_rng(ctx.seed_for("perm", ds))
-        yield ds, cells, acc, src, d, m, np.stack([rng.permutation(acc) for _ in range(B)], axis=1)
+def enrichment(acc: np.ndarray, inside: np.ndarray, frac: float = 0.01) -> dict[str, float]:
+    """Top-``frac`` retention of a region: the share of the best ``frac`` cells (by accuracy) that lie inside, the
+    region's share of all cells, and their ratio (> 1: the best cells are over-represented inside)."""
+    top = acc >= np.quantile(acc, 1 - frac)
+    share_top, share_all = float(inside[top].mean()), float(inside.mean())
+    return {"top_share_inside": share_top, "share_inside": share_all,
+            "enrichment": share_top / share_all if share_all > 0 else math.nan}
 
 
-def mean_gap_test(acc: np.ndarray, shuffled: np.ndarray, inside: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Mean accuracy inside − outside a mask, its one-sided permutation p-value and null distribution."""
-    gap = float(acc[inside].mean() - acc[~inside].mean())
-    null = shuffled[inside].mean(axis=0) - shuffled[~inside].mean(axis=0)
-    return gap, _perm_p(gap, null), null
+def _central_effects(d: np.ndarray, m: np.ndarray, acc: np.ndarray) -> dict[str, Any]:
+    ext = _extreme(d, m)
+    return {"R_quadratic": float(multiple_R(_quadratic_design(d, m), acc)),
+            "central_minus_extreme": float(acc[~ext].mean() - acc[ext].mean()),
+            "n_extreme": int(ext.sum()), "n_central": int((~ext).sum()), **enrichment(acc, ~ext)}
+
+
+def _census_ok(e: dict[str, Any], gap_key: str) -> bool:
+    return bool(e[gap_key] >= GAP_OF_INTEREST and e.get("R_quadratic", math.inf) >= R_OF_INTEREST
+                and e["enrichment"] > 1)
 
 
 def _c16(ctx) -> Outcome:
-    """Fig. 5 on the whole NB201 table, per dataset: quadratic multiple correlation R of accuracy on (d̄, m̄) and
-    the accuracy gap central − extreme, each against a permutation null (accuracies shuffled over cells)."""
-    from ntkcheck.paper_checks.check import power_correlation
-
-    B = ctx.pick(200, 1000)
+    """Fig. 5 on the whole NB201 table, per dataset (each is a panel of the figure): quadratic multiple correlation
+    R of accuracy on (d̄, m̄), the accuracy gap central − extreme and the top-1% enrichment of the central region —
+    judged as effect sizes against stated smallest effects of interest, in the whole table and again without the
+    d̄ = 0 cells (recomputing the ranges), since cells without an input→output path sit at chance accuracy in the
+    extreme corner and could carry the whole effect."""
     per = {}
     ok_all = True
-    for ds, cells, acc, src, d, m, P in _shuffled_tables(ctx, B):
-        X = _quadratic_design(d, m)
-        ext = _extreme(d, m)
-        R0, Rn = float(multiple_R(X, acc)), multiple_R(X, P)
-        g0, pg, gn = mean_gap_test(acc, P, ~ext)
-        pR = _perm_p(R0, Rn)
-        ok = pR < 0.05 and pg < 0.05
+    for ds in NB201_DATASETS:
+        cells, acc, src = _table(ctx, ds)
+        d, m = table_depth_width(cells)
+        live = d > 0
+        full, robust = _central_effects(d, m, acc), _central_effects(d[live], m[live], acc[live])
+        ok = _census_ok(full, "central_minus_extreme") and _census_ok(robust, "central_minus_extreme")
         ok_all &= ok
-        per[ds] = {"R_quadratic": R0, "R_perm_p": pR, "R_null_95": float(np.quantile(Rn, 0.95)),
-                   "central_minus_extreme": g0, "gap_perm_p": pg, "gap_null_95": float(np.quantile(gn, 0.95)),
-                   "n_extreme": int(ext.sum()), "n_central": int((~ext).sum()),
+        per[ds] = {**full, "without_dbar0": {**robust, "n": int(live.sum())}, "meets_effects_of_interest": ok,
                    "group_means": {f"({k[0]:.4f}, {k[1]:.4f})": {"n": n, "mean": mu}
                                    for k, (n, mu) in group_means(d, m, acc).items()}}
-    measured = {ds: {"R": round(v["R_quadratic"], 4), "gap": round(v["central_minus_extreme"], 3)} for ds, v in per.items()}
-    out = verdict_condition(ok_all, measured, "R > permutation null and central > extreme (p < 0.05) on every dataset",
-                            reason="R or the central-extreme gap is not above its permutation null on some dataset",
-                            details={"per_dataset": per, "permutations": B, "n": len(cells), "data_source": src,
-                                     "extreme": "outer 15% of the d-bar or m-bar range",
-                                     "test": "one-sided permutation test (accuracies shuffled over cells)"})
-    out.power = power_correlation(len(cells), None, name="multiple correlation R (permutation test)")
+    measured = {ds: {"R": round(v["R_quadratic"], 3), "gap": round(v["central_minus_extreme"], 2),
+                     "R_without_dbar0": round(v["without_dbar0"]["R_quadratic"], 3),
+                     "gap_without_dbar0": round(v["without_dbar0"]["central_minus_extreme"], 2),
+                     "top1_enrichment": round(v["enrichment"], 2)} for ds, v in per.items()}
+    bad = [ds for ds, v in per.items() if not v["meets_effects_of_interest"]]
+    out = verdict_condition(
+        ok_all, measured, f"R >= {R_OF_INTEREST}, central - extreme >= {GAP_OF_INTEREST} accuracy points and top-1% "
+        "enrichment > 1 on every panel, with and without the d-bar = 0 cells",
+        reason=f"effect below the smallest effect of interest on {', '.join(bad)}",
+        details={"per_dataset": per, "n": len(cells), "data_source": src, "test": CENSUS_RULE,
+                 "extreme": "outer 15% of the d-bar or m-bar range", "p_raw": None,
+                 "panels": "each NB201 panel of Fig. 5 is a claim of the paper; a census has no sampling error, so "
+                           "requiring every panel is not a multiple test"})
     return out
 
 
 def _c18(ctx) -> Outcome:
     """The connectivity filter keeps better cells (the premise of WOT+DAG, §5.3): over the whole NB201 table, mean
-    accuracy of kept − dropped cells, for the code's window and the paper's ½-radius rule, on every dataset,
-    against a permutation null; also the kept-set mean by window size (Table 3's direction)."""
-    from ntkcheck.paper_checks.check import power_mean_difference
+    accuracy of kept − dropped cells for the code's window and the paper's ½-radius rule, and the top-1% retention
+    of the kept set, on every dataset, judged as effect sizes (a census), also without the d̄ = 0 cells; the
+    kept-set mean by window size reported (Table 3's direction)."""
     from ntkcheck.theory.connectivity import filter_code, filter_paper, space_window
 
-    B = ctx.pick(1000, 5000)
     per = {}
     ok_all = True
-    for ds, cells, acc, src, d, m, P in _shuffled_tables(ctx, B):
+    for ds in NB201_DATASETS:
+        cells, acc, src = _table(ctx, ds)
+        d, m = table_depth_width(cells)
+        live = d > 0
         w = space_window(d, m)
         rules = {"code": filter_code(d, m), "paper_half": filter_paper(d, m, w["center"], w["radius"], 0.5)}
         per[ds] = {}
         for name, keep in rules.items():
-            diff, p, _ = mean_gap_test(acc, P, keep)
-            ok_all &= p < 0.05 and diff > 0
-            top = acc >= np.quantile(acc, 0.99)
+            diff = float(acc[keep].mean() - acc[~keep].mean())
+            k2, a2 = keep[live], acc[live]
+            diff_live = float(a2[k2].mean() - a2[~k2].mean()) if k2.any() and (~k2).any() else math.nan
+            e = enrichment(acc, keep)
+            ok = bool(diff >= GAP_OF_INTEREST and diff_live >= GAP_OF_INTEREST and e["enrichment"] > 1)
+            ok_all &= ok
             per[ds][name] = {"kept": int(keep.sum()), "kept_fraction": float(keep.mean()),
                              "mean_kept": float(acc[keep].mean()), "mean_dropped": float(acc[~keep].mean()),
-                             "kept_minus_dropped": diff, "perm_p": p, "best_kept": float(acc[keep].max()),
-                             "best_dropped": float(acc[~keep].max()),
-                             "top1pct_kept_fraction": float(keep[top].mean())}
+                             "kept_minus_dropped": diff, "kept_minus_dropped_without_dbar0": diff_live,
+                             "best_kept": float(acc[keep].max()), "best_dropped": float(acc[~keep].max()),
+                             "top1pct_kept_fraction": e["top_share_inside"], "top1pct_enrichment": e["enrichment"],
+                             "meets_effects_of_interest": ok}
         per[ds]["kept_mean_by_window"] = {str(fr): float(acc[filter_paper(d, m, w["center"], w["radius"], fr)].mean())
                                           for fr in (1.0, 0.75, 0.5, 0.25)}
     measured = {ds: {k: round(v[k]["kept_minus_dropped"], 3) for k in ("code", "paper_half")} for ds, v in per.items()}
-    out = verdict_condition(ok_all, measured, "kept - dropped > 0 beyond the permutation null (p < 0.05), both rules, "
-                            "every dataset", reason="a filter does not keep better cells on some dataset",
-                            details={"per_dataset": per, "permutations": B, "n": len(cells), "data_source": src,
-                                     "test": "one-sided permutation test (accuracies shuffled over cells)"})
-    sd = float(np.std(_table(ctx, "cifar100")[1]))
-    out.power = power_mean_difference(len(cells) // 2, sd, None, n2=len(cells) // 2,
-                                      test="difference of mean accuracy kept vs dropped (permutation test)")
+    out = verdict_condition(ok_all, measured, f"kept - dropped >= {GAP_OF_INTEREST} accuracy points (also without the "
+                            "d-bar = 0 cells) and top-1% enrichment > 1, both rules, every dataset",
+                            reason="a filter does not keep better cells by the smallest effect of interest on some "
+                                   "dataset",
+                            details={"per_dataset": per, "n": len(cells), "data_source": src, "test": CENSUS_RULE,
+                                     "p_raw": None})
     return out
 
 
@@ -793,9 +813,13 @@ CHECKS = [
        "positive (NB201 panels: CIFAR-10, CIFAR-100, ImageNet16-120)", "§5.2, Fig. 5, Remark 5.1", "statistical",
        "all 15,625 NB201 cells of the shipped NATS-Bench table, each dataset: quadratic least-squares R of accuracy "
        "on (d̄, m̄) and mean accuracy of central − extreme cells (outer 15% of either range); group means of the 32 "
-       "(d̄, m̄) groups reported", "sign of R and of the gap (Fig. 5)",
-       "both above their permutation null (200 shuffles of accuracy over cells, one-sided p < 0.05) on every dataset",
-       "R ≥ 0 by construction, so R is judged against shuffled accuracies, not against 0", _c16, budget=10),
+       "(d̄, m̄) groups reported; the same without the d̄ = 0 cells; top-1% enrichment of the central region",
+       "sign of R and of the gap (Fig. 5)",
+       "R ≥ 0.1, central − extreme ≥ 1 accuracy point and top-1% enrichment > 1 on every dataset, with and "
+       "without the d̄ = 0 cells",
+       "a census of the whole space has no sampling error, so a permutation null decides nothing: effect sizes "
+       "against stated smallest effects of interest (1 point: the gains of Table 2; R = 0.1: a small correlation), "
+       "and their robustness", _c16, budget=10),
     _c("C17", "TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs 15 on DARTS ImageNet); in round 1 all "
        "candidate removals are equidistant from the centroid", "§5.3; official TENAS/prune_tenas.py; digest §6",
        "consistency", "counting rule and this project's implementation of the supernet (d̄, m̄) rule",
@@ -806,9 +830,10 @@ CHECKS = [
        "all 15,625 NB201 cells, each dataset: mean accuracy of kept − dropped cells under the code's window "
        "(0.99-2.51 × 0.99-3.01) and the paper's ½-radius rule; kept-set mean for full/¾/½/¼ windows reported",
        "the paper's premise: the filter removes bad (extreme) cells",
-       "kept − dropped > 0 with one-sided permutation p < 0.05 (1000 shuffles) for both rules on every dataset",
-       "a census of the whole space: the permutation null asks whether the filter beats a random subset of the "
-       "same size", _c18, budget=10),
+       "kept − dropped ≥ 1 accuracy point (also without the d̄ = 0 cells) and top-1% enrichment > 1, both rules, "
+       "every dataset",
+       "a census of the whole space: effect sizes against a stated smallest effect of interest (1 point, the gains "
+       "of Table 2), not a permutation null", _c18, budget=10),
     _c("C19", "Theorem 3.1 / Remark 3.2 as a comparison: with one learning rate, DAGs with larger λ_min(K^(H)) "
        "converge faster", "§3.2, Theorem 3.1, Remark 3.2", "statistical",
        "12 random Chen DAGs (3 nodes, a nonlinear path each), full-batch GD on 8 digits (width 256, 40 steps, "
