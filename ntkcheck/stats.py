@@ -37,6 +37,7 @@ __all__ = [
     "magnitude",
     "mc_error_of_quantile",
     "partial_kendall",
+    "partial_tau",
     "percentile_pvalue",
     "power_correlation",
     "power_kendall",
@@ -475,6 +476,14 @@ def wald_pvalue(statistic: float, distribution: Sequence[float], value: float = 
     if se == 0:
         return 0.0 if statistic != value else 1.0
     return float(2 * _st.norm.sf(abs(statistic - value) / se))
+
+
+def partial_tau(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float:
+    r"""Kendall's partial τ_{xy·z} of the finite triples, without an interval (for a census, where the whole
+    population is observed): (τ_xy − τ_xz τ_yz)/√((1 − τ_xz²)(1 − τ_yz²)) (Kendall 1942; see
+    :func:`partial_kendall`)."""
+    x, y, z = _clean(x, y, z)
+    return float(_partial_tau(x, y, z)) if x.size >= 4 else math.nan
 
 
 def percentile_pvalue(distribution: Sequence[float], value: float = 0.0) -> float:

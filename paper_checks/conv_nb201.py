@@ -75,11 +75,13 @@ def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -
             "dataset": dataset, "note": conv.note}
 
 
-def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: int = 1000, seed: int = 0) -> Outcome:
+def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: int = 1000, seed: int = 0,
+                 sizes: Mapping[str, np.ndarray] | None = None) -> Outcome:
     """The verdict of one :data:`CHECK_DATA` entry on a population: Kendall τ(x, acc) (minus τ(other, acc) for a
     paired comparison) with a BCa bootstrap 95% CI over cells (:func:`ntkcheck.stats.kendall` /
     :func:`ntkcheck.stats.bootstrap`, refined when 0 lies within the end points' Monte Carlo error) and the design's
-    power."""
+    power.  ``sizes`` (#params, FLOPs, #conv of the same cells): the size baselines and the partial τ of x given
+    #params beside it (:func:`ntkcheck.paper_checks.nb201_population.size_baselines`)."""
     from scipy.stats import kendalltau
 
     from ntkcheck import stats
@@ -98,6 +100,11 @@ def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: in
     details = {"N_images": pop.get("N_images"), "dataset": pop.get("dataset"),
                "statistic": "Kendall tau-b" + (" difference (paired bootstrap)" if other is not None else ""),
                "note": pop.get("note"), "seed": pop.get("seed")}
+    if sizes is not None:
+        from ntkcheck.paper_checks.nb201_population import public, size_baselines
+
+        details["size_baselines"] = public(size_baselines(x, acc, dict(sizes), sign=entry["sign"], seed=seed,
+                                                          n_resamples=n_boot))
     if other is not None:
         details["tau_conv_vs_fc_order"] = float(kendalltau(x, other)[0])
         details["tau_fc_vs_acc"] = float(kendalltau(other, acc)[0])
@@ -111,8 +118,11 @@ def _check(label: str, ctx: Context) -> Outcome:
     if key not in ctx.shared:
         ctx.progress("exact conv NTKs of the NB201 sample")
         ctx.shared[key] = population(ctx.pick(60, 400), ctx.pick(12, 32), seed=ctx.seed)
-    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=2000,
-                        seed=ctx.seed_for("boot", label))
+    from ntkcheck.paper_checks.nb201_population import cell_size_metrics
+
+    sizes = cell_size_metrics(ctx, ctx.shared[key]["cells"])
+    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=2000, seed=ctx.seed_for("boot", label),
+                        sizes=sizes)
 
 
 _HOW = ("exact infinite-width NTK of the convolutional cell (conv stem, pooling, GAP readout, cross terms, NO BN) "

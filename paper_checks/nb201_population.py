@@ -36,7 +36,8 @@ from ntkcheck.data import DATASETS
 
 __all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
            "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population",
-           "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public"]
+           "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public", "census_sizes",
+           "PER_CONV"]
 
 
 def population_size(scale: str) -> int:
@@ -298,6 +299,30 @@ def population_sizes(ctx) -> dict[str, np.ndarray]:
         pop = population(ctx)
         memo = ctx.shared["nb201_population_sizes"] = cell_size_metrics(ctx, pop["cells"], pop.get("config"))
     return memo
+
+
+#: Per conv edge of the NB201 benchmark network (C = 16, 32, 64 over three stages of N = 5 cells; 32², 16², 8²
+#: maps): a ReLU-Conv(C→C, k×k, no bias)-BN(C, affine) edge holds k²C² + 2C parameters and costs 2k²C²HW FLOPs per
+#: image, summed over the 15 cells: 3×3 → 5·(9·5376 + 2·112) = 243,040 parameters and 3·5·2·9·C²HW = 70,778,880
+#: FLOPs; 1×1 → 28,000 and 7,864,320.  Pooling and skip edges hold no parameters and no counted FLOPs.
+PER_CONV = {"params": {"nor_conv_3x3": 243_040.0, "nor_conv_1x1": 28_000.0},
+            "flops": {"nor_conv_3x3": 70_778_880.0, "nor_conv_1x1": 7_864_320.0}}
+_NO_CONV_CELL = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+
+
+def census_sizes(cells: Sequence[str], cfg: MetricConfig | None = None) -> dict[str, np.ndarray]:
+    """#params, FLOPs and #conv of many cells (the whole table) in closed form: the registry's value for a cell
+    without convolutions (stem, reductions, classifier) plus :data:`PER_CONV` per conv edge — equal to the registry
+    metrics ``params`` / ``flops`` on every cell (a test compares them), at no cost per cell."""
+    from ntkcheck.spec import parse_nb201
+
+    cfg = cfg or MetricConfig()
+    base = {k: _registry_size(k, _NO_CONV_CELL, cfg) for k in ("params", "flops")}
+    ops = [parse_nb201(c) for c in cells]
+    n3 = np.array([o.count("nor_conv_3x3") for o in ops], float)
+    n1 = np.array([o.count("nor_conv_1x1") for o in ops], float)
+    return {k: base[k] + PER_CONV[k]["nor_conv_3x3"] * n3 + PER_CONV[k]["nor_conv_1x1"] * n1
+            for k in ("params", "flops")} | {"n_conv": n3 + n1}
 
 
 def size_baselines(metric: Sequence[float], acc: Sequence[float], sizes: dict[str, np.ndarray], *, sign: int,

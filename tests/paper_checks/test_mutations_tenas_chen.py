@@ -405,6 +405,30 @@ def test_c16_permuted_accuracies_fail(monkeypatch):
     assert verdict("chen2022.C16") == "fail"
 
 
+def test_c16_size_permuted_accuracies_fail(monkeypatch):
+    """(d̄, m̄) adds beyond #params on the real table; with the accuracies shuffled over cells it adds nothing."""
+    assert verdict("chen2022.C16_size") == "pass"
+    _permuted_accuracies(monkeypatch)
+    assert verdict("chen2022.C16_size") == "fail"
+
+
+@pytest.mark.parametrize("cid", ["tenas2021.T3b_size", "tenas2021.T4_size"])
+def test_size_records_of_a_size_only_metric_do_not_pass(monkeypatch, tmp_path, cid):
+    """R̂_N (and so the rank sum) replaced by a noisy function of #params: accurate as far as size goes, nothing
+    beyond it — the size records must not pass; the oracle metrics (which see accuracy) pass."""
+    ctx = fakes.install(monkeypatch, tmp_path / "a")
+    assert verdict(cid, ctx) == "pass"
+
+    def size_R(cell, cfg):
+        return float(np.exp(np.log(fakes.size_params(cell, cfg)) + 0.05 * fakes._eps(cell, "r")))
+
+    def size_kappa(cell, cfg):
+        return 1.0 / size_R(cell, cfg)
+
+    ctx = fakes.install(monkeypatch, tmp_path / "b", kappa=size_kappa, R=size_R)
+    assert verdict(cid, ctx) not in GOOD
+
+
 def test_c18_permuted_accuracies_or_inverted_filter_fail(monkeypatch):
     from ntkcheck.theory import connectivity
 

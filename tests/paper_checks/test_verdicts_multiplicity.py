@@ -155,3 +155,20 @@ def test_report_shows_raw_and_adjusted_p(monkeypatch, tmp_path):
     assert by["fake.S1"]["details"]["p_adjusted"] == pytest.approx(0.04) and by["fake.S1"]["verdict"] == "pass"
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "p raw / Holm" in md and "0.01 / 0.02" in md and "0.04 / 0.04" in md and "Multiplicity: Holm" in md
+
+
+# ---- size baselines ---------------------------------------------------------------------------------------------
+
+def test_census_sizes_equal_the_registry_metrics():
+    """The closed form (no-conv cell + k²C² + 2C parameters and 2k²C²HW FLOPs per conv edge) against the registry's
+    'params' / 'flops' (which build the network and count) on cells of every kind, a degenerate one included."""
+    from ntkcheck.paper_checks import nb201_population as P
+
+    cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+             "|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+             "|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"]
+    closed = P.census_sizes(cells)
+    cfg = P.MetricConfig()
+    for k in ("params", "flops"):
+        np.testing.assert_array_equal(closed[k], [P._registry_size(k, c, cfg) for c in cells])
+    np.testing.assert_array_equal(closed["n_conv"], [6, 3, 1])
