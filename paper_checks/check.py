@@ -55,9 +55,22 @@ inadequate design into ``underpowered`` (a significant result *against* the clai
     pw = power_kendall(n=100, claimed=-0.42)           # H0: tau = 0; asymptotic Var(tau) = 2(2n+5)/(9n(n-1))
     return verdict_powered(tau, ci95, sign=-1, power=pw, claimed="< 0 (paper -0.42)")
 
-Helpers (all two-sided α = 0.05, power 0.8, normal approximations, formulas in their docstrings):
+Helpers (all two-sided α = 0.05, power 0.8, normal approximations, formulas in their docstrings; defined in
+:mod:`ntkcheck.stats`, the toolkit's one statistics module, and re-exported here):
 :func:`power_kendall`, :func:`power_correlation` (Pearson/Spearman via Fisher's z), :func:`power_mean_difference`
 (two-sample or one-sample z on a mean), :func:`power_proportion` (one-sample binomial rate).
+
+Magnitude, intervals and multiplicity
+-------------------------------------
+Where a paper states an effect (a Kendall τ of −0.42, a gain of +0.14) :func:`verdict_magnitude` needs the paper's
+value inside the 95% interval (or the interval within a stated equivalence margin) *and* the direction
+established; an interval that excludes the paper's value is ``fail`` and the row says whether the direction
+still agrees.  :func:`verdict_fraction` decides on the Clopper–Pearson interval, not the point estimate.  A
+boundary within the bootstrap's Monte Carlo error of an end point gives ``inconclusive`` (never a seed-dependent
+``fail``; :func:`ntkcheck.stats.refine` first re-estimates with more resamples).  Every statistical row carries
+the fields of :func:`statistical_fields` (estimate, interval, n, test, raw p, MDE); after all checks ran the
+runner adjusts the raw p-values of the paper-claim family by Holm and turns a pass or fail whose adjusted p-value
+is ≥ :data:`ALPHA` into ``inconclusive``.
 """
 
 from __future__ import annotations

@@ -293,11 +293,14 @@ def cell_size_metrics(ctx, cells: Sequence[str], cfg: MetricConfig | None = None
 
 
 def population_sizes(ctx) -> dict[str, np.ndarray]:
-    """The size metrics of the run's population (:func:`population`), memoised in ``ctx.shared``."""
+    """The size metrics of the run's population (:func:`population`), memoised in ``ctx.shared``: the registry
+    metrics (cached per cell) for a sampled population, :func:`census_sizes` for a sweep store's."""
     memo = ctx.shared.get("nb201_population_sizes")
     if memo is None:
         pop = population(ctx)
-        memo = ctx.shared["nb201_population_sizes"] = cell_size_metrics(ctx, pop["cells"], pop.get("config"))
+        # a sweep population may hold the whole space: the closed form (equal to the registry, tested) costs nothing
+        memo = ctx.shared["nb201_population_sizes"] = (census_sizes(pop["cells"]) if ctx.sweep else
+                                                       cell_size_metrics(ctx, pop["cells"], pop.get("config")))
     return memo
 
 

@@ -402,7 +402,14 @@ def _t8(ctx: Context) -> Outcome:
     measured = {"skip(kappa) - skip(R)": est_s.statistic, "conv1x1(R) - conv1x1(kappa)": est_c.statistic}
     claimed = {"skip(kappa) - skip(R)": "> 0 (paper 0.279 - 0.135)", "conv1x1(R) - conv1x1(kappa)": "> 0 (paper 0.31 - 0.133)"}
     ps = [est_s.pvalue, est_c.pvalue]
+    from ntkcheck.paper_checks.nb201_population import population_sizes
+
+    from ntkcheck.spec import NB201_OPS
+
+    by_params = np.argsort(-population_sizes(ctx)["params"], kind="stable")[:top]      # size baseline
+    f_params = {o: float(np.mean([ops[i].count(o) / 6 for i in by_params])) for o in NB201_OPS}
     det = {**_population_details(pop), "top_k": top, "fractions_top_kappa": fk, "fractions_top_R": fR,
+           "fractions_top_params": f_params,
            "skip_diff_ci95": list(est_s.ci), "conv1x1_diff_ci95": list(est_c.ci), "paper_fig4": FIG4,
            "methods": [est_s.method, est_c.method]}
     fields = {"estimate": min(est_s.statistic, est_c.statistic), "n": len(cells), "mde": pw.min_detectable,
