@@ -414,7 +414,7 @@ def verdict_sign(estimate: float | Estimate, ci: Sequence[float] | None = None, 
     det = dict(details or {})
     lo, hi, t = est.low, est.high, est.statistic
     claimed = claimed if claimed is not None else ("> 0" if sign > 0 else "< 0")
-    p = est.pvalue if math.isfinite(est.pvalue) else None
+    p = est.pvalue if math.isfinite(est.pvalue) else det.get("p_value")      # a float estimate: its test's p
     fields = lambda decides: statistical_fields(estimate=t, ci=(lo, hi), n=est.n or det.get("n", 0),
                                                 test=test or est.method, p_raw=p, mde=None, decides=decides)
     if not (math.isfinite(t) and math.isfinite(lo) and math.isfinite(hi)):

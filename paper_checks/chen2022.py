@@ -382,6 +382,7 @@ def _c19(ctx) -> Outcome:
                            claimed="> 0 (Remark 3.2: one eta, comparison rests on lambda_min(K^H))",
                            details={"dags": codes, "lambda_min_KH": [lam[k] for k in codes],
                                     "late_speed": [speed[k] for k in codes], "ci95": c["ci95"], "n": c["n"],
+                                    "p_value": c["p_value"],
                                     "lr": res["lr"], "width": res["widths"][0], "steps": res["steps"]})
 
 

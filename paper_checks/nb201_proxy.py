@@ -64,13 +64,24 @@ def _cells() -> tuple[str, ...]:
 
 
 def kendall_per_dataset(x: Sequence[float], index: np.ndarray, *, n_boot: int, seed: int,
-                        datasets: Sequence[str] = DATASETS) -> dict[str, dict[str, Any]]:
+                        datasets: Sequence[str] = DATASETS, sign: int | None = None) -> dict[str, dict[str, Any]]:
     """Kendall τ-b of ``x`` with the NB201 accuracy of the cells ``index`` on each dataset, with a BCa bootstrap
     95% CI over cells (:func:`ntkcheck.stats.kendall` through :func:`ntkcheck.paper_checks.microbench.correlation`,
-    seeded; ``n_boot = 0``: the point value only)."""
+    seeded; ``n_boot = 0``: the point value only).  With ``sign`` (the metric's claimed direction) each dataset's
+    entry also holds ``size_baselines``: τ of #params, FLOPs and #conv of the same cells and the partial τ of x given
+    #params (:func:`ntkcheck.paper_checks.nb201_population.size_baselines`)."""
     from ntkcheck.paper_checks.microbench import correlation
 
-    return {d: correlation(x, accuracies(d)[index], n_boot=n_boot, seed=seed) for d in datasets}
+    out = {d: correlation(x, accuracies(d)[index], n_boot=n_boot, seed=seed) for d in datasets}
+    if sign is not None and n_boot > 0:
+        from ntkcheck.paper_checks.nb201_population import census_sizes, public, size_baselines
+
+        sizes = census_sizes([_cells()[i] for i in np.asarray(index)])
+        xs = np.asarray(x, dtype=float)
+        for d in datasets:
+            out[d]["size_baselines"] = public(size_baselines(xs, accuracies(d)[index], sizes, sign=sign, seed=seed,
+                                                             n_resamples=n_boot))
+    return out
 
 
 def combine_datasets(outs: dict[str, Any], primary: str = "cifar10"):
