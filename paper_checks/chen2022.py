@@ -233,17 +233,17 @@ def _c9(ctx) -> Outcome:
     torch.manual_seed(ctx.seed_for("torch"))
     if ctx.small:
         res = fig4_sgd_experiment([c for _, c in FIG3], width=128, lr=0.02, epochs=4, n_train=600,
-                                  seeds=range(6), device=ctx.device)
+                                  seeds=range(10), device=ctx.device)
     else:
-        res = fig4_sgd_experiment([c for _, c in FIG3], width=1024, lr=1e-5, epochs=1000, seeds=range(6),
+        res = fig4_sgd_experiment([c for _, c in FIG3], width=1024, lr=1e-5, epochs=1000, seeds=range(10),
                                   device=ctx.device)
     early = {code: float(res["curves"][code]["train_acc"][:, 1:].mean()) for _, code in FIG3}
     seeds_ordered = 0
     accs = [res["curves"][c]["train_acc"][:, 1:].mean(axis=1) for _, c in FIG3]
     for s in range(accs[0].size):
         seeds_ordered += int(accs[2][s] > accs[1][s] > accs[0][s])
-    # Per-seed ordering as a qualitative claim over seeds (digest C9: over >= 5 seeds); with 6 seeds a
-    # shortfall can be significant (0/6 would contradict a 2/3 rate), so the check can fail.
+    # Per-seed ordering as a qualitative claim over seeds (digest C9: over >= 5 seeds), decided on the exact 95%
+    # interval: 10 seeds are the fewest for which 10/10 establishes a 2/3 rate (lower end 0.69) and 0/10 refutes it.
     out = verdict_fraction(seeds_ordered, int(accs[0].size), required=2 / 3,
                            claimed="DAG#3 > DAG#2 > DAG#1 in early-epoch train accuracy, in >= 2/3 of seeds",
                            details={"mean_early_train_acc": early, "config": res["config"],
@@ -837,11 +837,12 @@ CHECKS = [
        "a qualitative claim", _c8, needs=(_ENGINE,), budget=25),
     _c("C9", "Fig. 4: DAG#3 trains fastest and DAG#2 faster than DAG#1 (training accuracy, early epochs)",
        "§5.1, Fig. 4", "statistical",
-       "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 6 seeds; paper: "
-       "width 1024, lr 1e-5, 1000 epochs, 6 seeds", "per-seed ordering of early-epoch train accuracy",
-       "ordering in >= 2/3 of seeds, exact 95% interval", "a qualitative trend over seeds (digest C9, >= 5 seeds); "
-       "small scale raises lr to see movement in 4 epochs", _c9,
-       needs=("torch", "module:ntkcheck.empirical.networks"), budget=110),
+       "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 10 seeds; paper: "
+       "width 1024, lr 1e-5, 1000 epochs, 10 seeds", "per-seed ordering of early-epoch train accuracy",
+       "exact 95% interval of the ordered-seed rate above 2/3 → pass; below → fail; else inconclusive",
+       "a qualitative trend over seeds (digest C9, >= 5 seeds); 10 seeds so that the interval can decide both "
+       "ways; small scale raises lr to see movement in 4 epochs", _c9,
+       needs=("torch", "module:ntkcheck.empirical.networks"), budget=180),
     _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD, with λ_min(K^(H)) "
        "the output node's kernel of the network being trained", "§3.2, Theorem 3.1", "numeric",
        "GD on ½‖f − y‖² (8 digits, width 1024, 40 steps, one η = 1/max λ_max(NTK) for the three DAGs, float64) "

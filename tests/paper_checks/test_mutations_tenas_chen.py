@@ -258,7 +258,10 @@ def test_t11_trajectory_with_the_late_drop_fails(monkeypatch):
     good = {"cell": "", "kappa": [100.0, 40.0, 30.0, 25.0], "R": [300.0, 290.0, 280.0, 270.0]}
     bad = {"cell": "", "kappa": [100.0, 95.0, 90.0, 20.0], "R": [300.0, 290.0, 280.0, 270.0]}
     monkeypatch.setattr(tenas2021, "search_trajectory", lambda ctx, seed: good)
-    assert verdict("tenas2021.T11") == "pass"
+    # 4 searches at small scale cannot establish a 2/3 rate on the exact interval (4/4 gives [0.40, 1]); the
+    # paper scale's 10 can (10/10 gives [0.69, 1]); the late-drop trajectory fails at either
+    assert verdict("tenas2021.T11") == "underpowered"
+    assert verdict("tenas2021.T11", Context(scale="paper", seed=0)) == "pass"
     monkeypatch.setattr(tenas2021, "search_trajectory", lambda ctx, seed: bad)
     assert verdict("tenas2021.T11") == "fail"
 
@@ -325,7 +328,7 @@ def _fig4_stub(order):
     def run(cells, **kw):
         curves = {}
         for rank, code in zip(order, cells):
-            acc = np.tile(np.linspace(0.1, 0.1 + 0.2 * rank, 5), (6, 1))
+            acc = np.tile(np.linspace(0.1, 0.1 + 0.2 * rank, 5), (10, 1))       # 10 seeds, as C9 runs
             curves[code] = {"train_acc": acc}
         return {"curves": curves, "config": {}}
     return run
