@@ -982,7 +982,8 @@ def magnitude(est: Estimate, paper: float, *, margin: float | None = None) -> Ma
     if margin is not None:
         equivalent = bool(finite and paper - margin <= lo and hi <= paper + margin)
         if math.isfinite(est.se) and est.se > 0:
-            p_eq = float(max(_st.norm.sf((t - (paper - margin)) / est.se), _st.norm.sf(((paper + margin) - t) / est.se)))
+            p_eq = float(max(_st.norm.sf((t - (paper - margin)) / est.se),
+                             _st.norm.sf(((paper + margin) - t) / est.se)))
     if not finite:
         direction = "undecided"
     elif (sign > 0 and lo > 0) or (sign < 0 and hi < 0):

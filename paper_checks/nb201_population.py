@@ -36,8 +36,8 @@ from ntkcheck.data import DATASETS
 
 __all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
            "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population",
-           "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public", "census_sizes",
-           "PER_CONV"]
+           "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public",
+           "census_sizes", "PER_CONV"]
 
 
 def population_size(scale: str) -> int:

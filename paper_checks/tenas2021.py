@@ -812,7 +812,8 @@ CHECKS: list[Check] = [
        "GitHub issues #9/#10 (author), §2.3; digest T7", "statistical",
        "thin cell with C = 1, 2, 4 on 1000 distinct one-channel 3×3 digit patches; a C=16 cell with stem on "
        "500 distinct full 8×8 digit images; 10 seeds",
-       "author's explanation (issues #9, #10)", "exact 95% interval of the rate at which all three relations hold above 2/3 → pass; below → fail",
+       "author's explanation (issues #9, #10)",
+       "exact 95% interval of the rate at which all three relations hold above 2/3 → pass; below → fail",
        "qualitative claim; random weights can tie counts", _t7, (_LR, "torch"), 15, "[V]"),
     _c("T8", "Top-10% cells by min κ_N use skip-connect more than top-10% by max R̂_N, and conv1×1 less (Fig. 4).",
        "Fig. 4; digest T8", "statistical",
@@ -837,7 +838,8 @@ CHECKS: list[Check] = [
        "Fig. 5; digest T11", "statistical",
        "κ_N and R̂_N of the supernet after each round of tenas_prune on digits (4 seeds small: can refute the rate, "
        "not establish it; 10 paper)",
-       "Fig. 5 (NB201 panel) shape", "exact 95% interval of the rate above 2/3 → pass; below → fail", "qualitative shape at toy scale", _t11,
+       "Fig. 5 (NB201 panel) shape", "exact 95% interval of the rate above 2/3 → pass; below → fail",
+       "qualitative shape at toy scale", _t11,
        (_SEARCH, _METRICS, _LR, "torch"), 60, "[V target]"),
     _c("T12", "The rank-sum combination finds better cells than κ-only or R-only pruning (Tables 4/5).",
        "Tables 4, 5; digest T12", "hypothesis",
