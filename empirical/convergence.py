@@ -1,4 +1,4 @@
-r"""Width convergence of the empirical kernels to the infinite-width ones (design card §4).
+r"""Width convergence of the empirical kernels to the infinite-width ones.
 
 For every width n and seed s, one network of the contract is drawn and its kernels compared with theory's
 exact ones (:func:`ntkcheck.theory.kernels.infinite_width_kernels`, or kernels given by the caller):

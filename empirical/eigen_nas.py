@@ -1,17 +1,17 @@
-r"""Eigen-NAS (Zhu et al. 2022, digest §5): rank architectures by λ_min of the NTK at initialization.
+r"""Eigen-NAS (Zhu et al. 2022): rank architectures by λ_min of the NTK at initialization.
 
-Scores (larger is better; the search selects the **argmax**, digest §8 check 3):
+Scores (larger is better; the search selects the **argmax**):
 
 * :func:`eigen_nas_score` — λ_min of the empirical NTK of the contract network on a mini-batch at
-  initialization, averaged over seeds (θ = all weights and biases, scalar output, NTK parametrization; the
-  digest's most likely procedure [R], with TE-NAS-style options ``params="weight"``/``parametrization="standard"``);
+  initialization, averaged over seeds (θ = all weights and biases, scalar output, NTK parametrization; our
+  reading of Zhu et al.'s procedure, with TE-NAS-style options ``params="weight"``/``parametrization="standard"``);
 * :func:`closed_form_score` — the train-free, *data-only* variant: the certified lower bound
   ``lb_schur_recursion`` of ``theory.bounds`` (no network, no gradients; docs/bounds.md §4);
 * :func:`exact_score` — λ_min of the infinite-width NTK (what the empirical score estimates).
 
 Search spaces: :func:`fc_search_space` (fully connected nets, an activation per layer from
 {relu, leaky_relu, tanh, sigmoid, swish, gelu, erf}, any deep-skip mask) and :func:`nb201_search_space`
-(NB201 cells in their fully connected analog, design card §2). :func:`rank_search_space` scores a list and, when
+(NB201 cells in their fully connected analog). :func:`rank_search_space` scores a list and, when
 accuracies are given, reports Kendall τ (and Spearman ρ) with a bootstrap 95% CI over architectures.
 """
 

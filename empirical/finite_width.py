@@ -1,7 +1,7 @@
 r"""Finite-width check of λ_min: λ_min(Θ̂_n) ≥ λ_min(Θ)/2 (and the upper analogue ≤ 3/2·λ_min(Θ)).
 
 Statement tested (a *statistical* check, not a theorem of this toolkit): the NMM-2021-style finite-width result
-(digest §3.2 [P], and the finite-width bound of Zhu et al. 2022 [R]) says that, with high probability over the
+(and the finite-width bound of Zhu et al. 2022) says that, with high probability over the
 initialization and for width n large enough, the empirical NTK's λ_min is within a constant factor of the
 infinite-width λ_min. The natural constant-factor form, from Weyl's inequality |λ̂ − λ| ≤ ‖Θ̂ − Θ‖₂ ≤ λ/2, is
 

@@ -1,6 +1,6 @@
 r"""The Cao–Gu data-dependent generalization quantity and whether it orders trained test error.
 
-Template [P] (Cao & Gu 2019, digest §4; the shape Zhu et al. 2022 very likely use [R]): for ±1 labels,
+Template (Cao & Gu 2019; the shape Zhu et al. 2022 very likely use): for ±1 labels,
 
     E[L^{0−1}] ≤ Õ(C_arch · sqrt(yᵀΘ⁻¹y / N)) + O(sqrt(log(1/δ)/N)),
 
@@ -9,7 +9,7 @@ with Θ the infinite-width NTK Gram matrix on the training inputs. Since ‖y‖
     sqrt(yᵀΘ⁻¹y / N) ≤ 1/sqrt(λ_min(Θ))            (Rayleigh: yᵀΘ⁻¹y ≤ ‖y‖²/λ_min),
 
 and with a certified lower bound ℓ ≤ λ_min (``theory.bounds``) also ≤ 1/sqrt(ℓ) (infinite when ℓ ≤ 0: vacuous).
-The architecture prefactor C_arch is unknown [R] and is a parameter (default 1), so only the *ordering* of
+The architecture prefactor C_arch is unknown and is a parameter (default 1), so only the *ordering* of
 architectures is tested: :func:`generalization_experiment` computes the quantity per architecture on a binary task
 from sklearn's bundled digits (even vs odd, rows centred and unit-norm), trains the contract network (width n,
 NTK parametrization) by full-batch gradient descent on ½‖f − y‖², and reports the rank correlation between the

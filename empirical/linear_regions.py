@@ -1,4 +1,4 @@
-r"""Linear-region counting R_N (TE-NAS §3.1.2, Eq. 4–5; digest ``tenas_chen2021.md`` §2.3).
+r"""Linear-region counting R_N (TE-NAS §3.1.2, Eq. 4–5).
 
 An activation pattern assigns every ReLU neuron the sign of its pre-activation; for fixed θ the
 input space splits into regions of constant pattern (Eq. 4), and R_{N,θ} is the number of distinct

@@ -1,6 +1,6 @@
 r"""Training-free NAS metrics computed from the empirical NTK.
 
-Definitions and sources (digests ``shared/papers/tenas_chen2021.md`` = [TE], ``lga_mok2022.md`` = [LGA],
+Definitions and sources (papers: [TE] = Chen, Gong & Wang, TE-NAS, ICLR 2021; [LGA] = Mok et al., CVPR 2022,
 ``zhu2022_nas_generalization.md`` = [Z]):
 
 * The NAS-code kernel ([TE] §1, §2.2; [LGA] §3): per sample i the gradient row g_i = ∂/∂θ Σ_c f_c(x_i; θ)
@@ -13,7 +13,7 @@ Definitions and sources (digests ``shared/papers/tenas_chen2021.md`` = [TE], ``l
 * LGA = Pearson correlation of the N² entries of Θ and of the ±1 label-similarity matrix ([LGA] §4):
   :func:`lga`, :func:`lga_score`.
 * Mok et al.'s other metrics ([LGA] §3): mean of Θ ("knas"), condition number ("tenas"), Frobenius norm,
-  and trace (NASI's trace norm; not in their released code, [LGA] §3 [R]): :func:`ntk_metrics`.
+  and trace (NASI's trace norm; not in their released code, [LGA] §3): :func:`ntk_metrics`.
 * Kernel comparisons ([LGA] §6): kernel distance S = 1 − ⟨Θ₁,Θ₂⟩_F/(‖Θ₁‖_F‖Θ₂‖_F) (Fort et al. 2020),
   kernel correlation (Pearson over entries, population std), relative difference
   ‖ |Θ₀−Θ_t| ⊘ (|Θ₀|+1e-4) ‖_F: :func:`kernel_distance`, :func:`kernel_correlation`,
@@ -247,7 +247,7 @@ def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] 
     Two protocols, chosen by what ``model`` is:
 
     * a module — the released code (``prune_tenas.py``): the weights stay fixed over the repeats (no
-      re-initialisation happens, bug B1, [TE] §2.7) and **each repeat reads a new batch** (``get_ntk_n``
+      re-initialisation happens: the released code's ``--init kaiming_normal`` matches none of its init names) and **each repeat reads a new batch** (``get_ntk_n``
       iterates a freshly shuffled loader).  A single tensor ``X`` is then the pool the batches are drawn
       from: ``batch_size`` rows per repeat (default ``len(X) // repeats``), each repeat from its own
       permutation of a generator seeded with ``seed``; ``batch_indices`` records the rows.
@@ -388,7 +388,7 @@ def ntk_mean(K: Any) -> float:
 
 
 def ntk_trace(K: Any) -> float:
-    """tr Θ = Σ λ_i (NASI's trace norm for a PSD kernel; [LGA] §3 [R])."""
+    """tr Θ = Σ λ_i (NASI's trace norm for a PSD kernel; [LGA] §3)."""
     return float(np.trace(_as_kernel(K)))
 
 

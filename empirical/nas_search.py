@@ -1,7 +1,6 @@
 r"""Training-free NAS searches on the NB201 cell space: TE-NAS pruning, Eigen-NAS and LGA selection.
 
-**TE-NAS pruning-by-importance** (Chen et al. 2021, §3.2 and Algorithm 1; digest ``tenas_chen2021.md``
-§2.4, §2.7).  Start from the supernet N_0 in which every edge carries every candidate op ('none' is pruned
+**TE-NAS pruning-by-importance** (Chen et al. 2021, §3.2 and Algorithm 1).  Start from the supernet N_0 in which every edge carries every candidate op ('none' is pruned
 before the search starts, so NB201 has 4 candidates per edge).  In round t, for every live op o_j on an edge
 that still has more than one op:
 
@@ -13,7 +12,7 @@ repeats (released code).  s_κ = rank of Δκ in the descending list, s_R = rank
 **smallest** s are removed (the least important ops; [TE] §2.4 item 3).  With 4 ops, 6 edges and one op
 pruned per edge and round, the search takes 3 rounds and 24 + 18 + 12 = 54 candidate evaluations (T10).
 
-Two modes ([TE] §2.7, bug B1); README section "Paper and released-code modes":
+Two modes; README section "Paper and released-code modes":
 
 * ``"paper"``: the paper's protocol (Appendix A).  In each round and repeat r, fresh Kaiming-normal weights
   (``init_ntk`` default fan_out for the κ network, ``init_lr`` default fan_in for the R network — the inits
@@ -44,7 +43,7 @@ and round the removals whose supernet (d̄, m̄) is nearest the centroid are ski
 ``"regions"`` (s = s_R), ``"min"``/``"max"`` of the two ranks.
 
 **Score-based selection** (:func:`select_by_score`): Eigen-NAS picks the cell with the largest λ_min of the
-NTK at initialisation (Zhu et al. 2022; digest ``zhu2022_nas_generalization.md`` §5); LGA picks the largest
+NTK at initialisation (Zhu et al. 2022); LGA picks the largest
 label-gradient alignment (Mok et al. 2022, §4) on Mok et al.'s own NB201 model
 (:func:`ntkcheck.empirical.nb201_conv.mok_config`).  :func:`eigen_nas_search` and :func:`lga_search` wrap it.
 

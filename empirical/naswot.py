@@ -10,7 +10,7 @@ counts the units on which samples i and j agree (d_H: Hamming distance), and the
     s = log |det K_H|      (``np.linalg.slogdet(K)[1]``; higher is better).
 
 This is ``hook_logdet`` of the released code (BayesWatch/nas-without-training, ``score_networks.py`` and
-``scores.py``; reused unchanged by Chen et al. 2022's WOT+DAG, digest ``chen2022_connectivity.md`` §6):
+``scores.py``; reused unchanged by Chen et al. 2022's WOT+DAG):
 forward hooks on every ReLU module add x xᵀ + (1 − x)(1 − x)ᵀ with x = (input > 0), i.e. the per-layer
 kernels summed, which equals the kernel of the concatenated codes.  The network runs in train mode (batch
 statistics in BN), as a freshly built network does in that code; ``train_mode=False`` uses eval mode.

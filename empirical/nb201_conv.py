@@ -1,8 +1,8 @@
 r"""The convolutional NAS-Bench-201 cell network (and the TE-NAS supernet over it).
 
-This is the *real* NB201 network, not the fully connected analog of the design card §2 (which
+This is the *real* NB201 network, not the fully connected analog (which
 lives in :mod:`ntkcheck.empirical.networks`).  Behaviour follows the NAS-Bench-201 macro skeleton as
-described in the TE-NAS digest (``shared/papers/tenas_chen2021.md`` §2.2, §2.3):
+described in the TE-NAS paper and its released code (``lib/procedures``):
 
 * stem: 3×3 conv (no bias) + BN, from ``in_channels`` to C channels (absent in the "thin" preset);
 * three stages with C, 2C, 4C channels, N cells each, separated by two ResNet reduction blocks
@@ -27,7 +27,7 @@ TE-NAS §2.2) and :func:`thin_config` (C=1, N=1, one cell, no stem, 1-channel in
 TE-NAS's linear-region counter, §2.3).
 
 Initialisation (``init``): ``"default"`` keeps PyTorch's default (kaiming-uniform a=√5, BN γ=1, β=0),
-which is what the released TE-NAS code ends up using (bug B1, §2.7); ``"kaiming_normal"`` /
+which is what the released TE-NAS code ends up using (its ``--init kaiming_normal`` matches none of ``init_model``'s names); ``"kaiming_normal"`` /
 ``"kaiming_normal_fan_in"`` / ``"kaiming_normal_fan_out"`` draw conv and linear weights from
 N(0, 2/fan) (the paper's intent: fan_out for κ_N networks, fan_in for R_N networks), biases 0, BN γ=1,
 β=0.  Construction is seeded without touching the global RNG.
@@ -62,7 +62,7 @@ __all__ = [
 CANDIDATE_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: Weight inits (:func:`reinitialize`).  ``"default"`` = ``"pytorch_default"``: each module's own
 #: ``reset_parameters`` (Kaiming-uniform a=√5 for conv/linear, BN γ=1, β=0) — what the TE-NAS released code
-#: ends up using (bug B1, digest tenas §2.7).  ``"kaiming_normal_fan_out"``: W ~ N(0, 2/fan_out), what the
+#: ends up using (the released code's init bug). ``"kaiming_normal_fan_out"``: W ~ N(0, 2/fan_out), what the
 #: TE-NAS code intends for its κ networks ("for backward"); ``"kaiming_normal_fan_in"``: N(0, 2/fan_in), its
 #: intent for the R networks ("for forward").  ``"kaiming_normal"`` is the fan_in variant (PyTorch's
 #: ``kaiming_normal_`` default mode, He et al. 2015), kept as this module's default for existing callers.
@@ -84,7 +84,7 @@ class NB201ConvConfig:
     inherit) override them for the BN layers inside the cells' ops.  ``conv_bias``: whether the convs of the
     cells' ops have a bias (the stem, reduction and shortcut convs never do).  The TE-NAS code: every BN
     affine and tracked (``--track_running_stats 1``), no conv bias.  Mok et al.'s NB201 model
-    (``foresight/models/nasbench2*.py``; digest lga §5): cell BN non-affine without running statistics and
+    (``foresight/models/nasbench2*.py``): cell BN non-affine without running statistics and
     cell convs with a bias (``bias=not affine``), while the stem, reduction and final BN stay affine and
     tracked — :func:`mok_config`.
     """
@@ -131,12 +131,12 @@ class NB201ConvConfig:
 
 
 def tenas_ntk_config(**kw) -> NB201ConvConfig:
-    """TE-NAS's κ_N network on NB201 (digest §2.2): C=3, N=1, three stages, stem, 10 classes."""
+    """TE-NAS's κ_N network on NB201: C=3, N=1, three stages, stem, 10 classes."""
     return NB201ConvConfig(**{"C": 3, "N": 1, "in_channels": 3, "num_classes": 10, "input_size": 32, **kw})
 
 
 def thin_config(**kw) -> NB201ConvConfig:
-    """TE-NAS's R_N network (digest §2.3): one 1-channel cell on a 1×3×3 input, no stem, then BN+ReLU, GAP, linear."""
+    """TE-NAS's R_N network: one 1-channel cell on a 1×3×3 input, no stem, then BN+ReLU, GAP, linear."""
     return NB201ConvConfig(**{"C": 1, "N": 1, "in_channels": 1, "num_classes": 10, "input_size": 3,
                               "stages": 1, "stem": False, **kw})
 
@@ -165,7 +165,7 @@ class ReLUConvBN(nn.Module):
 
 
 def mok_config(**kw) -> NB201ConvConfig:
-    """Mok et al.'s NB201 network (``get_model_from_arch_str``; digest lga §5): C=16, N=5 cells per stage, three
+    """Mok et al.'s NB201 network (``get_model_from_arch_str``): C=16, N=5 cells per stage, three
     stages, 3-channel stem, 10 classes; inside the cells non-affine BN without running statistics and conv
     bias, elsewhere affine tracked BN."""
     return NB201ConvConfig(**{"C": 16, "N": 5, "in_channels": 3, "num_classes": 10, "input_size": 32,
@@ -326,7 +326,7 @@ def cell_from_alive(alive: Alive) -> str:
 
 
 def _init_weights(model: nn.Module, method: str) -> None:
-    """Kaiming-normal init (TE-NAS's intended init, digest §2.7 B1): conv/linear W ~ N(0, 2/fan), bias 0,
+    """Kaiming-normal init (TE-NAS's intended init): conv/linear W ~ N(0, 2/fan), bias 0,
     BN γ=1, β=0."""
     if method in ("default", "pytorch_default"):
         return
@@ -350,7 +350,7 @@ def build_nb201_conv(cell: str | Iterable[Iterable[str]] | None = None, config: 
     alive-op lists (supernet: each edge instantiates every op of ``candidate_ops``, default
     :data:`CANDIDATE_OPS`, and the given ones are alive), or None (supernet with every candidate alive).  The weights are drawn from a
     private RNG seeded with ``seed`` (the global torch RNG is left untouched), on CPU, then moved to
-    ``device``/``dtype`` (default float64, TE-NAS digest §3.1).  ``device=None`` picks cuda when available.
+    ``device``/``dtype`` (default float64, TE-NAS). ``device=None`` picks cuda when available.
     """
     cfg = config or NB201ConvConfig()
     if init not in INIT_METHODS:

@@ -1,4 +1,4 @@
-r"""Finite-width torch networks built from an :class:`~ntkcheck.spec.ArchSpec` (design card §2, §4).
+r"""Finite-width torch networks built from an :class:`~ntkcheck.spec.ArchSpec`.
 
 The network is *exactly* the contract's DAG, so that its kernels converge to theory's:
 

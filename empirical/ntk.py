@@ -1,4 +1,4 @@
-r"""The empirical NTK of a torch network, by four engines behind one function (design card §4).
+r"""The empirical NTK of a torch network, by four engines behind one function.
 
 For parameters θ (a selection of the network's parameters) and outputs f_c(x),
 

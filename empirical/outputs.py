@@ -2,7 +2,7 @@ r"""What a network's forward pass returns, reduced to the logits that the NTK di
 
 The NB201 search models of the TE-NAS and NAS-Bench-201 code return a pair ``(features, logits)`` (and a
 third element, the per-cell features, when asked), and the TE-NAS code reads ``logit[1]`` when the output is
-a tuple (``lib/procedures/ntk.py:get_ntk_n``; digest ``tenas_chen2021.md`` §2.2).  :func:`model_logits`
+a tuple (``lib/procedures/ntk.py:get_ntk_n``). :func:`model_logits`
 applies that rule once for every consumer (``empirical_ntk``, ``logit_sum_ntk``, ``tenas_kappa``):
 
     out                      → out            (a tensor)

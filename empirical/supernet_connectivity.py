@@ -1,6 +1,5 @@
 r"""Effective depth and width (d̄, m̄) of a *supernet* from its architecture weights, and the TE-NAS+DAG
-pre-reserve rule (Chen, Huang, Gong, Hanin & Wang, NeurIPS 2022, §5.3; digest ``chen2022_connectivity.md``
-§5 "TE-NAS code", §6 "TE-NAS+DAG"; code ``TENAS/prune_tenas.py:alpha2affinity``,
+pre-reserve rule (Chen, Huang, Gong, Hanin & Wang, NeurIPS 2022, §5.3; code ``TENAS/prune_tenas.py:alpha2affinity``,
 ``effective_depth_width_prob``, ``prune_func_rank`` of VITA-Group/architecture_convergence).
 
 **Edge values.**  An op counts as a weighted layer (value 1) if its name contains "conv", as a skip
@@ -18,7 +17,7 @@ v_k ∈ {0, 1} per edge with f_{v_k} > 0, is one path p with weight π_p = Π f_
 are pooled as in the code: d̄ = (P₀ d̄₀ + P₁ d̄₁)/(P₀ + P₁) with P the path counts.  For a single-path
 supernet this is the deterministic rule of :func:`ntkcheck.theory.connectivity.nb201_depth_width`.  The
 arithmetic follows the code's order of operations, so that ties between candidates (which decide the
-pre-reserve choice in round 1 on NB201, digest §6) fall the same way.  Edge cases as in the code: m̄ = nan
+pre-reserve choice in round 1 on NB201) fall the same way. Edge cases as in the code: m̄ = nan
 when d̄ = 0 (0/0); no path at all (the code divides by zero) → (nan, nan).
 
 **Pre-reserve** (:func:`pre_reserved`): in each pruning round and on each edge with more than one alive

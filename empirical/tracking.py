@@ -1,4 +1,4 @@
-r"""NTK tracking during training (Mok et al. 2022 kernel tracking; digest ``lga_mok2022.md`` §6).
+r"""NTK tracking during training (Mok et al. 2022 kernel tracking).
 
 The released ``kernel_track`` code trains one network with SGD and, after every epoch, recomputes the
 NTK on a fixed probe batch with the network in **eval** mode, differentiating **every logit** with respect

@@ -21,7 +21,7 @@ approach as the width grows.
 Network (the contract's, :func:`ntkcheck.empirical.networks.build_network`): Chen et al.'s DAG (linear+ReLU
 edges √2·ReLU(W x/√n), skip, zero; no bias) plus a scalar linear readout f = (σ_w/√n) v·X^(H) with σ_w² = 2
 (spec ``readout="identity"``), NTK parametrization.  Theorem 3.1 has no readout; with one, the readout
-block of the NTK is 2K^(H) ⪰ K^(H), so the bound applies a fortiori (digest §3, Du et al. 2019 mechanism).
+block of the NTK is 2K^(H) ⪰ K^(H), so the bound applies a fortiori (Du et al. 2019 mechanism).
 Raw inputs are embedded isometrically in R^n (x ↦ Q x, Q n×d with orthonormal columns, fixed by the seed):
 the per-coordinate input Gram stays XXᵀ and a skip from node 0 can meet weighted edges (d_in = n).
 """

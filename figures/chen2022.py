@@ -1,7 +1,7 @@
 r"""Figures for Chen et al. 2022 ("Deep Architecture Connectivity Matters for Its Convergence").
 
 * ``chen2022_fig3_lambda``: Fig. 3 analog — the 2×2 λ (diag − offdiag) of the three DAGs against the input
-  correlation ρ, paper recursion (Eqs. 7, 9, 11) and exact recursion (digest §2.3), computed by the project's
+  correlation ρ, paper recursion (Eqs. 7, 9, 11) and exact recursion (node means and cross terms kept), computed by the project's
   engine; right panel: the exact N×N λ_min on random unit data for growing N (where the ordering can fail).
 * ``chen2022_fig4_convergence``: Fig. 4 analog at small scale — full-batch GD loss L_k/L_0 of the three DAGs
   (width n, N digits) with the exact-NTK linearized prediction (dashed) and Theorem 3.1's bound (dotted).
@@ -35,7 +35,7 @@ def fig3_lambda(seed: int = 0, quiet: bool = True) -> FigureResult:
 
     rho = np.linspace(-0.95, 0.99, 60)
     cols: dict[str, list] = {"rho": rho.tolist()}
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
     for (label, code), color in zip(_DAGS, ("C0", "C1", "C2")):
         for cross, ls in ((False, "--"), (True, "-")):
             vals = []
@@ -65,13 +65,12 @@ def fig3_lambda(seed: int = 0, quiet: bool = True) -> FigureResult:
     ax2.set_ylabel("exact N×N λ_min(K^(H))")
     ax2.set_title("N×N λ_min: the bound ordering need not hold")
     ax2.legend(fontsize=7)
-    fig.tight_layout()
     return FigureResult("chen2022_fig3_lambda", fig,
                         "Chen et al. 2022 Fig. 3 analog. Left: 2x2 eigenvalue diag - offdiag of the output NNGP of "
                         "the three DAGs vs input correlation; dashed = the paper's recursion (Eqs. 7, 9, 11), solid "
                         "= the exact infinite-width recursion with node means and cross terms. Both keep the "
                         "ordering DAG#1 < DAG#2 < DAG#3. Right: exact N x N lambda_min on random unit data in R^8; "
-                        "for N >> d DAG#2 can fall below DAG#1 (digest sec. 4 caveat 3).", cols)
+                        "for N >> d DAG#2 can fall below DAG#1 (the paper's ordering is stated for 2x2 kernels only).", cols)
 
 
 def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) -> FigureResult:
@@ -88,12 +87,12 @@ def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) ->
                                quiet=quiet)
     k = np.arange(steps + 1)
     cols: dict[str, list] = {"step": k.tolist()}
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     for (label, code), color in zip(_DAGS, ("C0", "C1", "C2")):
         row = next(r for r in res["rows"] if r.cell == code)
         L = np.asarray(row.losses)
         Le = np.asarray(row.losses_lin_exact)
-        ax.semilogy(k, L / L[0], "-", color=color, label=f"{label} measured (n={width})")
+        ax.semilogy(k, L / L[0], "-", color=color, label=label)
         ax.semilogy(k, Le / L[0], "--", color=color, lw=1)
         cols[f"{code}_measured"] = (L / L[0]).tolist()
         cols[f"{code}_linearized_exact_ntk"] = (Le / L[0]).tolist()
@@ -102,9 +101,14 @@ def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) ->
         ax.semilogy(k, row.bound_exact ** k, ":", color=color)
     ax.set_xlabel("GD step k")
     ax.set_ylabel("L_k / L_0")
-    ax.set_title(f"Theorem 3.1: full-batch GD, η = {res['lr']:.3g}, N = {N}")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    ax.set_title(f"Theorem 3.1: full-batch GD, η = {res['lr']:.3g}, N = {N}, width {width}", fontsize=10)
+    from matplotlib.lines import Line2D
+
+    styles = [Line2D([], [], color="k", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1), (":", 1.5))]
+    dags = [Line2D([], [], color=c, lw=3) for c in ("C0", "C1", "C2")]
+    fig.legend(dags + styles, [lab for lab, _ in _DAGS] + ["measured", "linearized, exact NTK",
+                                                          "Theorem 3.1 bound"],
+               loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return FigureResult("chen2022_fig4_convergence", fig,
                         "Chen et al. 2022 Fig. 4 / Theorem 3.1 analog: loss ratio L_k/L_0 under full-batch GD on "
                         "1/2||f - y||^2 (sklearn digits, labels +-1, common learning rate) for the three DAGs with "
@@ -135,7 +139,7 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
     w = space_window(d_all, m_all)
     c, r = w["center"], w["radius"]
     (d0, d1), (m0, m1) = CODE_WINDOW_NB201
-    fig, axes = plt.subplots(1, len(NB201_DATASETS), figsize=(15, 4.8), sharey=True)
+    fig, axes = plt.subplots(1, len(NB201_DATASETS), figsize=(15, 5.6), sharey=True, layout="constrained")
     cols: dict[str, list] = {}
     for ax, ds in zip(axes, NB201_DATASETS):
         per = res["per_dataset"][ds]
@@ -156,8 +160,8 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
         cols.update({f"{ds}_d_bar": gd.tolist(), f"{ds}_m_bar": gm.tolist(), f"{ds}_n_cells": cnt.tolist(),
                      f"{ds}_group_mean_accuracy": mu.tolist()})
     axes[0].set_ylabel("effective width m̄")
-    axes[0].legend(fontsize=7, loc="upper right")
-    fig.colorbar(sc, ax=list(axes), label="group-mean accuracy (rank among the groups, 0 = worst, 1 = best)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    fig.colorbar(sc, ax=list(axes), label="group-mean accuracy\n(rank among the groups, 0 = worst, 1 = best)")
     fig.suptitle("Chen et al. 2022 Fig. 5 on NAS-Bench-201 (15,625 cells, NATS-Bench 200-epoch test accuracy)",
                  fontsize=10)
     return FigureResult("chen2022_fig5_dbar_mbar", fig,

@@ -1,4 +1,4 @@
-"""Analogs of Mok et al.'s figures (CVPR 2022; the paper's own plots are unavailable, digest §9), drawn from the
+"""Analogs of Mok et al.'s figures (CVPR 2022; the paper's own plotted data are not available), drawn from the
 same population and the same statistics as the checks, so a figure and its check cannot disagree:
 
 * ``mok_correlations_init_vs_epoch1``: Kendall τ-b (bootstrap 95% CI) with NB201 200-epoch test accuracy of the
@@ -36,7 +36,7 @@ def _fig_corr(ctx) -> FigureResult:
             ("fnorm", 0, "‖Θ‖_F at init", "mok2022.L8", "fnorm"), ("lga", 0, "LGA at init", None, None),
             ("lga", 1, "LGA after 1 epoch", "mok2022.L7a", "l7a")]
     cols: dict[str, list] = {"metric": [], "dataset": [], "tau": [], "ci_low": [], "ci_high": [], "n": []}
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.6), layout="constrained")
     width = 0.8 / len(DATASETS)
     for j, (name, stage, label, cid, key) in enumerate(rows):
         c_ctx = ctx.for_check(cid) if cid else ctx
@@ -55,11 +55,12 @@ def _fig_corr(ctx) -> FigureResult:
     for v in (P.WEAK_TAU, -P.WEAK_TAU):
         ax.axhline(v, color="grey", lw=0.6, ls=":")
     ax.set_xticks(range(len(rows)), [r[2] for r in rows], fontsize=8)
-    ax.set_ylabel("Kendall τ-b with NB201 test accuracy (95% bootstrap CI)")
-    ax.legend(fontsize=7, title="NB201 accuracy of", title_fontsize=7)
-    ax.set_title(f"Mok et al. analog: NTK metrics at init vs LGA after 1 epoch — {len(t.index)} NB201 cells "
+    ax.set_xlabel("metric of the network")
+    ax.set_ylabel("Kendall τ-b with NB201 test accuracy\n(95% bootstrap CI)")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8, frameon=False,
+               title="accuracy on", title_fontsize=8)
+    ax.set_title(f"Mok et al. analog: NTK metrics at init vs LGA after 1 epoch\n{len(t.index)} NB201 cells "
                  f"(conv proxy), {ctx.scale} scale", fontsize=9)
-    fig.tight_layout()
     return FigureResult("mok_correlations_init_vs_epoch1", fig,
                         "Kendall τ-b, pooled over the NB201 conv proxy (a stratified sample of NB201 cells as small "
                         "conv nets trained on digits; one family, so pooled = within family), of the at-init NTK "
@@ -82,7 +83,7 @@ def _fig_track(ctx) -> FigureResult:
     dist = np.stack([P._stage_metric(t, "distance", k) for k in t.stage_epochs], axis=1)
     lga = np.stack([P._stage_metric(t, "lga", k) for k in t.stage_epochs], axis=1)
     cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
     cols: dict[str, list] = {"accuracy_bin": [], "bin_low": [], "bin_high": [], "epoch": [], "mean_distance": [],
                              "mean_lga": [], "n": []}
     for k in range(nbins):
@@ -100,10 +101,11 @@ def _fig_track(ctx) -> FigureResult:
     axes[1].set_ylabel("LGA (mean over bin)")
     for ax in axes:
         ax.set_xlabel("training epoch k (SGD on digits)")
-    axes[1].legend(fontsize=6, title="CIFAR-10 accuracy bin", title_fontsize=6)
+        ax.set_xticks(list(t.stage_epochs))          # the stored epochs (whole numbers)
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside right center", fontsize=7,
+               title="CIFAR-10\naccuracy bin", title_fontsize=7)
     fig.suptitle(f"Mok et al. analog: NTK change during training by NB201 accuracy bin ({len(t.index)} cells, "
                  f"{ctx.scale} scale)", fontsize=10)
-    fig.tight_layout()
     return FigureResult("mok_ntk_change_training", fig,
                         "Mean kernel distance from initialisation and mean LGA per training epoch, per CIFAR-10 "
                         "accuracy bin of the NB201 conv proxy (its sampling strata; colour = bin, low to high, same "

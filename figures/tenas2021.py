@@ -44,19 +44,18 @@ def _fig_scatter(ctx) -> FigureResult:
     for key, cid in (("kappa", "tenas2021.T3a"), ("R_N", "tenas2021.T3b")):
         cctx = ctx.for_check(cid)              # the check's own bootstrap seed: the same interval as its verdict
         stats[key] = correlation(pop[key], acc, n_boot=ctx.pick(1000, 2000), seed=cctx.seed_for("boot", FIG_DATASET))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
     axes[0].scatter(kap, acc, s=12, color=COLORS["kappa"], alpha=0.8)
     axes[1].scatter(R, acc, s=12, color=COLORS["R_N"], alpha=0.8)
     axes[0].set_xscale("log")
-    axes[0].set_xlabel("κ_N = λ_max/λ_min of the logit-sum NTK at init (log scale)")
-    axes[1].set_xlabel("R̂_N: distinct activation patterns (thin cell, 3×3 natural-image patches)")
+    axes[0].set_xlabel("κ_N = λ_max/λ_min of the logit-sum NTK at init")
+    axes[1].set_xlabel("R̂_N: distinct activation patterns\n(thin cell, 3×3 natural-image patches)")
     for ax, key, ref in ((axes[0], "kappa", "kappa_vs_acc"), (axes[1], "R_N", "R_vs_acc")):
         c = stats[key]
         ax.set_ylabel(f"NATS-Bench {FIG_DATASET} test accuracy (%)")
         ax.set_title(f"pooled Kendall τ = {c['value']:.2f} [{c['ci95'][0]:.2f}, {c['ci95'][1]:.2f}], n = {c['n']} "
                      f"(paper {KENDALL_TAU[ref]})", fontsize=9)
     fig.suptitle(f"TE-NAS Figs. 1 and 3 on {pop['n']} NB201 cells ({ctx.scale} scale)", fontsize=10)
-    fig.tight_layout()
     return FigureResult("tenas_fig1_3_kappa_R_vs_accuracy", fig,
                         f"NATS-Bench 200-epoch {FIG_DATASET} test accuracy vs κ_N (left) and R̂_N (right) over "
                         f"{pop['sampling']}; {pop['networks']}. Statistic: the pooled Kendall τ-b with bootstrap 95% "
@@ -76,7 +75,7 @@ def _fig_ops(ctx) -> FigureResult:
     top = max(2, int(round(0.1 * n)))
     fk, fR = op_fractions(d["cells"], d["kappa"], d["R_N"], np.arange(n), top)
     x = np.arange(len(NB201_OPS))
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
     w = 0.2
     ax.bar(x - 1.5 * w, [fk[o] for o in NB201_OPS], w, color=COLORS["kappa"], label=f"top {top} by min κ_N (here)")
     ax.bar(x - 0.5 * w, [FIG4["kappa"][o] for o in NB201_OPS], w, color=COLORS["kappa"], alpha=0.35, hatch="//",
@@ -85,10 +84,10 @@ def _fig_ops(ctx) -> FigureResult:
     ax.bar(x + 1.5 * w, [FIG4["R"][o] for o in NB201_OPS], w, color=COLORS["R_N"], alpha=0.35, hatch="//",
            label="top 10% by max R̂_N (paper Fig. 4)")
     ax.set_xticks(x, NB201_OPS, fontsize=8)
+    ax.set_xlabel("operation on a cell edge")
     ax.set_ylabel("fraction of cell edges")
     ax.set_title(f"TE-NAS Fig. 4: operator make-up of the top 10% of {n} NB201 cells ({ctx.scale} scale)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return FigureResult("tenas_fig4_op_makeup", fig,
                         f"Operator fractions in the top {top} of {d['sampling']} by min κ_N and by max R̂_N "
                         f"({d['networks']}), the statistic of check T8, with the paper's Fig. 4 values (all NB201, "
@@ -104,14 +103,15 @@ def _fig_traj(ctx) -> FigureResult:
 
     tr = search_trajectory(ctx, ctx.seed)
     k, R = np.asarray(tr["kappa"], float), np.asarray(tr["R"], float)
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig, ax = plt.subplots(figsize=(5.5, 4.8), layout="constrained")
     ax.plot(R, k, "-o")
     for i, (r, kk) in enumerate(zip(R, k)):
         ax.annotate(str(i), (r, kk), textcoords="offset points", xytext=(5, 5))
     ax.set_xlabel("R̂_N of the supernet (thin cell, digit patches)")
     ax.set_ylabel("κ_N of the supernet (C=3 net, digits)")
-    ax.set_title(f"TE-NAS Fig. 5 analog: pruning trajectory ({ctx.scale} scale)\nfinal cell {tr['cell']}", fontsize=8)
-    fig.tight_layout()
+    nodes = tr["cell"].split("+")                 # one line per cell node keeps the title inside the figure
+    ax.set_title(f"TE-NAS Fig. 5 analog: pruning trajectory ({ctx.scale} scale)\nfinal cell "
+                 + "+".join(nodes[:-1]) + "+\n" + nodes[-1], fontsize=8)
     return FigureResult("tenas_fig5_pruning_trajectory", fig,
                         "κ_N and R̂_N of the supernet N_0 (every op alive) and after each pruning round of TE-NAS "
                         "Algorithm 1 on sklearn digits; points are rounds (paper Fig. 5, NB201 panel).",

@@ -1,4 +1,4 @@
-r"""Figures for Zhu et al. 2022 (digest §6 "probable experiments", regenerated at toy scale — the paper's own
+r"""Figures for Zhu et al. 2022 (experiments suggested by its λ_min bounds and Eigen-NAS, regenerated at toy scale — the paper's own
 figures are not available, so nothing here is a reproduction of a specific figure).
 
 ``make_figures(scale="small", seed=0, quiet=True) -> list[FigureResult]``:
@@ -71,19 +71,24 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
 
     # 1. vs depth
     rows = _depth_data(X, depths, ACTS, width, seeds, quiet)
-    fig, axes = plt.subplots(1, len(ACTS), figsize=(3.2 * len(ACTS), 3.2), sharey=False)
+    fig, axes = plt.subplots(1, len(ACTS), figsize=(2.6 * len(ACTS), 3.4), sharey=True, layout="constrained")
+    series = (("lambda_min", "k-o", "exact λ_min (infinite width)"),
+              ("finite_width", "C3x--", f"finite-width λ_min (width {width}, mean of {seeds} seeds)"),
+              ("schur_recursion", "C0-s", "lower bound: Schur recursion"),
+              ("ntk_layer_sum_diag", "C2-^", "lower bound: NTK layer sum"),
+              ("hermite_best_term", "C1-v", "lower bound: best single Hermite term"))
     for ax, act in zip(axes, ACTS):
         rr = [r for r in rows if r["activation"] == act]
         Ls = [r["depth"] for r in rr]
-        for key, style in (("lambda_min", "k-o"), ("finite_width", "C3x--"), ("schur_recursion", "C0-s"),
-                           ("ntk_layer_sum_diag", "C2-^"), ("hermite_best_term", "C1-v")):
+        for key, style, label in series:
             vals = np.array([r[key] for r in rr], float)
-            ax.plot(Ls, np.where(vals > 0, vals, np.nan), style, label=key, ms=4)
+            ax.plot(Ls, np.where(vals > 0, vals, np.nan), style, label=label, ms=4)
         ax.set_yscale("log")
-        ax.set_title(act)
-        ax.set_xlabel("depth L (weighted layers)")
-    axes[0].set_ylabel("lambda_min of the NTK")
-    axes[0].legend(fontsize=6)
+        ax.set_xticks(depths)
+        ax.set_title(act, fontsize=10)
+        ax.set_xlabel("depth L")
+    axes[0].set_ylabel("λ_min of the NTK")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     cols = {k: [r[k] for r in rows] for k in rows[0]}
     out.append(FigureResult("zhu2022_depth", fig,
                             f"Exact infinite-width NTK lambda_min (black), certified lower bounds (coloured; vacuous "
@@ -102,16 +107,21 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
             srows.append({"n_skips": k, "mean_length": float(np.mean([j - i for i, j in sub])) if sub else 0.0,
                           "lambda_min": lam_min_certified(exact_kernel(s, X))[0],
                           "schur_recursion": lb_schur_recursion(s, X)})
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     ns = np.array([r["n_skips"] for r in srows])
     ml = np.array([r["mean_length"] for r in srows])
-    sc = ax.scatter(ns, [r["lambda_min"] for r in srows], c=ml, cmap="viridis", marker="o", label="exact lambda_min")
-    ax.scatter(ns + 0.1, [r["schur_recursion"] for r in srows], c=ml, cmap="viridis", marker="s", label="Schur bound")
+    sc = ax.scatter(ns, [r["lambda_min"] for r in srows], c=ml, cmap="viridis", marker="o", label="exact λ_min")
+    ax.scatter(ns + 0.1, [r["schur_recursion"] for r in srows], c=ml, cmap="viridis", marker="s", label="Schur-recursion lower bound")
     fig.colorbar(sc, ax=ax, label="mean skip length")
     ax.set_yscale("log")
     ax.set_xlabel("number of deep skips")
-    ax.set_ylabel("NTK lambda_min")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("λ_min of the NTK")
+    leg = fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8,
+                     frameon=False)
+    for h in leg.legend_handles:             # the marker says which quantity; colour is the skip length
+        h.set_array(None)
+        h.set_facecolor("0.35")
+        h.set_edgecolor("0.35")
     out.append(FigureResult("zhu2022_skips", fig,
                             f"ReLU fc net with {L} weighted layers and random deep-skip masks: exact lambda_min "
                             "(circles) and the certified Schur-recursion lower bound (squares) vs the number of skips, "
@@ -120,15 +130,16 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
     # 3. tightness heat map
     M = np.array([[r["schur_recursion"] / r["lambda_min"] if r["lambda_min"] > 0 else np.nan
                    for r in rows if r["activation"] == a] for a in ACTS])
-    fig, ax = plt.subplots(figsize=(4.5, 3.6))
+    fig, ax = plt.subplots(figsize=(4.8, 3.8), layout="constrained")
     im = ax.imshow(M, vmin=0, vmax=1, cmap="magma", aspect="auto")
     ax.set_xticks(range(len(depths)), [str(x) for x in depths])
     ax.set_yticks(range(len(ACTS)), ACTS)
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
             ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", color="w" if M[i, j] < 0.5 else "k", fontsize=7)
-    fig.colorbar(im, ax=ax, label="bound / lambda_min")
-    ax.set_xlabel("depth")
+    fig.colorbar(im, ax=ax, label="Schur-recursion bound / λ_min")
+    ax.set_xlabel("depth L")
+    ax.set_ylabel("activation")
     out.append(FigureResult("zhu2022_tightness", fig,
                             "Tightness ratio (certified Schur-recursion lower bound) / (exact lambda_min) of the NTK over "
                             "(activation, depth); 1 = tight, 0 = vacuous.",
@@ -142,14 +153,14 @@ def make_figures(scale: str = "small", seed: int = 0, quiet: bool = True,
     em = [eigen_nas_score(s, X, width=width, seeds=seeds)["score"] for s in specs]
     t1 = rank_correlation(cf, ex, n_boot=300, seed=seed)
     t2 = rank_correlation(em, ex, n_boot=300, seed=seed)
-    fig, ax = plt.subplots(figsize=(4.8, 3.8))
-    ax.loglog(ex, np.maximum(cf, 1e-12), "o", label=f"closed-form score (tau={t1['value']:.2f})")
-    ax.loglog(ex, em, "x", label=f"empirical score, width {width} (tau={t2['value']:.2f})")
+    fig, ax = plt.subplots(figsize=(5.2, 4.2), layout="constrained")
+    ax.loglog(ex, np.maximum(cf, 1e-12), "o", label=f"closed-form score (Kendall τ = {t1['value']:.2f})")
+    ax.loglog(ex, em, "x", label=f"empirical score, width {width} (Kendall τ = {t2['value']:.2f})")
     lim = [min(ex) * 0.5, max(ex) * 2]
-    ax.plot(lim, lim, "k:", lw=0.8)
-    ax.set_xlabel("exact infinite-width lambda_min")
+    ax.plot(lim, lim, "k:", lw=0.8, label="y = x")
+    ax.set_xlabel("exact infinite-width λ_min")
     ax.set_ylabel("Eigen-NAS score")
-    ax.legend(fontsize=7)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=1, fontsize=8, frameon=False)
     out.append(FigureResult("zhu2022_eigennas", fig,
                             f"Eigen-NAS scores of {len(specs)} random fc nets (activations per layer from the search "
                             f"set, random deep skips) vs the exact lambda_min: train-free closed-form lower bound "
@@ -171,23 +182,23 @@ def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool, context: Mapping[str
     ctx = Context(scale=scale, seed=seed, quiet=quiet, **(context or {})).for_check("zhu2022.1")
     res = eigennas_nb201(ctx)
     keys = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True, layout="constrained")
     cols: dict[str, list] = {"dataset": [], "search": [], "selected_accuracy": []}
     for ax, (d, key) in zip(axes, keys.items()):
         sel = res["selected"][d]
         ax.hist(sel, bins=30, color=DATASET_COLOURS[d], alpha=0.8)
         ref, tol = EIGENNAS_REF[key], EIGENNAS_TOL[key]
-        ax.axvspan(ref - tol, ref + tol, color="k", alpha=0.15, label=f"paper {ref} ± {tol}")
-        ax.axvline(float(np.mean(sel)), color="k", lw=1.2, label=f"mean selected {np.mean(sel):.2f}")
-        ax.axvline(res["random_sample_mean"][d], color="grey", ls=":", label="random cell (mean)")
-        ax.set_title(d, fontsize=9)
-        ax.set_xlabel("NB201 200-epoch test accuracy of the selected cell (%)")
-        ax.legend(fontsize=6)
+        ax.axvspan(ref - tol, ref + tol, color="k", alpha=0.15, label="paper's value ± the check's tolerance")
+        ax.axvline(float(np.mean(sel)), color="k", lw=1.2, label="mean of the selected cells")
+        ax.axvline(res["random_sample_mean"][d], color="grey", ls=":", label="mean of a random cell")
+        ax.set_title(f"{d}: paper {ref} ± {tol}, selected mean {np.mean(sel):.2f}", fontsize=9)
+        ax.set_xlabel("test accuracy of the selected cell (%)")
         cols["dataset"] += [d] * sel.size
         cols["search"] += list(range(sel.size))
         cols["selected_accuracy"] += sel.tolist()
     axes[0].set_ylabel("searches")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return FigureResult("zhu2022_eigennas_nb201", fig,
                         f"Eigen-NAS on NB201 as check zhu2022.1 runs it: {res['searches']} seeded searches, each the "
                         f"argmax of the exact fc-analog NTK lambda_min among {res['candidates']} random cells; "

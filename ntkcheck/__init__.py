@@ -7,7 +7,7 @@ Subpackages (installed as ``ntkcheck.<name>``, living at the repository's top le
 * ``ntkcheck.paper_checks`` every checkable claim of the four source papers as a named check;
 * ``ntkcheck.figures``      regenerated figures.
 
-The architecture contract is ``ntkcheck.spec.ArchSpec``; see ``docs/`` and the design card.
+The architecture contract is ``ntkcheck.spec.ArchSpec``; see the README's spec format and ``docs/``.
 """
 
 __version__ = "0.1.0"

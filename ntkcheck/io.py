@@ -294,18 +294,37 @@ def _read_npy(path: Path, shape: tuple[int, ...]) -> np.ndarray:
                             f"({' '.join(str(exc).split())[:120]})") from None
 
 
+#: The data name ``example``: 20 points uniform on the unit sphere in R^8 (seed 0), shipped as
+#: ``ntkcheck/examples/X.npy`` so that every README example runs on shipped inputs.
+EXAMPLE_DATA = "example"
+
+
+def _data_path(path: str | os.PathLike) -> Path:
+    """``path``, or the bundled example data for the name ``example`` (when no such file exists)."""
+    if str(path) == EXAMPLE_DATA and not os.path.exists(path):
+        from importlib import resources
+
+        return Path(str(resources.files("ntkcheck").joinpath("examples/X.npy")))
+    return Path(path)
+
+
 def data_shape(path: str | os.PathLike) -> tuple[int, int]:
     """(N, d) of a ``.npy`` data file from its header alone, after the checks :func:`load_data` makes before
     reading (a .npy file, real numeric dtype, 2-D, non-empty): memory can be estimated before loading."""
-    path = Path(path)
+    path = _data_path(path)
     shape, _ = _npy_header(path)
     _check_shape(shape, str(path.name))
     return shape[0], shape[1]
 
 
+def data_dtype(path: str | os.PathLike) -> np.dtype:
+    """The dtype of a ``.npy`` data file, from its header (before conversion to float64 by :func:`load_data`)."""
+    return _npy_header(_data_path(path))[1]
+
+
 def load_array(path: str | os.PathLike) -> np.ndarray:
     """Read a real numeric ``.npy`` file (no pickles) of any shape, header checked before reading (images)."""
-    path = Path(path)
+    path = _data_path(path)
     shape, _ = _npy_header(path)
     if 0 in shape:
         raise NtkcheckError(f"{path.name} is empty (shape {shape})")
@@ -317,9 +336,9 @@ def load_data(path: str | os.PathLike, *, allow_duplicates: bool = False, max_ro
 
     The header is read first (:func:`data_shape`): a file that is not a ``.npy`` array, an object/complex/
     string dtype, a wrong number of dimensions, an empty array, more than ``max_rows`` rows or more data than
-    memory holds is refused before the array is read.
+    memory holds is refused before the array is read.  ``example`` names the bundled data (20 × 8, unit rows).
     """
-    path = Path(path)
+    path = _data_path(path)
     shape = data_shape(path)
     if max_rows is not None and shape[0] > max_rows:
         raise NtkcheckError(f"{path.name} has N = {shape[0]} rows; this command takes at most {max_rows}")

@@ -1,6 +1,6 @@
 r"""Architecture specs: JSON (or a dict) → a frozen, validated :class:`ArchSpec`.
 
-The contract (design card §2, §7).  An architecture is a DAG with nodes ``0..nodes-1``:
+The architecture contract (README "Architectures: the spec format").  An architecture is a DAG with nodes ``0..nodes-1``:
 
 * node 0 is the input embedding, ``node_0 = (σ_w/√d) W₀ x + σ_b b₀`` (``input="dense"``, the default),
   or the raw input with Σ₀₀ = XXᵀ (``input="raw"``, the convention of Chen et al. 2022, Eq. 1);
@@ -68,7 +68,7 @@ EDGE_KINDS = ("zero", "skip", "dense", "linact")
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: The six cell edges (src, dst) in the order of the NB201 string (grouped by target node).
 NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
-#: The fully connected analog of each NB201 op (design card §2): convolutions are ReLU-then-linear,
+#: The fully connected analog of each NB201 op: convolutions are ReLU-then-linear,
 #: average pooling has no width-wise analog and maps to an identity (as the connectivity paper's
 #: code counts pooling as depth 0).
 NB201_ANALOG = {"none": "zero", "skip_connect": "skip", "nor_conv_1x1": "dense:relu",
@@ -382,8 +382,20 @@ def _chen_dag_fields(code: Any) -> dict[str, Any]:
             "note": "Chen et al. 2022 DAG (Eq. 1-2): linear+ReLU edges with c_sigma = 2, no bias, raw centred input"}
 
 
+#: The spec name ``example``: the DAG shipped as ``ntkcheck/examples/dag.json`` (README "Examples").
+EXAMPLE = "example"
+
+
+def example_spec_text() -> str:
+    """The JSON text of the bundled example DAG (what the spec name ``example`` stands for)."""
+    from importlib import resources
+
+    return resources.files("ntkcheck").joinpath("examples/dag.json").read_text(encoding="utf-8")
+
+
 def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpec:
-    """Parse and validate a spec given as a dict, a JSON string, a path to a JSON file, or an NB201 string.
+    """Parse and validate a spec given as a dict, a JSON string, a path to a JSON file, an NB201 string, or the
+    name ``example`` (the bundled DAG, ``ntkcheck/examples/dag.json``).
 
     Raises :class:`~ntkcheck.errors.NtkcheckError` with a one-line message for any malformed spec.
     """
@@ -393,6 +405,8 @@ def parse_spec(obj: Mapping[str, Any] | str | os.PathLike | ArchSpec) -> ArchSpe
         return load_spec(obj)
     if isinstance(obj, str):
         s = obj.strip()
+        if s == EXAMPLE and not os.path.exists(s):
+            s = example_spec_text()
         if s.startswith("|"):
             return nb201_spec(s)
         if s.startswith("{"):
@@ -627,6 +641,8 @@ def parse_any_spec(obj: Any) -> "ArchSpec | ConvCellSpec":
         obj = _read_json(obj)
     elif isinstance(obj, str):
         t = obj.strip()
+        if t == EXAMPLE and not os.path.exists(t):
+            t = example_spec_text()
         if t.startswith("{"):
             try:
                 obj = json.loads(t)

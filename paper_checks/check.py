@@ -1,4 +1,4 @@
-"""The paper-check record, its verdicts and the context a check runs in (design card §6).
+"""The paper-check record, its verdicts and roles, and the context a check runs in.
 
 A paper check is *data plus one function*::
 
@@ -23,27 +23,32 @@ Verdicts
 * ``pass`` / ``fail``: the claim holds / does not hold within the stated tolerance.
 * ``vacuous``: the claim is an inequality whose bound is ≤ 0 (true but says nothing) — never a pass.
 * ``skipped``: not run here, with a reason ("needs a GPU for paper scale", "needs a NATS-Bench file", ...).
-* ``error``: the check crashed; counts as a failure.
+* ``error``: the check crashed; a defect of the toolkit, so it makes ``verify`` exit 1.
 * ``inconclusive``: a ``statistical`` (or ``hypothesis``) check whose confidence interval does not decide
   (e.g. a Kendall τ whose bootstrap 95% CI contains 0 at toy scale); reported with the interval, not failed.
-* For ``kind="hypothesis"`` (statements the digests mark unverified [R], or that they say to report rather
-  than assert) the runner maps pass/fail to the informational verdicts
-  ``supported`` / ``not supported`` (``inconclusive`` when the check says so). They are reported, never
-  counted as the paper's theorem, and never fail the run.
+* For ``kind="hypothesis"`` (statements the paper makes without the evidence being available here, statements
+  to report rather than assert, or records run on a protocol that is not the paper's) the runner maps pass/fail
+  to the informational verdicts ``supported`` / ``not supported`` (``inconclusive`` when the check says so).
 * ``underpowered``: a statistical or hypothesis check whose design cannot detect the paper's claimed effect
-  (80 % power, α = 0.05): reported with its power, never ``pass``/``supported``; it does not fail the run.
+  (80 % power, α = 0.05): reported with its power, never ``pass``/``supported``.
 * ``consistent`` / ``inconsistent``: the verdicts of a ``kind="consistency"`` check (the paper's own
-  arithmetic: its numbers checked against each other, nothing the toolkit measures).  Reported in their own
-  section, never counted as a reproduced claim, never failing the run.
+  arithmetic: its numbers checked against each other, nothing the toolkit measures).
 
-Kinds and what they count as
-----------------------------
-``exact`` / ``numeric`` (toolkit math against exact math or the paper's formula), ``statistical`` (an
-empirical claim decided by an interval), ``hypothesis`` (an unverified [R] statement: reported only),
-``consistency`` (the paper's own arithmetic).  ``Check.role`` says what a verdict counts as in the report's
-opening counts: ``"toolkit"`` (toolkit math verified), ``"paper"`` (a paper claim reproduced / not reproduced)
-or ``"consistency"``.  By default exact/numeric → toolkit, statistical/hypothesis → paper; a record may set
-``role="paper"`` explicitly (e.g. an exact recomputation of a number the paper reports from its data).
+Kinds and roles
+---------------
+``kind`` says how a record decides: ``exact`` / ``numeric`` (against exact math or a formula within a stated
+tolerance), ``statistical`` (an interval decides), ``hypothesis`` (reported only), ``consistency`` (the paper's
+own arithmetic).  ``Check.role`` says what a verdict means and whether it can change the exit status of
+``ntkcheck verify``:
+
+* ``"toolkit"``: the toolkit's own math and engines against an independent reference.  A ``fail`` means the
+  toolkit is wrong: ``verify`` exits 1.  Default for ``exact`` / ``numeric``.
+* ``"paper"``: a claim of a paper, judged on the paper's kind of data.  ``pass`` / ``fail`` count as the paper's
+  claim reproduced / not reproduced (``hypothesis`` records are reported in their own section and never counted
+  there).  Default for ``statistical`` / ``hypothesis``.  Never changes the exit status.
+* ``"extension"``: the toolkit's own question (a transfer of a claim to another setting, a conjecture of this
+  project, a property of the toolkit's bounds), not a paper's claim.  Reported apart; never changes the exit status.
+* ``"consistency"``: the paper's own arithmetic; goes with ``kind="consistency"``.  Never changes the exit status.
 
 Power (what every statistical / hypothesis check states)
 --------------------------------------------------------
@@ -117,8 +122,9 @@ VERDICTS = ("pass", "fail", "vacuous", "skipped", "error", "underpowered") + HYP
 #: Kinds whose verdicts must state their power.
 POWERED_KINDS = ("statistical", "hypothesis")
 #: What a verdict counts as in the report's opening counts (see the module docstring).
-ROLES = ("toolkit", "paper", "consistency")
-#: Verdicts that make ``ntkcheck verify`` exit with status 1.
+ROLES = ("toolkit", "paper", "extension", "consistency")
+#: Verdicts that make ``ntkcheck verify`` exit with status 1: ``error`` in any record, ``fail`` in a
+#: ``role="toolkit"`` record (:attr:`CheckResult.failed`).
 FAILING_VERDICTS = ("fail", "error")
 
 
@@ -128,7 +134,7 @@ FAILING_VERDICTS = ("fail", "error")
 class Check:
     """One checkable claim of a paper.
 
-    ``id``: ``"<paper>.<label>"``, e.g. ``"tenas2021.T1"`` (the digest's label).  ``source``: section,
+    ``id``: ``"<paper>.<label>"``, e.g. ``"tenas2021.T1"``.  ``source``: section,
     theorem/equation, figure or table.  ``how_measured`` / ``how_claimed``: how each side is computed
     (``claimed`` must come from the paper or from exact math, never invented).  ``tolerance`` and
     ``tolerance_reason``: the stated tolerance and why.  ``fn(ctx) -> Outcome``.
@@ -156,8 +162,8 @@ class Check:
     needs: tuple[str, ...] = ()
     scales: tuple[str, ...] = SCALES
     budget_s: float = 10.0
-    trust: str = ""          # the digest's trust label ([V], [D], [P], [R]) when useful
-    role: str = ""           # "toolkit" | "paper" | "consistency"; "" = the kind's default (module docstring)
+    trust: str = ""          # internal provenance note; never printed or written to a report
+    role: str = ""           # one of ROLES; "" = the kind's default (module docstring)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -190,8 +196,8 @@ class Check:
                    scales=tuple(scales), role=role)
 
     def describe(self) -> dict[str, Any]:
-        """The record without its function (for report.json)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "fn"}
+        """The record without its function and its internal provenance note (``trust``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("fn", "trust")}
 
 
 @dataclass
@@ -237,9 +243,9 @@ class CheckResult:
 
     @property
     def failed(self) -> bool:
-        """True when this result makes the run fail (``fail`` or ``error``; hypotheses never do, except by
-        crashing, which is a defect of the check itself)."""
-        return self.verdict in FAILING_VERDICTS
+        """True when this result makes ``verify`` exit 1: the toolkit is wrong (a ``role="toolkit"`` record
+        fails) or a check crashed (``error``, any role: a defect of the toolkit).  Paper findings never do."""
+        return self.verdict == "error" or (self.role == "toolkit" and self.verdict == "fail")
 
     def to_json(self) -> dict[str, Any]:
         from ntkcheck.io import to_jsonable
@@ -649,5 +655,9 @@ def format_value(v: Any, digits: int = 4) -> str:
     if isinstance(v, Mapping):
         s = ", ".join(f"{k}={format_value(x, digits)}" for k, x in list(v.items())[:4])
         return "{" + s + (", …" if len(v) > 4 else "") + "}"
-    s = str(v)
-    return s if len(s) <= 60 else s[:57] + "..."
+    s = " ".join(str(v).split())
+    if len(s) <= 60:
+        return s
+    import textwrap      # shorten at a word boundary, never mid-word
+
+    return textwrap.shorten(s, width=60, placeholder=" …") if " " in s[:59] else s[:59] + "…"

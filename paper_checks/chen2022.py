@@ -96,7 +96,7 @@ def _c5(ctx) -> Outcome:
         return verdict_condition(False, err, 0.0, reason="exact ordering violated")
     return verdict_numeric([err, *vals.values()], [0.0, 2.7425, 1.5432, 0.3571], atol=5e-5,
                            details={"max_err_closed_form": err, "ordering_holds_400_grid": order,
-                                    "note": "closed form vs engine to 1e-12 shown in max_err; digest values to 4 dp"})
+                                    "note": "closed form vs engine to 1e-12 shown in max_err; hand-derived values to 4 dp"})
 
 
 # ---- C3 ------------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def _c8(ctx) -> Outcome:
                1 - 0.2 ** (1 / n), None, 0.0, 0.05, 0.8,
                "smallest violation rate p seen at least once with probability 0.8: 1 - (1 - p)^n >= 0.8")
     out = verdict_condition(ordered, frac, "λ_min ordered as the bounds in every data set",
-                            reason="the bound ordering does not order λ_min when N ≫ d (digest §4 caveat 3)",
+                            reason="the bound ordering does not order λ_min when N ≫ d (the ordering is not a theorem when N ≫ d)",
                             details={"fraction_lambda2_below_lambda1": frac, "datasets_per_setting": reps,
                                      "dag3_largest_everywhere": bool(dag3_best)})
     out.power = pw
@@ -404,7 +404,7 @@ def _c20(ctx) -> Outcome:
                              reason="a certified lambda_min is not positive",
                              details={"dags": len(rows), "min_certified": worst, "rows": rows[:10],
                                       "note": "N up to 24 > d: nonparallel unit data; Lemma 3.1 assumes an analytic "
-                                              "sigma, the paper uses ReLU (digest §3)"})
+                                              "sigma, the paper uses ReLU (§3)"})
 
 
 # ---- C11, C12, C13 ---------------------------------------------------------------------------------------
@@ -455,9 +455,9 @@ def _c11(ctx) -> Outcome:
         meas += [r["d_bar"], r["m_bar"]]
         claim += [d, m]
     if bad:
-        return verdict_condition(False, bad, "route depths as in the digest table", reason="route depths differ")
+        return verdict_condition(False, bad, "route depths as in the worked examples", reason="route depths differ")
     return verdict_numeric(meas, claim, atol=5e-5, details={"rows": len(_WORKED), "darts": list(_DARTS),
-                                                            "note": "digest values are rounded to 4 decimals"})
+                                                            "note": "reference values are rounded to 4 decimals"})
 
 
 def _nb201_dm():
@@ -785,9 +785,26 @@ def _c17(ctx) -> Outcome:
         P = np.array(pts)
         dist = np.linalg.norm(P - P.mean(axis=0), axis=1)
         max_spread = max(max_spread, float(dist.max() - dist.min()))
-    return verdict_numeric([nb, nb_base, im, im_base, max_spread], [6, 9, 11, 15, 0.0], atol=1e-12,
+    # a supernet whose edges each hold one op is that cell: the supernet rule must give the cell rule's (d̄, m̄)
+    # (theory.connectivity.nb201_depth_width, checked against the official code's worked examples by C11) for
+    # 400 seeded NB201 cells, 'none' edges included
+    from ntkcheck.data import nb201_table
+    from ntkcheck.spec import parse_nb201
+    from ntkcheck.theory.connectivity import nb201_depth_width
+
+    cells = nb201_table().arch
+    onehot = {"none": "none", "skip_connect": 0, "avg_pool_3x3": 0, "nor_conv_1x1": 1, "nor_conv_3x3": 1}
+    cell_err = 0.0
+    for i in np.random.default_rng(ctx.seed_for("cells")).choice(len(cells), 400, replace=False):
+        fr = [{"none": 0.0, 0: 0.0, 1: 0.0} for _ in range(6)]
+        for e, op in enumerate(parse_nb201(cells[i])):
+            fr[e][onehot[op]] = 1.0
+        cell_err = max(cell_err, float(np.max(np.abs(np.subtract(_prob_depth_width(fr),
+                                                                  nb201_depth_width(cells[i]))))))
+    return verdict_numeric([nb, nb_base, im, im_base, max_spread, cell_err], [6, 9, 11, 15, 0.0, 0.0], atol=1e-12,
                            details={"labels": ["NB201 evals with DAG", "NB201 evals without", "DARTS-ImageNet with",
-                                               "DARTS-ImageNet without", "round-1 max distance spread"]})
+                                               "DARTS-ImageNet without", "round-1 max distance spread",
+                                               "max |(d̄, m̄) of one-op supernets − cell rule| over 400 cells"]})
 
 
 # ---- the records ---------------------------------------------------------------------------------------
@@ -809,29 +826,29 @@ CHECKS = [
        "λ1 < λ2 < λ3", "§4, Eqs. 7, 9, 11, Fig. 3", "exact",
        "project engine (cross_terms=False) 2×2 eigenvalue at 40 ρ in [−0.95, 0.995]; ordering of the closed forms "
        "on 400 ρ", "closed forms Eqs. 7, 9, 11", "atol 1e-12", "float64 rounding", _c2, needs=(_ENGINE,), budget=3),
-    _c("C3", "Paper rule: diag K^(H) = number of input→output paths (unit-diagonal input)", "§3.3 (stated rule), "
-       "digest §2.1", "exact", "reference recursion (cross terms dropped) on 60 random DAGs",
+    _c("C3", "Paper rule: diag K^(H) = number of input→output paths (unit-diagonal input)", "§3.3 (stated rule)",
+       "exact", "reference recursion (cross terms dropped) on 60 random DAGs",
        "path count by DFS (ArchSpec.n_paths)", "atol 1e-12", "float64 sums of O(10) terms", _c3, budget=2),
     _c("C4", "A finite network's K^(H) converges to the exact (cross-term) recursion, not to the paper rule",
-       "§3.2 Lemma 3.2 / digest §2.2, §2.4", "numeric",
+       "§3.2, Lemma 3.2", "numeric",
        "numpy networks of Eq. 1-2 (DAG#3) at 3 widths, several draws; reference points 4.9099, 5.6703, 7.3407",
        "exact recursion fed the realised K^0, ν^0", "mean |MC − exact| < 0.25 at the largest width and smaller "
        "than at the smallest; |MC − paper| > 1", "per-draw sd ≈ 0.1 at m = 2048 (measured); the exact/paper gap "
        "is ≥ 1.6", _c4, budget=15),
     _c("C5", "Exact 2×2 values: DAG#2 = 3(1 − f) as in the paper, DAG#3 = (2+2/π)(1 − h(·)) + (1 − f) + (1 − ρ); "
-       "ordering λ1 < λ2 < λ3 holds for the exact values", "digest §2.3 [D]", "exact",
+       "ordering λ1 < λ2 < λ3 holds for the exact values", "§4, Eqs. 7, 9, 11 (closed forms derived by hand)", "exact",
        "project engine (cross_terms=True) 2×2 at 40 ρ; closed forms on 400 ρ",
-       "digest §2.3 closed forms; values 2.7425, 1.5432, 0.3571", "atol 5e-5 (digest's 4 decimals); engine vs "
-       "closed form reported (1e-12 expected)", "the digest prints 4 decimals", _c5, needs=(_ENGINE,), budget=3),
+       "closed forms derived by hand from §4, Eqs. 7, 9, 11; values 2.7425, 1.5432, 0.3571", "atol 5e-5 (reference values to 4 decimals); engine vs "
+       "closed form reported (1e-12 expected)", "the hand-derived reference values have 4 decimals", _c5, needs=(_ENGINE,), budget=3),
     _c("C6", "Lemma 3.3: λ_min(K) ≤ min over pairs of the 2×2 principal block's λ_min", "§4, Lemma 3.3", "exact",
        "eigvalsh of 300 random PSD matrices (N 2..14)", "Cauchy interlacing", "relative 1e-12",
        "eigvalsh backward error ≈ N·eps", _c6, budget=2),
     _c("C7", "Eq. 12 equals the paper-rule 2×2 value on the Fig. 3 DAGs and is below it on mixed-depth DAGs "
        "(2_11_002: 1.1880 < 1.1961 at ρ = 0)", "§4, Eq. 12", "exact", "eq12_bound from DFS path depths",
-       "paper-rule 2×2 from the engine; digest values", "atol 5e-5", "digest's 4 decimals", _c7, needs=(_ENGINE,),
+       "paper-rule 2×2 from the engine; hand-derived values", "atol 5e-5", "reference values to 4 decimals", _c7, needs=(_ENGINE,),
        budget=2),
     _c("C8", "Larger Eq. 12 bound ⇒ larger λ_min (the DAG ordering transfers to the exact N×N λ_min)", "§4 "
-       "(comparison of DAGs), digest §4 caveat 3", "hypothesis",
+       "(comparison of DAGs; the ordering is not a theorem when N ≫ d)", "hypothesis",
        "exact N×N λ_min of the three DAGs on random unit data for (d, N) ∈ {(5,100), (10,100), (20,30), (50,30), "
        "(10,10)}", "the paper's ordering of the bounds", "none (ordering must hold in every data set)",
        "a qualitative claim", _c8, needs=(_ENGINE,), budget=25),
@@ -840,7 +857,7 @@ CHECKS = [
        "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 10 seeds; paper: "
        "width 1024, lr 1e-5, 1000 epochs, 10 seeds", "per-seed ordering of early-epoch train accuracy",
        "exact 95% interval of the ordered-seed rate above 2/3 → pass; below → fail; else inconclusive",
-       "a qualitative trend over seeds (digest C9, >= 5 seeds); 10 seeds so that the interval can decide both "
+       "a qualitative trend over seeds (>= 5 seeds); 10 seeds so that the interval can decide both "
        "ways; small scale raises lr to see movement in 4 epochs", _c9,
        needs=("torch", "module:ntkcheck.empirical.networks"), budget=180),
     _c("C10", "Theorem 3.1: ‖y − f(k)‖² ≤ (1 − ηλ_min(K^(H))/2)^k ‖y − f(0)‖² under full-batch GD, with λ_min(K^(H)) "
@@ -853,15 +870,15 @@ CHECKS = [
        "SE: the measured spread over seeds; 5%: the O(1/n) finite-width bias at n = 1024; a λ_min off by ×20 "
        "fails the second condition", _c10, needs=("torch", "module:ntkcheck.empirical.networks", _ENGINE), budget=60),
     _c("C11", "(d̄, m̄) of the worked NB201 cells and DARTS genotypes under the official code's rules", "Def. 4.1, "
-       "Eq. 13; official code; digest §5 tables", "exact", "nb201_depth_width / darts_depth_width (this project)",
-       "digest tables (the official functions run unchanged)", "atol 5e-5", "digest's rounding", _c11, budget=1,
+       "Eq. 13; official code", "exact", "nb201_depth_width / darts_depth_width (this project)",
+       "worked examples computed by the official functions run unchanged", "atol 5e-5", "reference values rounded to 4 decimals", _c11, budget=1,
        trust="[D]"),
     _c("C12", "NB201: 32 distinct (d̄, m̄); d̄ ∈ {0} ∪ [0.25, 3], m̄ ∈ {0} ∪ [1/3, 4]; centre (1.625, 2.167) and "
-       "half-radius (0.6875, 0.917) only when d̄ = 0 is excluded", "§5.3; digest §6", "exact",
-       "all 15,625 cells", "digest [D] numbers", "atol 5e-5", "digest's rounding", _c12, budget=5, trust="[D]"),
+       "half-radius (0.6875, 0.917) only when d̄ = 0 is excluded", "§5.3", "exact",
+       "all 15,625 cells", "numbers computed from the official code's rule", "atol 5e-5", "reference values rounded to 4 decimals", _c12, budget=5, trust="[D]"),
     _c("C13", "Kept fractions of NB201: code 8,226; paper ½ radius 6,256; ¾ 9,762; full 13,642; ¼ 1,376 (rounded "
-       "numbers: ¼ 1,760, full 13,634)", "§5.3, Table 3; official code; digest §6", "exact", "all 15,625 cells",
-       "digest [D] counts", "exact integer counts", "counting", _c13, budget=5, trust="[D]"),
+       "numbers: ¼ 1,760, full 13,634)", "§5.3, Table 3; official code", "exact", "all 15,625 cells",
+       "counts computed from the official code's rule", "exact integer counts", "counting", _c13, budget=5, trust="[D]"),
     _c("C14", "Table 2: the search-cost reductions −40.2% (WOT+DAG) and −30.9% (TE-NAS+DAG) follow from the stated "
        "costs, and every accuracy is below the NB201 optimum (the WOT/TE-NAS accuracies themselves are not "
        "reproduced: they need CIFAR batches and per-architecture WOT scores)", "§5.3, Table 2", "consistency",
@@ -889,13 +906,15 @@ CHECKS = [
        "partial τ ≥ 0.1 on every dataset (a census: effect size, no sampling test)",
        "Cohen's small effect as the smallest effect of interest; a census has no sampling error", _c16_size,
        budget=10, role=_EXTENSION_ROLE),
-    _c("C17", "TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs 15 on DARTS ImageNet); in round 1 all "
-       "candidate removals are equidistant from the centroid", "§5.3; official TENAS/prune_tenas.py; digest §6",
-       "consistency", "counting rule and this project's implementation of the supernet (d̄, m̄) rule",
-       "digest counts; symmetry", "exact", "integer counts / distances of identical points", _c17, budget=1,
-       trust="[D]"),
+    _c("C17", "The toolkit's supernet (d̄, m̄) rule: TE-NAS+DAG evaluates 6 instead of 9 ops per NB201 edge (11 vs "
+       "15 on DARTS ImageNet); in round 1 all candidate removals are equidistant from the centroid",
+       "Chen et al. 2022 §5.3; official TENAS/prune_tenas.py", "exact",
+       "this toolkit's implementation of the supernet (d̄, m̄) rule and its evaluation counts; one-op supernets of "
+       "400 seeded NB201 cells against the cell rule (checked by C11)",
+       "counts from the pruning schedule of the official code (prune_number, pre_reserve 2); symmetry of the round-1 "
+       "candidates", "exact", "integer counts / distances of identical points", _c17, budget=1),
     _c("C18", "The connectivity filter keeps better cells than it drops (the premise of WOT+DAG and TE-NAS+DAG, "
-       "§5.3, Tables 2-3)", "§5.3; digest §6", "statistical",
+       "§5.3, Tables 2-3)", "§5.3", "statistical",
        "all 15,625 NB201 cells, each dataset: mean accuracy of kept − dropped cells under the code's window "
        "(0.99-2.51 × 0.99-3.01) and the paper's ½-radius rule; kept-set mean for full/¾/½/¼ windows reported",
        "the paper's premise: the filter removes bad (extreme) cells",

@@ -1,14 +1,14 @@
 r"""The exact convolutional NB201 kernels (:mod:`ntkcheck.theory.conv_kernels`) against the real NB201 accuracies.
 
-Hypotheses, reported and never counted as a paper's theorem (kind ``hypothesis``): the papers measure κ_N and
-λ_min on *finite* networks *with* batch normalization, and the exact kernels here are the infinite-channel
-limit *without* BN, so transferring their claims to this limit is itself the hypothesis.
+Toolkit extensions (role ``extension``, kind ``hypothesis``): the papers measure κ_N and λ_min on *finite*
+networks *with* batch normalization, and the exact kernels here are the infinite-channel limit *without* BN, so
+transferring their claims to this limit is this toolkit's question, not a claim of the papers.
 
 * K1 (TE-NAS, Chen et al. 2021, Fig. 1, Kendall τ = −0.42 for the finite-width κ_N over NB201, dataset
-  inferred CIFAR-100 [R]): κ_N = λ_max/λ_min of the exact conv NTK correlates negatively with test accuracy.
+  taken to be CIFAR-100): κ_N = λ_max/λ_min of the exact conv NTK correlates negatively with test accuracy.
 * K2 (Zhu et al. 2022 §5 / Eigen-NAS: a larger λ_min of the NTK predicts better generalisation; no effect
   size stated): λ_min of the exact conv NTK correlates positively with test accuracy.
-* K3 (this toolkit's question, issue 17): the exact conv kernel ranks cells by accuracy better than the fully
+* K3 (this toolkit's question): the exact conv kernel ranks cells by accuracy better than the fully
   connected analog of the same cells (conv → dense:relu, avg_pool → skip): the paired difference
   τ(λ_min^conv, acc) − τ(λ_min^fc, acc) > 0.  Reported beside it: τ(λ_min^conv, λ_min^fc), how much of
   the conv order the analog keeps.
@@ -132,15 +132,18 @@ _HOW = ("exact infinite-width NTK of the convolutional cell (conv stem, pooling,
 _c = functools.partial(Check.record, PAPER)
 CHECKS = [
     _c("K1", CHECK_DATA["K1"]["claimed"] + ", transferred to the exact conv kernel without BN",
-       "TE-NAS (Chen et al. 2021) Fig. 1; issue 17", "hypothesis", "κ_N = λ_max/λ_min; " + _HOW,
+       "TE-NAS (Chen et al. 2021) Fig. 1, carried over to the exact conv kernel by this toolkit", "hypothesis",
+       "κ_N = λ_max/λ_min; " + _HOW,
        "sign from the paper; effect −0.42 (finite network with BN) for the power", "95% CI excludes 0",
-       "bootstrap over cells; power_kendall at n", functools.partial(_check, "K1"), budget=15),
+       "bootstrap over cells; power_kendall at n", functools.partial(_check, "K1"), budget=15,
+       role="extension"),
     _c("K2", CHECK_DATA["K2"]["claimed"] + ", for the exact conv kernel without BN",
-       "Zhu et al. 2022 §5; issue 17", "hypothesis", "λ_min; " + _HOW, "direction only (no effect size stated)",
-       "95% CI excludes 0", "bootstrap over cells", functools.partial(_check, "K2"), budget=15),
+       "Zhu et al. 2022 §5, carried over to the exact conv kernel by this toolkit", "hypothesis", "λ_min; " + _HOW, "direction only (no effect size stated)",
+       "95% CI excludes 0", "bootstrap over cells", functools.partial(_check, "K2"), budget=15,
+       role="extension"),
     _c("K3", "the exact conv kernel's λ_min ranks NB201 cells by accuracy better than the fc analog's",
-       "issue 17 (no paper claim)", "hypothesis",
+       "this toolkit's question (no paper claims it)", "hypothesis",
        "paired τ difference; the fc analog's λ_min from theory.nb201 on the same images, flattened; " + _HOW,
        "direction only", "95% CI excludes 0", "paired bootstrap over cells", functools.partial(_check, "K3"),
-       budget=15),
+       budget=15, role="extension"),
 ]

@@ -323,7 +323,7 @@ def build_table(cfg: MicrobenchConfig, cache_dir: Path, *, device: str = "cpu", 
     desc = (f"toy protocol, not NAS-Bench-201 (used for claims about fully connected nets): built-in "
             f"micro-benchmark: {len(archs)} networks (NB201 cells as fc analog and small conv nets, "
             f"mixed-activation fc nets) trained {cfg.epochs} epochs on sklearn digits; test accuracy on "
-            f"{1797 - cfg.n_train} held-out images (cache {folder})")
+            f"{1797 - cfg.n_train} held-out images")
     return AccuracyTable("microbench", desc, archs, recs, {"key": cfg.key(), **asdict(cfg)},
                          time.perf_counter() - t0, cached)
 

@@ -4,14 +4,14 @@ real 200-epoch accuracies of :func:`ntkcheck.data.nb201_table` (NATS-Bench tss; 
 Two populations, both deterministic in the run seed:
 
 * **the fc analog, every cell** (:func:`analog_lambda_min`): the exact infinite-width NTK λ_min of each of the
-  15,625 cells' fully connected analog (design card §2: conv → dense(relu), skip/avg-pool → skip, none → zero;
+  15,625 cells' fully connected analog (conv → dense(relu), skip/avg-pool → skip, none → zero;
   :mod:`ntkcheck.theory.nb201`, 729 analog classes) on a fixed, class-balanced batch of sklearn *digits* rows
   (unit norm).  Cheap (seconds) and exact; what it cannot represent is said in each record: it is an analog of
   the cell, not the paper's convolutional network on CIFAR images.
 * **the conv proxy, a stratified sample** (:func:`conv_proxy`): ``n_cells`` non-degenerate cells drawn without
   replacement, an equal number from each accuracy quantile bin (``strata`` bins of the CIFAR-10 accuracy over the
   non-degenerate cells; seeded), each built as a small NB201 *convolutional* network with the cell BN of Mok et
-  al.'s code (non-affine, batch statistics, conv bias; digest lga §5; PyTorch default init), and trained on
+  al.'s code (non-affine, batch statistics, conv bias; PyTorch default init), and trained on
   digits with Mok's optimiser (SGD lr 0.025, momentum 0.9, weight decay 3e-4).  The logit-sum NTK of the LGA
   code ('weight' parameters without the classifier, train-mode BN) on a fixed class-balanced probe batch is
   stored at initialisation and after every epoch in ``stages``.  Toy-scale *protocol*, real *targets*: the
@@ -36,11 +36,17 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["ProxyConfig", "stratified_cells", "conv_proxy", "ProxyTable", "analog_lambda_min", "accuracies",
-           "kendall_per_dataset", "combine_datasets", "DATASETS"]
+           "kendall_per_dataset", "combine_datasets", "DATASETS", "PAPER_PROTOCOL", "high_accuracy_stratum",
+           "seed_replicates"]
 
-#: NB201 accuracy columns of :mod:`ntkcheck.data` (Mok et al.'s code queries all three, digest lga §5).
+#: NB201 accuracy columns of :mod:`ntkcheck.data` (Mok et al.'s official code queries all three).
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 PROTOCOL_VERSION = 1
+#: What Mok et al. ran (their official code, naver-ai/demystifying-ntk), for every record on the conv proxy.
+PAPER_PROTOCOL = ("paper's protocol (Mok et al. 2022, official code): full-size NB201 networks (C = 16, 5 cells per "
+                  "stage) on CIFAR-10, CIFAR-100 and ImageNet16-120 images; NTK on one batch of 256 images, at "
+                  "initialisation and after 1 epoch of SGD (lr 0.025, momentum 0.9, weight decay 3e-4, batch 1024); "
+                  "the first 1000 NB201 architectures; kernel tracking over 100 epochs")
 
 
 def accuracies(dataset: str) -> np.ndarray:
@@ -154,7 +160,7 @@ class ProxyConfig:
     strata: int = 8               # CIFAR-10 accuracy quantile bins over the non-degenerate cells
     C: int = 4                    # stage-1 channels (8 in stage 2)
     stages: tuple[int, ...] = (1, 3)   # epochs after which the kernel is stored (0 = init always)
-    lr: float = 0.025             # Mok et al.'s code (digest lga §5)
+    lr: float = 0.025             # Mok et al.'s official code
     momentum: float = 0.9
     weight_decay: float = 3e-4
     batch_size: int = 128
@@ -267,14 +273,48 @@ class ProxyTable:
         return {"population": f"{len(self.index)} NB201 cells, stratified: {c.n_cells // c.strata} per CIFAR-10 "
                               f"accuracy bin ({c.strata} equal-count bins of the non-degenerate cells), seed {c.seed}",
                 "network": f"NB201 conv net C={c.C}, one cell per stage, 2 stages, 1x8x8 input, non-affine batch-"
-                           "statistics cell BN, conv bias, PyTorch default init (Mok et al.'s code, digest lga §5)",
+                           "statistics cell BN, conv bias, PyTorch default init (as Mok et al.'s official code)",
                 "training": f"SGD lr {c.lr}, momentum {c.momentum}, wd {c.weight_decay}, batch {c.batch_size}, "
-                            f"{c.n_train} sklearn-digits images (toy protocol)",
+                            f"{max(c.stages)} epochs on {c.n_train} sklearn-digits images (toy protocol)",
+                "paper_protocol": PAPER_PROTOCOL,
                 "kernel": f"logit-sum NTK, 'weight' params without classifier, train-mode BN, {10 * c.per_class} "
                           "class-balanced probe images",
                 "stages (epochs)": list(self.stage_epochs), "indices": self.index.tolist(),
                 "accuracy_source": "ntkcheck.data.nb201_table (NATS-Bench tss 200-epoch test accuracy)",
                 "config_key": c.key()}
+
+
+def high_accuracy_stratum(t: ProxyTable) -> np.ndarray:
+    """Positions (in ``t``) of the sample's top CIFAR-10 accuracy bin: the ``n_cells // strata`` most accurate
+    cells, which the stratified sampler drew from the highest of its equal-count bins."""
+    k = t.config.n_cells // t.config.strata
+    return np.sort(np.argsort(-t.accuracy("cifar10"), kind="stable")[:k])
+
+
+def seed_replicates(ctx, t: ProxyTable, positions: Sequence[int], n_seeds: int) -> list[list[np.ndarray]]:
+    """For each cell ``t.cells[p]``: its stage kernels under ``n_seeds`` independent initialisations and data
+    orders (the population's own run first, then ``n_seeds − 1`` replicates with seeds of their own), cached beside
+    the population (``<index>-r<k>.npz``)."""
+    from ntkcheck.io import save_npz_atomic
+
+    cfg = t.config
+    folder = Path(ctx.cache_dir) / "nb201_proxy" / cfg.key()
+    out = []
+    with _one_thread():
+        for p in positions:
+            i = int(t.index[p])
+            runs = [t.kernels[p]]
+            for r in range(1, n_seeds):
+                path = folder / f"{i:05d}-r{r}.npz"
+                rec = _load(path)
+                if rec is None:
+                    rec = _measure(t.cells[p], cfg, seed=cfg.seed * 100_003 + i + 1_000_003 * r)
+                    save_npz_atomic(path, **{n: np.asarray(v) for n, v in rec.items()})
+                    rec = _load(path)
+                runs.append(rec["kernels"])
+            ctx.progress(f"seed replicates {len(out) + 1}/{len(positions)}")
+            out.append(runs)
+    return out
 
 
 def conv_proxy(ctx) -> ProxyTable:

@@ -39,23 +39,41 @@ def all_checks() -> list[Check]:
     return checks
 
 
+def _matches(check: Check, pat: str) -> bool:
+    return id_matches(check.id, pat, paper=check.paper)
+
+
+def id_matches(check_id: str, pat: str, *, paper: str | None = None) -> bool:
+    """True iff ``pat`` (lower case) names the record ``check_id``: its exact id, its paper's name (the id's
+    prefix unless given), or a shell glob (``fnmatch``) over the id or the paper.  Never by substring:
+    ``tenas2021.T1`` is one record, not T10–T12."""
+    keys = (check_id.lower(), (paper or check_id.split(".", 1)[0]).lower())
+    if any(ch in pat for ch in "*?["):
+        return any(fnmatch.fnmatchcase(k, pat) for k in keys)
+    return pat in keys
+
+
+def only_patterns(pattern: str | None) -> list[str]:
+    """The comma-separated patterns of ``--only`` (stripped, lower case; empty → every check)."""
+    return [p.strip().lower() for p in (pattern or "").split(",") if p.strip()]
+
+
+def selects(pattern: str | None, check: Check) -> bool:
+    """True iff ``--only pattern`` selects ``check`` (no pattern selects everything)."""
+    pats = only_patterns(pattern)
+    return not pats or any(_matches(check, p) for p in pats)
+
+
 def select(checks: list[Check], pattern: str | None) -> list[Check]:
-    """Checks whose id or paper matches ``pattern``: comma-separated shell globs (``tenas2021.T*``) or
-    substrings (``T1``, ``mok``), case-insensitive.  No match → NtkcheckError."""
-    if not pattern:
+    """Checks that ``pattern`` selects: comma-separated exact ids (``tenas2021.T1``), paper names (``tenas2021``:
+    all its records) or shell globs (``mok2022.L*``), case-insensitive; nothing is matched by substring.  A pattern
+    that matches no check → NtkcheckError (one line, before any work)."""
+    pats = only_patterns(pattern)
+    if not pats:
         return list(checks)
-    pats = [p.strip().lower() for p in pattern.split(",") if p.strip()]
-    out = []
-    for c in checks:
-        keys = (c.id.lower(), c.paper.lower())
-        for p in pats:
-            if any(ch in p for ch in "*?[") and any(fnmatch.fnmatchcase(k, p) for k in keys):
-                out.append(c)
-                break
-            if not any(ch in p for ch in "*?[") and (p in keys[0] or p == keys[1]):
-                out.append(c)
-                break
-    if not out:
-        raise NtkcheckError(f"--only {pattern!r} matches no check (ids look like 'tenas2021.T1'; "
-                            f"papers: {', '.join(available_papers())})")
-    return out
+    unmatched = [p for p in pats if not any(_matches(c, p) for c in checks)]
+    if unmatched:
+        raise NtkcheckError(f"--only: {', '.join(repr(p) for p in unmatched)} matches no check (give an exact id "
+                            f"like 'tenas2021.T1', a glob like 'mok2022.L*', or a paper: "
+                            f"{', '.join(available_papers())})")
+    return [c for c in checks if any(_matches(c, p) for p in pats)]

@@ -2,7 +2,12 @@
 
 The report files are written atomically *after* all checks ran (``ntkcheck.io.write_*_atomic``): a run
 that is interrupted or crashes in the runner leaves no half-written report; a check that crashes is
-recorded with verdict ``error`` (a failure) and the report is still complete.
+recorded with verdict ``error`` and the report is still complete.
+
+Exit status (:func:`exit_status`): 1 when the toolkit is wrong — a ``role="toolkit"`` record fails, a check
+errors, a figure cannot be drawn — or, with ``--baseline``, when a verdict differs from the earlier report; else 0.
+The papers' findings never change it.  Every result falls in exactly one bucket of the opening counts
+(:func:`bucket`, :data:`HEADLINE`).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.paper_checks.check import (ALPHA, FAILING_VERDICTS, VERDICTS, Check, CheckResult, Context,
-                                         format_value, missing_needs, run_check)
+from ntkcheck.paper_checks.check import (ALPHA, Check, CheckResult, Context, VERDICTS, format_value,
+                                         missing_needs, run_check)
 from ntkcheck.paper_checks.registry import all_checks, select
 
 REPORT_SCHEMA = "ntkcheck.verify/1"
@@ -40,6 +45,7 @@ class VerifyOptions:
     sweep: str | None = None
     figures: bool = True
     cache_dir: str | None = None
+    baseline: str | None = None             # an earlier report.json: exit 1 when any verdict differs from it
     argv: tuple[str, ...] = ("verify",)     # the arguments after the program name, as the CLI received them
 
 
@@ -82,10 +88,9 @@ def make_context(opts: VerifyOptions) -> Context:
         nb = str(p.resolve())
     kw: dict[str, Any] = {}
     if opts.sweep:
-        from ntkcheck.sweep.store import open_store
-
-        open_store(opts.sweep, create=False).close()     # missing, corrupt or foreign: a one-line error now
-        kw["sweep"] = str(Path(opts.sweep).resolve())
+        if not Path(opts.sweep).is_file():
+            raise NtkcheckError(f"--sweep store {opts.sweep} does not exist")
+        kw["sweep"] = str(Path(opts.sweep).resolve())      # its content is checked by check_sweep_store
     if opts.cache_dir:
         kw["cache_dir"] = Path(opts.cache_dir)
     return Context(scale=opts.scale, seed=opts.seed, device=resolve_device(opts.device), jobs=opts.jobs,
@@ -179,7 +184,7 @@ def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
                     except Exception as exc:  # the worker process itself died
                         by_id[c.id] = CheckResult(id=c.id, paper=c.paper, kind=c.kind, claim=c.claim, source=c.source,
                                                   verdict="error", error=f"worker failed: {type(exc).__name__}: {exc}",
-                                                  scale=ctx.scale)
+                                                  scale=ctx.scale, role=c.role)
                     bar.set_postfix_str(c.id)
                     bar.update(1)
             results = [by_id[c.id] for c in checks]
@@ -275,32 +280,184 @@ def summarize(results: Sequence[CheckResult]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-#: The report's opening counts, in order: (key, label, role, verdicts counted).
+#: The report's buckets, in the order of its opening counts: (key, label).  Every result falls in exactly one
+#: (:func:`bucket`), so the counts add up to the number of records.
 HEADLINE = (
-    ("toolkit_math_verified", "toolkit math verified", "toolkit", ("pass",)),
-    ("paper_claims_reproduced", "paper claims reproduced", "paper", ("pass", "supported")),
-    ("paper_claims_not_reproduced", "paper claims not reproduced or contradicted", "paper", ("fail", "not supported")),
-    ("inconclusive", "inconclusive", None, ("inconclusive",)),
-    ("underpowered", "underpowered", None, ("underpowered",)),
-    ("toolkit_math_failed", "toolkit math FAILED", "toolkit", ("fail",)),
-    ("errors", "errors", None, ("error",)),
-    ("vacuous", "vacuous", None, ("vacuous",)),
-    ("skipped", "skipped", None, ("skipped",)),
-    ("paper_arithmetic_consistent", "paper's own arithmetic consistent", "consistency", ("consistent",)),
-    ("paper_arithmetic_inconsistent", "paper's own arithmetic inconsistent", "consistency", ("inconsistent",)),
+    ("toolkit_math_verified", "toolkit math verified"),
+    ("toolkit_math_failed", "toolkit math FAILED"),
+    ("paper_claims_reproduced", "paper claims reproduced"),
+    ("paper_claims_not_reproduced", "paper claims not reproduced"),
+    ("inconclusive", "inconclusive"),
+    ("underpowered", "underpowered"),
+    ("hypotheses", "hypotheses"),
+    ("extensions", "toolkit extensions"),
+    ("consistency", "paper's own arithmetic"),
+    ("vacuous", "vacuous"),
+    ("skipped", "skipped"),
+    ("errors", "errors"),
 )
 
 
+def bucket(r: CheckResult | Mapping[str, Any]) -> str:
+    """The one headline bucket of a result (a :class:`CheckResult` or its JSON form).
+
+    ``error`` and ``skipped`` first (any role); then the role's own section: ``consistency``, ``extension``
+    (the toolkit's own questions), ``hypothesis`` records of a paper; what is left is toolkit math (verified /
+    FAILED) or a paper claim (reproduced / not reproduced / inconclusive / underpowered), ``vacuous`` apart."""
+    get = r.get if isinstance(r, Mapping) else (lambda k: getattr(r, k))
+    verdict, role, kind = get("verdict"), get("role"), get("kind")
+    if verdict == "error":
+        return "errors"
+    if verdict == "skipped":
+        return "skipped"
+    if role == "consistency":
+        return "consistency"
+    if role == "extension":
+        return "extensions"
+    if kind == "hypothesis":
+        return "hypotheses"
+    if verdict in ("vacuous", "inconclusive", "underpowered"):
+        return verdict
+    if role == "toolkit":
+        return "toolkit_math_verified" if verdict == "pass" else "toolkit_math_failed"
+    return "paper_claims_reproduced" if verdict == "pass" else "paper_claims_not_reproduced"
+
+
 def headline(results: Sequence[CheckResult]) -> dict[str, int]:
-    """The three counts a referee asks for first, then the undecided ones (see :data:`HEADLINE`)."""
-    return {key: sum(1 for r in results if r.verdict in verdicts and (role is None or r.role == role))
-            for key, _, role, verdicts in HEADLINE}
+    """How many results fall in each bucket of :data:`HEADLINE` (they add up to ``len(results)``)."""
+    out = {key: 0 for key, _ in HEADLINE}
+    for r in results:
+        out[bucket(r)] += 1
+    return out
 
 
 def headline_text(h: dict[str, int]) -> str:
-    first = " / ".join(f"{h[k]} {label}" for k, label, _, _ in HEADLINE[:3])
-    rest = ", ".join(f"{h[k]} {label}" for k, label, _, _ in HEADLINE[3:] if h.get(k))
-    return f"{first}" + (f"; {rest}" if rest else "")
+    """The opening counts: toolkit math verified / failed; paper claims reproduced / not reproduced; then
+    inconclusive, underpowered; then the sections (hypotheses, extensions, the paper's own arithmetic) and the
+    rest, each shown when non-zero."""
+    lab = dict(HEADLINE)
+    first = (f"{h['toolkit_math_verified']} {lab['toolkit_math_verified']} / {h['toolkit_math_failed']} "
+             f"{lab['toolkit_math_failed']}; {h['paper_claims_reproduced']} {lab['paper_claims_reproduced']} / "
+             f"{h['paper_claims_not_reproduced']} {lab['paper_claims_not_reproduced']}; {h['inconclusive']} "
+             f"inconclusive, {h['underpowered']} underpowered")
+    rest = ", ".join(f"{h[k]} {lab[k]}" for k, _ in HEADLINE[6:] if h.get(k))
+    return first + (f"; {rest}" if rest else "")
+
+
+def exit_status(results: Sequence[CheckResult], figure_errors: Sequence[str] = (),
+                baseline_changes: Mapping[str, Any] | None = None) -> int:
+    """1 when the toolkit is wrong — a ``role="toolkit"`` record fails, a check errors or a figure cannot be
+    drawn — or, with ``--baseline``, when any verdict differs from the earlier report; else 0.  Paper findings
+    (reproduced or not, inconclusive, underpowered, hypotheses, extensions, consistency) never change it."""
+    broken = any(r.failed for r in results) or bool(figure_errors)
+    changed = bool(baseline_changes and baseline_changes.get("n_changed"))
+    return 1 if (broken or changed) else 0
+
+
+# ---- --baseline ----------------------------------------------------------------------------------------
+
+def load_baseline(path: str | os.PathLike) -> dict[str, str]:
+    """``{id: verdict}`` of an earlier ``report.json`` of ``ntkcheck verify``; a missing, unreadable or foreign
+    file is a one-line :class:`NtkcheckError` (checked before any work)."""
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise NtkcheckError(f"--baseline {p} does not exist or is not a file")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NtkcheckError(f"--baseline {p} is not a JSON report ({type(exc).__name__})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA or not isinstance(doc.get("results"), list):
+        raise NtkcheckError(f"--baseline {p} is not a report.json of ntkcheck verify (schema {REPORT_SCHEMA})")
+    out: dict[str, str] = {}
+    for r in doc["results"]:
+        if not (isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("verdict"), str)):
+            raise NtkcheckError(f"--baseline {p}: a result without an id and a verdict")
+        out[r["id"]] = r["verdict"]
+    return out
+
+
+def compare_baseline(old: Mapping[str, str], results: Sequence[CheckResult], only: str | None,
+                     name: str) -> dict[str, Any]:
+    """Verdicts that differ from the baseline (``old → new``), and records present on one side only.  With
+    ``--only``, baseline records the selection would not include are left out of the comparison."""
+    from ntkcheck.paper_checks.registry import id_matches, only_patterns
+
+    pats = only_patterns(only)
+    new = {r.id: r.verdict for r in results}
+    old = {k: v for k, v in old.items() if not pats or any(id_matches(k, p) for p in pats)}
+    changed = [{"id": k, "old": old[k], "new": new[k]} for k in new if k in old and old[k] != new[k]]
+    only_old = sorted(k for k in old if k not in new)
+    only_new = [k for k in new if k not in old]
+    return {"file": name, "changed": changed, "only_in_baseline": only_old, "only_in_this_run": only_new,
+            "n_changed": len(changed) + len(only_old) + len(only_new)}
+
+
+def baseline_lines(b: Mapping[str, Any]) -> list[str]:
+    """The comparison with the baseline, one line per changed record."""
+    if not b["n_changed"]:
+        return [f"every verdict as in the baseline {b['file']}"]
+    out = [f"{b['n_changed']} record(s) differ from the baseline {b['file']}:"]
+    out += [f"  {c['id']}: {c['old']} -> {c['new']}" for c in b["changed"]]
+    out += [f"  {k}: only in the baseline" for k in b["only_in_baseline"]]
+    out += [f"  {k}: not in the baseline" for k in b["only_in_this_run"]]
+    return out
+
+
+# ---- probing outputs before any work ---------------------------------------------------------------------
+
+def probe_directory(path: Path, what: str) -> None:
+    """Refuse (one-line :class:`NtkcheckError`) a directory that cannot be written or created: the path or an
+    ancestor is a file, or the nearest existing ancestor is not writable (tested by creating and removing a
+    temporary file there, so nothing is left behind).  Nothing is created."""
+    import tempfile
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NtkcheckError(f"{what} {path} exists and is not a directory")
+    anc = path
+    while not anc.exists():
+        if anc.parent == anc:
+            break
+        anc = anc.parent
+    if not anc.is_dir():
+        raise NtkcheckError(f"{what} {path} cannot be created: {anc} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=anc):
+            pass
+    except OSError as exc:
+        raise NtkcheckError(f"{what} {path} is not writable ({anc}: {exc.strerror or type(exc).__name__})") from None
+
+
+def check_sweep_store(ctx: Context) -> None:
+    """``--sweep STORE``: refuse (one line, before any work) a store that is missing, not a results store, of
+    another search space, or without both ``kappa`` and ``regions`` of NB201 cells; keeps the loaded population
+    for the run."""
+    from ntkcheck.paper_checks.nb201_population import sweep_population
+    from ntkcheck.sweep.store import open_store
+
+    st = open_store(ctx.sweep, create=False)
+    try:
+        space = st.meta().get("space")
+        metrics = {c["metric"] for c in st.configs().values()}
+    finally:
+        st.close()
+    if space != "nb201":
+        raise NtkcheckError(f"--sweep {ctx.sweep} holds a sweep of space {space!r}, not 'nb201' (run `ntkcheck sweep "
+                            "kappa,regions --space nb201 --out STORE`)")
+    missing = [m for m in ("kappa", "regions") if m not in metrics]
+    if missing:
+        raise NtkcheckError(f"--sweep {ctx.sweep} holds no {' and no '.join(missing)} values (it has "
+                            f"{', '.join(sorted(metrics)) or 'no metric'}; run `ntkcheck sweep kappa,regions --space "
+                            "nb201 --out STORE`)")
+    try:
+        ctx.shared["nb201_population"] = sweep_population(ctx)
+    except NtkcheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a store whose rows the population cannot read is bad input
+        raise NtkcheckError(f"--sweep {ctx.sweep} cannot be read as an NB201 population ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())[:200]})") from None
 
 
 def interval_of(r: dict[str, Any]) -> list[float] | None:
@@ -328,39 +485,69 @@ def _measured_cell(r: dict[str, Any]) -> str:
     return m + (f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "")
 
 
+#: What each role decides, for report.md (the same paragraphs as ``ntkcheck verify --help``).
+ROLE_TEXT = (
+    ("Toolkit math", "toolkit",
+     "the toolkit's own math and engines (kernel recursions, empirical NTKs, metrics, bounds, the accuracy table) "
+     "against an independent reference: exact math, a second method, Monte Carlo, or facts that pin the data. "
+     "`pass` = verified; `fail` = the toolkit is wrong, and `verify` exits 1."),
+    ("Paper claims", "paper",
+     "a paper's claim judged on the paper's kind of data: exact claims within a stated tolerance, statistical "
+     "claims by a 95% interval with n, the test and the smallest effect detectable with 80% power at α = 0.05 "
+     "(MDE). `pass` = reproduced, `fail` = not reproduced; `inconclusive` when the interval does not decide, "
+     "`underpowered` when the design cannot detect the claimed effect. Never changes the exit status."),
+    ("Hypotheses", "hypothesis",
+     "a paper's statement that cannot be tested as the paper states it here (its numbers are unavailable, or the "
+     "protocol run is a smaller stand-in for the paper's): `supported` / `not supported` / `inconclusive`. Never "
+     "counted as a reproduced or not reproduced claim; never changes the exit status."),
+    ("Toolkit extensions", "extension",
+     "the toolkit's own questions, not a claim of any paper (a claim carried over to another setting, a property "
+     "of the toolkit's bounds). Reported apart; never changes the exit status."),
+    ("Consistency: the paper's own arithmetic (not a reproduction)", "consistency",
+     "the paper's numbers checked against each other; nothing the toolkit measures. Never changes the exit status."),
+)
+
+
+def _section_rows(results: Sequence[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    if key == "hypothesis":
+        return [r for r in results if r.get("role") == "paper" and r["kind"] == "hypothesis"]
+    if key == "paper":
+        return [r for r in results if r.get("role") == "paper" and r["kind"] != "hypothesis"]
+    return [r for r in results if r.get("role") == key]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     h = report["headline"]
-    lines = ["# ntkcheck verify report", "",
-             f"**{h['toolkit_math_verified']} toolkit math verified / {h['paper_claims_reproduced']} paper claims "
-             f"reproduced / {h['paper_claims_not_reproduced']} paper claims not reproduced or contradicted** — "
-             f"then {h['inconclusive']} inconclusive, {h['underpowered']} underpowered"
-             + "".join(f", {h[k]} {label}" for k, label, _, _ in HEADLINE[5:] if h.get(k)) + ".", "",
+    code = report["exit_code"]
+    meaning = ("0: no toolkit record failed, no check errored" if code == 0 else
+               "1: " + ("the toolkit is wrong somewhere (a toolkit record failed or a check errored)"
+                        if report["failed"] or report.get("figure_errors") else "a verdict differs from the baseline"))
+    lines = ["# ntkcheck verify report", "", f"**{headline_text(h)}.**", "",
              f"- command: `{report['command']}`",
              f"- scale: `{report['configuration']['scale']}`, seed: {report['seed']}, device: "
              f"`{report['configuration']['device']}`, jobs: {report['configuration']['jobs']}",
              "- data: " + ("; ".join(report["data_sources"]) or "none"),
+             f"- cache: `{report['configuration']['cache_dir']}`",
              f"- total time: {report['timings']['total_s']:.1f} s (checks {report['timings']['checks_s']:.1f} s, "
              f"figures {report['timings']['figures_s']:.1f} s)",
              "- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
-             f"- exit status: {report['exit_code']} ({'no check failed' if report['exit_code'] == 0 else 'a check failed or errored'})",
-             "- How verdicts are decided: `exact`/`numeric` checks compare the toolkit with exact math or the paper's "
-             "formula within a stated tolerance (toolkit math); `statistical` checks decide a paper claim by a 95% "
-             "interval and state n, the test and the smallest effect detectable with 80% power at α = 0.05 (MDE) — "
-             "a design whose MDE exceeds the paper's claimed effect is `underpowered`, never `pass`; `hypothesis` "
-             "checks (unverified [R] statements) are reported, never failed; `consistency` checks only redo the "
-             "paper's own arithmetic and are listed apart, never counted as a reproduced claim.",
+             f"- exit status {meaning}. Exit 1 means the toolkit is wrong (or, with `--baseline`, that a verdict "
+             "changed); paper findings never change it.",
              "- Multiplicity: " + (report.get("multiplicity") or {}).get("rule", MULTIPLICITY_RULE)
              + f" (family size {(report.get('multiplicity') or {}).get('family_size', 0)}). Where a paper states an "
              "effect, `pass` needs the paper's value inside the 95% interval (and the direction established); an "
-             "interval that excludes it is `fail`, with both numbers and whether the direction agrees.", ""]
-    sections = (("Paper claims", "paper"), ("Toolkit math", "toolkit"),
-                ("Consistency: the paper's own arithmetic (not a reproduction)", "consistency"))
-    for title, role in sections:
-        rows = [r for r in report["results"] if r.get("role") == role]
+             "interval that excludes it is `fail`, with both numbers and whether the direction agrees.",
+             "", "## What each section decides", ""]
+    lines += [f"- **{title.split(':')[0]}**: {text}" for title, _, text in ROLE_TEXT] + [""]
+    if report.get("baseline"):
+        lines += ["## Changes against the baseline", ""] + [f"- {x.strip()}" for x in baseline_lines(report["baseline"])]
+        lines.append("")
+    for title, key, _ in ROLE_TEXT:
+        rows = _section_rows(report["results"], key)
         if not rows:
             continue
         lines += [f"## {title}", ""]
-        if role == "paper":
+        if key in ("paper", "hypothesis", "extension"):
             lines += ["| check | kind | paper value | measured [95% interval] | n | power | p raw / Holm | verdict |",
                       "|---|---|---|---|---|---|---|---|"]
             for r in rows:
@@ -377,7 +564,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["## Details", ""]
     for r in report["results"]:
         lines += [f"### {r['id']} — {r['verdict']}", "", f"- claim: {r['claim']}", f"- source: {r['source']}",
-                  f"- kind: {r['kind']} (counts as: {r.get('role', '?')})", f"- measured: {r['how_measured']}",
+                  f"- kind: {r['kind']}, role: {r.get('role', '?')} (counted as: {_SECTION_OF[bucket(r)]})",
+                  f"- measured: {r['how_measured']}",
                   f"- claimed: {r['how_claimed']}", f"- tolerance: {r['tolerance']} — {r['tolerance_reason']}"]
         if r.get("power"):
             lines.append(f"- power: {r['power']['summary']} ({r['power']['method']})")
@@ -404,11 +592,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SECTION_OF = dict(HEADLINE)
+
+
 def _md(s: str) -> str:
     return s.replace("|", "\\|")
 
 
 def print_table(results: Sequence[CheckResult]) -> None:
+    """The verdict table, as wide as the terminal (80 columns when not a terminal); long cells wrap at word
+    boundaries."""
     from rich.console import Console
     from rich.table import Table
 
@@ -416,26 +609,53 @@ def print_table(results: Sequence[CheckResult]) -> None:
               "supported": "cyan", "not supported": "magenta", "inconclusive": "yellow", "underpowered": "yellow",
               "consistent": "blue", "inconsistent": "magenta"}
     t = Table(title="ntkcheck verify", show_lines=False)
-    for col in ("check", "kind", "measured [95%]", "claimed", "n / power", "p raw / Holm", "verdict"):
-        t.add_column(col, overflow="fold")
+    t.add_column("check", no_wrap=True)
+    t.add_column("role", no_wrap=True)
+    t.add_column("measured [95%] / reason", overflow="fold", ratio=3)
+    t.add_column("claimed", overflow="fold", ratio=2)
+    t.add_column("p raw / Holm", no_wrap=True)
+    t.add_column("verdict", no_wrap=True)
     for r in results:
-        v = r.verdict + (f" ({r.reason[:40]})" if r.verdict == "skipped" and r.reason else "")
         row = dataclasses.asdict(r)
-        pw = r.power or {}
-        npow = f"{pw['n']}, MDE {pw['min_detectable']:.2g}" if pw else "—"
-        t.add_row(r.id, r.kind, _measured_cell(row), format_value(r.claimed), npow, _p_cell(row),
-                  f"[{colour.get(r.verdict, 'white')}]{v}[/]")
-    Console(stderr=False, width=160).print(t)
+        shown = r.reason if r.verdict in ("skipped", "error") and (r.reason or r.error) else _measured_cell(row)
+        shown = shown or r.error
+        role = "hypothesis" if (r.kind == "hypothesis" and r.role == "paper") else r.role
+        t.add_row(r.id, role, shown, format_value(r.claimed), _p_cell(row),
+                  f"[{colour.get(r.verdict, 'white')}]{r.verdict}[/]")
+    Console(stderr=False).print(t)
+
+
+def wrap(text: str) -> str:
+    """``text`` wrapped at word boundaries to the terminal's width (80 columns when not a terminal)."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size((80, 24)).columns
+    return "\n".join(textwrap.fill(line, width=max(40, width - 1), break_long_words=False, break_on_hyphens=False)
+                     for line in text.splitlines())
+
+
+def _cache_label(opts: VerifyOptions) -> str:
+    """The cache location as the report writes it: never an absolute path of this machine."""
+    if opts.cache_dir:
+        p = Path(opts.cache_dir)
+        return str(p) if not p.is_absolute() else "--cache-dir (" + p.name + ")"
+    return "$NTKCHECK_CACHE" if os.environ.get("NTKCHECK_CACHE") else "~/.cache/ntkcheck"
 
 
 def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
-    """Run the selected checks and write the report; returns (exit code, report)."""
+    """Run the selected checks and write the report; returns (exit code, report).  Every input is checked
+    before any work: the options, the selection, the baseline, the report and cache directories (writable or
+    creatable) and a ``--sweep`` store; a bad one is a one-line NtkcheckError and nothing is written."""
     t_start = time.perf_counter()
     ctx = make_context(opts)
     checks = select(all_checks(), opts.only)
+    old = load_baseline(opts.baseline) if opts.baseline else None
     outdir = Path(opts.report)
-    if outdir.exists() and not outdir.is_dir():
-        raise NtkcheckError(f"--report {outdir} exists and is not a directory")
+    probe_directory(outdir, "--report")
+    probe_directory(Path(ctx.cache_dir), "--cache-dir" if opts.cache_dir else "the cache directory")
+    if ctx.sweep:
+        check_sweep_store(ctx)
     _set_threads(1)
     t0 = time.perf_counter()
     acc_info = accuracy_source_info(ctx, checks)
@@ -455,17 +675,19 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         figs, fig_errors = make_figures(opts.scale, opts.seed, opts.quiet, outdir / "figures", papers,
                                         context={"cache_dir": ctx.cache_dir, "sweep": ctx.sweep})
     t_figs = time.perf_counter() - t0
-    failed = [r.id for r in results if r.verdict in FAILING_VERDICTS]
-    code = 1 if (failed or fig_errors) else 0
+    failed = [r.id for r in results if r.failed]
+    base = (compare_baseline(old, results, opts.only, Path(opts.baseline).name) if old is not None else None)
+    code = exit_status(results, fig_errors, base)
     report = {
         "schema": REPORT_SCHEMA,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": shlex.join(["ntkcheck", *opts.argv]),
         "seed": opts.seed,
         "configuration": {"scale": opts.scale, "device": ctx.device, "device_requested": opts.device,
-                          "jobs": opts.jobs, "only": opts.only, "nats_bench": ctx.nats_bench,
+                          "jobs": opts.jobs, "only": opts.only,
+                          "nats_bench": Path(ctx.nats_bench).name if ctx.nats_bench else None,
                           "sweep": Path(ctx.sweep).name if ctx.sweep else None,
-                          "cache_dir": str(ctx.cache_dir), "figures": opts.figures,
+                          "cache_dir": _cache_label(opts), "figures": opts.figures,
                           "cpu_count": os.cpu_count()},
         "versions": versions(),
         "accuracy_source": acc_info,
@@ -478,6 +700,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         "summary": summarize(results),
         "multiplicity": multiplicity,
         "failed": failed,
+        "baseline": base,
         "exit_code": code,
         "results": [r.to_json() for r in results],
         "figures": figs,

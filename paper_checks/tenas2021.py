@@ -175,7 +175,7 @@ def population_metrics(ctx: Context) -> dict:
 def _population_details(pop: dict) -> dict:
     return {"n": pop["n"], "sampling": pop["sampling"], "networks": pop["networks"],
             "data_source": pop["data_source"], "dataset_for_verdict": FIG_DATASET,
-            "dataset_note": "TE-NAS does not state the dataset of Figs. 1/3/9; the digest infers CIFAR-100 [R]: the "
+            "dataset_note": "TE-NAS does not state the dataset of Figs. 1/3/9; CIFAR-100 is inferred: the "
                             "verdict uses CIFAR-100, CIFAR-10 and ImageNet16-120 are reported beside it"}
 
 
@@ -721,7 +721,7 @@ _c = functools.partial(Check.record, PAPER)  # _c(label, claim, source, kind, ho
 
 CHECKS: list[Check] = [
     _c("T1", "The logit-sum NTK Θ = GGᵀ is symmetric PSD with rank ≤ min(N, P); κ_N ≥ 1 and κ_N is invariant to f → c·f.",
-       "§3.1.1, Eq. 3; digest T1", "exact",
+       "§3.1.1, Eq. 3", "exact",
        "logit_sum_ntk ('weight' params, train-mode BN) of a C=3 NB201 conv net on 12 Gaussian 3×16×16 images; "
        "eigvalsh, matrix_rank; κ via condition_number of Θ and of the kernel of 3.7·f",
        "exact linear algebra: a Gram matrix is PSD; Θ(cf) = c²Θ(f)",
@@ -729,16 +729,16 @@ CHECKS: list[Check] = [
        "float64 eigensolver backward error ~1e-15‖Θ‖; κ ~1e2–1e4 amplifies it to ≲1e-10", _t1,
        (_METRICS, _SPECTRA, "torch"), 5, "[D]"),
     _c("T2", "Under full-batch GD on MSE the residual along NTK eigenvector i decays as (1 − ηλ_i)^t (Eq. 2).",
-       "§3.1.1, Eqs. 1–2; digest T2", "exact",
+       "§3.1.1, Eqs. 1–2", "exact",
        "50 steps of real GD (autograd) on a linear model f = w·x (N=10, d=40), residual projected on the "
        "eigenvectors of XXᵀ", "closed form (1 − ηλ_i)^t r_0", "relative mode error ≤ 1e-6",
        "float64 GD accumulates ~50 ulp-level errors", _t2, ("torch",), 2, "[D]"),
     _c("T2te", "With η = 1/λ_max the slowest mode needs t_e = −1/ln(1 − 1/κ) ≈ κ − ½ steps to shrink by e "
-       "(9.49 / 99.5 / 999.5 at κ = 10 / 100 / 1000).", "§3.1.1; digest T2", "consistency",
-       "−1/ln(1 − 1/κ) evaluated at the quoted κ (nothing the toolkit measures)", "the digest's quoted values",
+       "(9.49 / 99.5 / 999.5 at κ = 10 / 100 / 1000).", "§3.1.1", "consistency",
+       "−1/ln(1 − 1/κ) evaluated at the quoted κ (nothing the toolkit measures)", "the values quoted in §3.1.1",
        "|t_e − quoted| ≤ 0.01", "quoted to 2 decimals", _t2_te, (), 1, "[D]"),
     _c("T3a", "Over NAS-Bench-201, Kendall τ(κ_N, test accuracy) = −0.42 (Fig. 1).",
-       "Fig. 1; §3.1.1; digest T3", "statistical",
+       "Fig. 1; §3.1.1", "statistical",
        "κ_N at init (TE-NAS C=3 N=1 conv net, natural-image crops) of a stratified seeded sample of NB201 cells "
        "(220 small, 1000 paper) vs their NATS-Bench 200-epoch test accuracy (shipped table; CIFAR-100 decides, "
        "CIFAR-10 / ImageNet16-120 reported beside it); pooled Kendall τ-b, BCa bootstrap 95% CI over cells; "
@@ -750,7 +750,7 @@ CHECKS: list[Check] = [
        "magnitude claim; margin 0.05 in τ for the paper's unstated settings; MDE ≈ 0.13 at n = 220", _t3("kappa"),
        (_METRICS, _SPECTRA, _LR, "torch", "nb201"), 30, "[V target]"),
     _c("T3b", "Over NAS-Bench-201, Kendall τ(R̂_N, test accuracy) = +0.50 (Fig. 3).",
-       "Fig. 3; §3.1.2; digest T3", "statistical",
+       "Fig. 3; §3.1.2", "statistical",
        "R̂_N (TE-NAS thin one-channel cell, 1000 distinct 3×3 natural-image patches, 2 Kaiming draws) of the "
        "same NB201 sample vs NATS-Bench test accuracy (CIFAR-100 decides); pooled Kendall τ-b, BCa bootstrap CI; "
        "τ of #params, FLOPs, #conv ops and the partial τ of R̂_N given #params beside it",
@@ -761,7 +761,7 @@ CHECKS: list[Check] = [
        (_METRICS, _SPECTRA, _LR, "torch", "nb201"), 30, "[V target]"),
     _c("T4", "Combining the ranks of κ_N and R̂_N gains +0.14 in Kendall τ over the better single metric, each "
        "oriented in the paper's direction: −τ(rank sum) − max(−τ_κ, τ_R) = 0.64 − 0.50 (Fig. 9 vs Figs. 1/3).",
-       "Fig. 9, §3.2; digest T4", "statistical",
+       "Fig. 9, §3.2", "statistical",
        "rank(κ) + rank(−R) vs NATS-Bench test accuracy over the NB201 sample (CIFAR-100 decides); BCa bootstrap "
        "95% CI of the gain over cells (rank sums as ranked on the whole sample); size baselines of the rank sum "
        "beside it",
@@ -798,25 +798,25 @@ CHECKS: list[Check] = [
        role=EXTENSION_ROLE),
     _c("T5", "Sample-based region counts satisfy 1 ≤ R ≤ n, never drop when samples are added, and for a 2-D "
        "one-hidden-layer ReLU net with k neurons stay ≤ 1 + k + k(k−1)/2, rising towards the exact count on finer grids.",
-       "Definition 1, Eq. 4; digest T5", "exact",
+       "Definition 1, Eq. 4", "exact",
        "count_linear_regions on nested random point sets; grid_region_count at 20/80/320 points per side",
        "hyperplane-arrangement count 1 + k + k(k−1)/2 (Zaslavsky) and the exact in-box count",
        "integer equality / inequality", "counts are integers", _t5, (_LR, "torch"), 5, "[D]"),
     _c("T6", "TE-NAS's Hamming-matrix count Σ_i 1/#{j: A_j = A_i} equals the number of distinct pattern rows.",
-       "§2.3 code (linear_region_counter.py); digest T6", "exact",
+       "§2.3; official code (linear_region_counter.py)", "exact",
        "tenas_hamming_count on random binary matrices 300×9, 500×27, 1000×5",
        "numpy np.unique(axis=0) row count (independent)", "|hamming − unique| ≤ 1e-3",
        "sum of n reciprocals in float64 (fp32 Hamming entries are exact integers)", _t6, (_LR, "torch"), 2, "[D]"),
     _c("T7", "R grows with width at fixed samples and saturates at n for wide nets on full-size inputs; with "
        "1×3×3 patches and a one-channel cell R < n.",
-       "GitHub issues #9/#10 (author), §2.3; digest T7", "statistical",
+       "§2.3; the author's answers in the official repository's GitHub threads #9/#10", "statistical",
        "thin cell with C = 1, 2, 4 on 1000 distinct one-channel 3×3 digit patches; a C=16 cell with stem on "
        "500 distinct full 8×8 digit images; 10 seeds",
        "author's explanation (issues #9, #10)",
        "exact 95% interval of the rate at which all three relations hold above 2/3 → pass; below → fail",
        "qualitative claim; random weights can tie counts", _t7, (_LR, "torch"), 15, "[V]"),
     _c("T8", "Top-10% cells by min κ_N use skip-connect more than top-10% by max R̂_N, and conv1×1 less (Fig. 4).",
-       "Fig. 4; digest T8", "statistical",
+       "Fig. 4", "statistical",
        "κ_N and R̂_N of the stratified NB201 sample (as T3a/T3b); op fractions of the top 10% by each; bootstrap "
        "CIs of both differences (resampling cells)",
        "Fig. 4 fractions (skip 0.279 vs 0.135; conv1×1 0.133 vs 0.31)",
@@ -824,31 +824,31 @@ CHECKS: list[Check] = [
        "directional claim; 22 cells per top-10% at small scale (MDE ≈ 0.13 < 0.144)", _t8, (_METRICS, _SPECTRA, _LR, "torch", "nb201"),
        20, "[V target]"),
     _c("T9", "A residual network has lower κ_N than the plain network of the same depth at init (κ favours skips).",
-       "§4.1 discussion of Fig. 4; digest T9 [R]", "hypothesis",
+       "§4.1, discussion of Fig. 4 (an inference from it)", "hypothesis",
        "κ_N (logit-sum NTK, 'weight' params) of fc ReLU nets {fc: relu×4} vs {residual: relu×3}, width 64, "
        "standard parametrization, on 32 digits images, mean over 5 inits",
-       "direction stated by the digest as an inference [R]", "95% t interval of the mean log ratio above 0 → supported",
+       "direction inferred from §4.1's discussion of Fig. 4", "95% t interval of the mean log ratio above 0 → supported",
        "an inference, not a theorem: reported, never failed; paired t interval on log κ over the inits", _t9,
        (_METRICS, _SPECTRA, "torch"), 5, "[R]"),
     _c("T10", "Pruning 4 live ops × 6 edges, one op per edge per round, takes 3 rounds and 54 candidate evaluations "
-       "and ends single-path.", "Algorithm 1, §3.2; digest T10", "exact",
+       "and ends single-path.", "Algorithm 1, §3.2", "exact",
        "empirical.nas_search.tenas_prune on the NB201 supernet", "counting: 24 + 18 + 12 = 54; 4 → 1 ops in 3 rounds",
        "integer equality", "bookkeeping", _t10, (_SEARCH, _METRICS, _LR, "torch"), 30, "[V]"),
     _c("T11", "Along the pruning trajectory κ_N drops most in the first round while R̂_N falls by < 30%.",
-       "Fig. 5; digest T11", "statistical",
+       "Fig. 5", "statistical",
        "κ_N and R̂_N of the supernet after each round of tenas_prune on digits (4 seeds small: can refute the rate, "
        "not establish it; 10 paper)",
        "Fig. 5 (NB201 panel) shape", "exact 95% interval of the rate above 2/3 → pass; below → fail",
        "qualitative shape at toy scale", _t11,
        (_SEARCH, _METRICS, _LR, "torch"), 60, "[V target]"),
     _c("T12", "The rank-sum combination finds better cells than κ-only or R-only pruning (Tables 4/5).",
-       "Tables 4, 5; digest T12", "hypothesis",
+       "Tables 4, 5", "hypothesis",
        "tenas_prune with combine = rank_sum / kappa / regions over 4 seeds; the found cells' NATS-Bench CIFAR-100 "
        "200-epoch accuracy (paper scale only: 12 searches exceed the small-scale time budget)",
        "Table 4 (71.24 vs 69.25 / 70.48 on CIFAR-100)", "mean accuracy of rank sum ≥ both others",
-       "digest: weak at toy scale, report rather than assert", _t12, (_SEARCH, _METRICS, _LR, "torch"), 600, "[V target]", ("paper",)),
+       "weak at toy scale: reported rather than asserted", _t12, (_SEARCH, _METRICS, _LR, "torch"), 600, "[V target]", ("paper",)),
     _c("Table1", "TE-NAS's search cost is 5×–19× lower than the other NAS baselines of Table 1.",
-       "§4.1 text and Table 1; digest §2.5", "consistency",
+       "§4.1 text and Table 1", "consistency",
        "ratios of the Table 1 search costs (GPU-seconds) of RSPS, ENAS, DARTS 1st/2nd, GDAS to TE-NAS's 1558 s",
        "the text's 5×–19×", "rounded ratios within [5, 19]", "the text rounds to whole factors", _table1, (), 1, "[V]"),
 ]

@@ -1,9 +1,9 @@
 r"""Paper checks for Zhu, Liu, Chrysos, Cevher, "Generalization Properties of NAS under Activation and Skip
-Connection Search" (NeurIPS 2022) — digest ``shared/papers/zhu2022_nas_generalization.md`` §8, checks 1–17.
+Connection Search" (NeurIPS 2022, arXiv 2209.07238), records 1–17, LB and G.
 
-The paper's text is not available: checks 4–12 test derived mathematics [D] (docs/bounds.md) and the
-digest's templates [P]; checks 13–17 are statements the digest marks [R] and are ``kind="hypothesis"``
-(reported as supported / not supported / inconclusive, never as the paper's theorem, never failing the run).
+The paper's text is not available: records 3–11 and LB are toolkit math (the Hermite analysis and bounds of
+docs/bounds.md); 1, 13 and 17 are the paper's statements tested on a stand-in, so hypotheses; 12, 14, 15, 16 and G
+test the toolkit's own bounds, constants or a bound template, so they are toolkit extensions.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 from ntkcheck.paper_checks.check import (Check, Outcome, SkipCheck, inconclusive, verdict_condition, verdict_fraction, verdict_numeric)
 
 PAPER = "zhu2022"
-EIGENNAS_REF = {"cifar10": 93.46, "cifar100": 71.42, "imagenet16-120": 45.54}      # digest §6 [V]
-EIGENNAS_TOL = {"cifar10": 1.0, "cifar100": 2.0, "imagenet16-120": 2.0}            # digest §8 check 1 (toolkit)
-NB201_OPTIMUM = {"cifar10": 94.37, "cifar100": 73.51, "imagenet16-120": 47.31}     # digest §6 [P]
-HERMITE_TABLE = {   # digest §3.4 [D]: μ_0..μ_8, computed there by adaptive scipy quadrature
+EIGENNAS_REF = {"cifar10": 93.46, "cifar100": 71.42, "imagenet16-120": 45.54}      # Zhu et al. 2022 §5, as listed on Papers with Code
+EIGENNAS_TOL = {"cifar10": 1.0, "cifar100": 2.0, "imagenet16-120": 2.0}            # this toolkit's tolerance for a train-free search
+NB201_OPTIMUM = {"cifar10": 94.37, "cifar100": 73.51, "imagenet16-120": 47.31}     # NAS-Bench-201 (Dong & Yang 2020), optimum row
+HERMITE_TABLE = {   # μ_0..μ_8, computed independently by adaptive scipy quadrature
     "relu": [0.398942, 0.500000, 0.282095, 0, -0.081434, 0, 0.044603, 0, -0.029802],
     "leaky_relu:0.01": [0.394953, 0.505000, 0.279274, 0, -0.080619, 0, 0.044157, 0, -0.029504],
     "leaky_relu:0.2": [0.319154, 0.600000, 0.225676, 0, -0.065147, 0, 0.035682, 0, -0.023841],
@@ -161,7 +161,7 @@ def _c3(ctx) -> Outcome:
                                       "independent_order": want})
 
 
-# ---- B. mathematics [D] -------------------------------------------------------------------------------
+# ---- B. derived mathematics -------------------------------------------------------------------------------
 
 def _c4(ctx) -> Outcome:
     from ntkcheck.theory.bounds import gaussian_moments
@@ -253,9 +253,9 @@ def _c8(ctx) -> Outcome:
     iu = np.triu_indices(N)
     tstat, rel = {}, {}
     for act in ("tanh", "swish", "relu"):
-        sw = float(d)                      # q(1) = σ_w²/d = 1, a = 1: the digest's K(ρ) = Σ (r+1) μ_r² ρ^r, times σ_w²
+        sw = float(d)                      # q(1) = σ_w²/d = 1, a = 1: K(ρ) = Σ (r+1) μ_r² ρ^r, times σ_w²
         spec = {"fc": [act], "sigma_w2": sw, "sigma_b2": 0.0}
-        if act == "relu":                  # arc-cosine closed form (digest §3.3 item 3)
+        if act == "relu":                  # arc-cosine closed form (Cho & Saul 2009)
             rho = np.clip(X @ X.T, -1, 1)
             th = np.arccos(rho)
             K = sw * ((np.sqrt(1 - rho ** 2) + (math.pi - th) * rho) / (2 * math.pi) + rho * (math.pi - th) / (2 * math.pi))
@@ -431,7 +431,7 @@ def _cLB(ctx) -> Outcome:
                                            "with probability 0.4, seeded", "N": 10, "d": 20})
 
 
-# ---- C. hypotheses [R] --------------------------------------------------------------------------------
+# ---- C. hypotheses and extensions --------------------------------------------------------------------------------
 
 def _c13(ctx) -> Outcome:
     from ntkcheck.empirical.eigen_nas import rank_correlation
@@ -542,15 +542,20 @@ def _cG(ctx) -> Outcome:
     return _hyp_from_ci(res.correlations["quantity~test_error_trained"], {"result": res.to_json()})
 
 
-def _mk(label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, budget, needs=(), trust=""):
-    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, needs, budget, trust)
+def _mk(label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, budget, needs=(), trust="", role=""):
+    return Check.record(PAPER, label, claim, source, kind, how_m, how_c, tol, tol_reason, fn, needs, budget, trust,
+                        role=role)
 
 
 _T = "module:ntkcheck.theory.kernels"
+#: Where the derived Hermite mathematics of records 4-11 is written up (they are the toolkit's math, not the paper's
+#: statements: the paper's text, theorems and appendix are not available).
+_DERIVED = "standard Hermite analysis of dual activations, as Zhu et al. 2022 §3 uses it; docs/bounds.md"
+_NO_TEXT = "the paper's text is not available, so "
 CHECKS = [
     _mk("1", "Eigen-NAS reaches 93.46 / 71.42 / 45.54 test accuracy on NATS-Bench topology (C10/C100/IN16) — "
         "tested with a stand-in score (fc analog), so a hypothesis about the stand-in, not the paper's protocol",
-        "digest §6 (PwC-derived leaderboards)", "hypothesis",
+        "Zhu et al. 2022 §5 (Eigen-NAS results; numbers as listed on Papers with Code)", "hypothesis",
         "Eigen-NAS selection (argmax lambda_min among 100 random NB201 cells; 200 seeded searches) with the score "
         "computed as the exact infinite-width NTK lambda_min of each cell's fc analog on 40 (and, as a sensitivity "
         "check, 80) digits rows (the paper's score is the "
@@ -559,81 +564,96 @@ CHECKS = [
         "per dataset: pass if the mean selected accuracy is within ±1 pp (C10) / ±2 pp (others) of the paper; fail "
         "if its 95% CI lies outside that band; else inconclusive; inconclusive too if the two batch sizes disagree. "
         "Combined: fail if any fails, pass if all pass",
-        "train-free selection varies with the sample (digest's toolkit tolerance); the analog is a proxy score",
-        _c1, 15, trust="[V]"),
+        "train-free selection varies with the sample; the analog is a proxy score", _c1, 15),
     _mk("2", "each Eigen-NAS reference number is below the NB201 optimum 94.37 / 73.51 / 47.31",
-        "digest §6, §8 check 2", "consistency", "comparison of the constants", "NB201 paper's optimum row", "exact",
-        "the paper's own numbers against each other: nothing the toolkit computes", _c2, 1, trust="[V]/[P]"),
-    _mk("3", "Eigen-NAS ranks by descending lambda_min (selects the argmax)", "digest §5, §8 check 3", "exact",
+        "Zhu et al. 2022 §5; NAS-Bench-201 (Dong & Yang 2020) optimum row", "consistency", "comparison of the constants",
+        "NB201 paper's optimum row", "exact", "the paper's own numbers against each other: nothing the toolkit "
+        "computes", _c2, 1),
+    _mk("3", "Eigen-NAS ranks by descending lambda_min (selects the argmax)", "Zhu et al. 2022 §5 (Eigen-NAS)", "exact",
         "empirical.eigen_nas.rank_search_space (scorer 'exact') on 8 random fc nets",
         "independent: numpy eigvalsh of each infinite-width NTK, argmax and descending argsort by numpy",
         "exact (identical order)", "integer ordering; skipped if two lambda_min are numerically equal", _c3, 5,
-        needs=(_T,), trust="[V]"),
-    _mk("4", "Hermite table of digest §3.4 reproduced to 1e-6; ReLU closed form to 1e-9 (r <= 8)", "digest §3.4, §8 check 4",
-        "numeric", "theory.bounds.gaussian_moments (composite Gauss-Legendre)", "digest table / closed form",
-        "1e-6 table (6 printed digits), 1e-9 ReLU", "table rounding; quadrature error << 1e-12", _c4, 2, trust="[D]"),
-    _mk("5", "Parseval: sum_{r<=40} mu_r^2 -> E[phi^2] (<= 1e-4 smooth; ReLU 0.4998 at R=40)", "digest §3.3, §8 check 5",
+        needs=(_T,)),
+    _mk("4", "Hermite coefficients μ_0..μ_8 of seven activations reproduced to 1e-6; ReLU closed form to 1e-9 (r <= 8)",
+        _DERIVED, "numeric", "theory.bounds.gaussian_moments (composite Gauss-Legendre)",
+        "a table computed independently by adaptive scipy quadrature / the ReLU closed form",
+        "1e-6 table (6 printed digits), 1e-9 ReLU", "table rounding; quadrature error << 1e-12", _c4, 2),
+    _mk("5", "Parseval: sum_{r<=40} mu_r^2 -> E[phi^2] (<= 1e-4 smooth; ReLU 0.4998 at R=40)", _DERIVED,
         "numeric", "partial sums of the computed mu_r", "E[phi^2] by quadrature", "1e-4; ReLU within 5e-4 of 0.4998",
-        "series truncation", _c5, 3, trust="[D]"),
-    _mk("6", "Stein: mu_1 = E[phi'] and E[phi'^2] = sum r mu_r^2", "digest §3.3 item 2, §8 check 6", "numeric",
-        "mu_r by quadrature (R = 60)", "E[phi'], E[phi'^2] by quadrature", "1e-5", "truncation at R = 60", _c6, 3, trust="[D]"),
-    _mk("7", "Mehler: E_w[phi(Xw) phi(Xw)^T] = sum_r mu_r^2 C^{or}", "digest §3.3 item 1, §8 check 7", "numeric",
+        "series truncation", _c5, 3),
+    _mk("6", "Stein: mu_1 = E[phi'] and E[phi'^2] = sum r mu_r^2", _DERIVED, "numeric",
+        "mu_r by quadrature (R = 60)", "E[phi'], E[phi'^2] by quadrature", "1e-5", "truncation at R = 60", _c6, 3),
+    _mk("7", "Mehler: E_w[phi(Xw) phi(Xw)^T] = sum_r mu_r^2 C^{or}", _DERIVED, "numeric",
         "Monte Carlo over M = 2e5 Gaussian w", "Hermite series to r = 60", "max |z| <= 5 standard errors",
-        "Monte Carlo noise, max over 108 entries", _c7, 10, trust="[D]"),
+        "Monte Carlo noise, max over 108 entries", _c7, 10),
     _mk("8", "two-layer NTK K(rho) = sum (r+1) mu_r^2 rho^r: the empirical NTK at width m is an unbiased estimate of it",
-        "digest §3.3 item 3, §8 check 8", "numeric",
+        _DERIVED, "numeric",
         "mean of the empirical NTK of the contract network ({'fc':[phi]}, sigma_w2 = d) over 12 inits at width 4096",
         "Hermite series (tanh, swish) / arc-cosine closed form (ReLU)",
         "max |t| over all distinct entries <= Student-t critical value (S-1 df, Bonferroni family-wise 1%)",
         "tolerance from the measured sampling error: the per-entry standard error of the mean over inits (for one "
         "hidden layer the empirical NTK is an average of m i.i.d. neuron terms with mean K, so no bias term); a "
-        "5% kernel error is about 10 standard errors", _c8, 60, needs=("torch",), trust="[D]"),
+        "5% kernel error is about 10 standard errors", _c8, 60, needs=("torch",)),
     _mk("9", "Schur bounds: lambda_min(K) >= (r+1) mu_r^2 lambda_min(C^{or}) >= Gershgorin form, every r (2-layer)",
-        "digest §3.3 item 4, §8 check 9; docs/bounds.md §6", "exact",
+        _DERIVED + " §6", "exact",
         "lb_two_layer_hadamard / lb_two_layer_gershgorin", "certified lambda_min of the engine's kernel",
-        "eigenvalue error bound + 1e-9", "quadrature (1e-10 rel.)", _c9, 10, needs=(_T,), trust="[D]"),
+        "eigenvalue error bound + 1e-9", "quadrature (1e-10 rel.)", _c9, 10, needs=(_T,)),
     _mk("10", "parity zeros (tanh, sigmoid even r; ReLU odd r >= 3) and their single-term bounds are exactly 0",
-        "digest §3.3 item 5, §8 check 10", "exact", "gaussian_moments, lb_hermite_term", "0", "1e-10 for coefficients; "
-        "bounds exactly 0", "symmetry-set zeros", _c10, 3, trust="[D]"),
+        _DERIVED, "exact", "gaussian_moments, lb_hermite_term", "0", "1e-10 for coefficients; "
+        "bounds exactly 0", "symmetry-set zeros", _c10, 3),
     _mk("11", "empirical NTK is PSD and its lambda_min converges to the infinite-width value as m grows",
-        "digest §8 check 11", "numeric", "finite_width_check over widths 64/256/1024 and 12 seeds; least-squares fit "
+        "Zhu et al. 2022 (finite-width analysis, abstract); Jacot et al. 2018", "numeric",
+        "finite_width_check over widths 64/256/1024 and 12 seeds; least-squares fit "
         "lambda_emp = a + b m^-1/2 (the limit a with its standard error)", "engine lambda_min of the exact kernel",
         "|a - lambda_inf| <= 3 SE of a; all PSD; slope of log rel. error vs log m < -0.2 (expected -1/2)",
         "the fit's sampling error (residual variance); a limit off by 20% is about 4 SE away", _c11, 60,
-        needs=("torch", _T), trust="[D]"),
-    _mk("12", "adding a skip never lowers the toolkit's lambda_min lower bound", "digest §8 check 12",
-        "hypothesis", "lb_schur_recursion of random fc nets with and without one extra deep skip",
+        needs=("torch", _T)),
+    _mk("12", "adding a skip never lowers the toolkit's lambda_min lower bound (a property of this toolkit's Schur "
+        "recursion bound, not a statement of Zhu et al.; not a theorem for this bound, so a hypothesis)",
+        "docs/bounds.md §5 and §10 (this toolkit)", "hypothesis",
+        "lb_schur_recursion of random fc nets with and without one extra deep skip",
         "monotone in all pairs whose base bound is > 0 (others vacuous, counted apart; all vacuous -> vacuous)",
-        "exact comparison (1e-12 rel.)", "not a theorem for this bound (bounds.md §5)",
-        _c12, 20, trust="[D]/[R]"),
+        "exact comparison (1e-12 rel.)", "not a theorem for this bound (docs/bounds.md §5)", _c12, 20,
+        role="extension"),
     _mk("LB", "the lambda_min lower bounds for deep nets with skips and mixed activations hold: bound <= lambda_min(K)",
-        "abstract ('lower (and upper) bounds of the minimum eigenvalue ... mixed activation functions, fully "
-        "connected, and residual'); digest §3.1-3.3; docs/bounds.md", "exact",
+        "Zhu et al. 2022, abstract ('lower (and upper) bounds of the minimum eigenvalue ... mixed activation "
+        "functions, fully connected, and residual'); the bounds as derived in docs/bounds.md", "exact",
         "theory.bounds.lower_bounds (Schur recursion, best Hermite term, Gershgorin, NTK layer sums) of 60 seeded "
         "random architectures (depth 2-5, mixed activations, random deep skips), N = 10 points on S^19",
         "certified lambda_min (eigvalsh + error bound) of the exact infinite-width NTK",
         "bound <= lambda_min + its error bound (+1e-12 rel.); bounds <= 0 are vacuous and counted apart",
-        "certified eigenvalue error bound", _cLB, 20, needs=(_T,), trust="[D]"),
-    _mk("13", "activations with more Hermite energy at r >= 2 get larger lambda_min", "digest §8 check 13",
+        "certified eigenvalue error bound", _cLB, 20, needs=(_T,)),
+    _mk("13", "activations with more Hermite energy at r >= 2 get larger lambda_min",
+        "Zhu et al. 2022 §3 (activation search; " + _NO_TEXT + "a hypothesis)",
         "hypothesis", "Kendall tau of relative energy sum_{r>=2} mu_r^2 / E[phi^2] vs exact lambda_min of fc [phi, phi]",
-        "tau > 0", "bootstrap 95% CI", "8 activations", _c13, 60, needs=(_T,), trust="[R]"),
-    _mk("14", "more skip connections give a larger lambda_min lower bound", "digest §8 check 14", "hypothesis",
+        "tau > 0", "bootstrap 95% CI", "8 activations", _c13, 60, needs=(_T,)),
+    _mk("14", "more skip connections give a larger lambda_min lower bound — the paper's bound is not available, so "
+        "tested on this toolkit's Schur recursion bound: a toolkit extension", "Zhu et al. 2022 §3 (skip connection "
+        "search); " + _NO_TEXT + "the toolkit's own bound stands in", "hypothesis",
         "Kendall tau of n_skips vs lb_schur_recursion over all deep-skip masks of 4-layer nets",
-        "tau > 0", "bootstrap 95% CI", "population of 16 nets", _c14, 30, needs=(_T,), trust="[R]"),
-    _mk("15", "the upper bound on lambda_min is of the same order as the lower bound", "digest §8 check 15",
+        "tau > 0", "bootstrap 95% CI", "population of 16 nets", _c14, 30, needs=(_T,), role="extension"),
+    _mk("15", "the toolkit's best upper bound on lambda_min is within a factor 10 of its best lower bound (the "
+        "paper's 'same order' with a constant this toolkit chose; the paper's bounds are not available)",
+        "Zhu et al. 2022, abstract ('lower (and upper) bounds'); " + _NO_TEXT + "the toolkit's bounds stand in",
         "hypothesis", "median of best upper / best lower bound over random fc nets", "<= 10", "factor 10",
-        "'same order' made concrete", _c15, 30, needs=(_T,), trust="[R]"),
-    _mk("16", "finite-width lambda_min within a constant factor once m >~ N polylog N", "digest §8 check 16",
+        "'same order' made concrete by this toolkit", _c15, 30, needs=(_T,), role="extension"),
+    _mk("16", "finite-width lambda_min within a factor [1/2, 3/2] of the infinite-width value from a width of at most "
+        "4 N log^2 N on (constants chosen by this toolkit; the paper's constants are not available)",
+        "Zhu et al. 2022 (finite-width analysis, abstract); " + _NO_TEXT + "the constants are the toolkit's",
         "hypothesis", "onset width of lambda_inf/2 <= lambda_emp <= 3/2 lambda_inf for >= 80% of seeds",
-        "<= 4 N log^2 N", "factor 4", "the paper's constants are unknown", _c16, 90, needs=("torch", _T), trust="[R]"),
+        "<= 4 N log^2 N", "factor 4", "the paper's constants are unknown", _c16, 90, needs=("torch", _T),
+        role="extension"),
     _mk("17", "in FC experiments, lambda_min (Eigen-NAS score) correlates positively with test accuracy",
-        "digest §6, §8 check 17", "hypothesis", "toy protocol (fc nets, the claim is about the paper's fc experiments): Kendall tau of the "
-        "empirical lambda_min at init vs the digits micro-benchmark accuracy (fc and NB201-fc-analog nets)",
-        "tau > 0", "bootstrap 95% CI over architectures", "small population", _c17, 60,
-        needs=("torch",), trust="[R]"),
-    _mk("G", "sqrt(yT Theta^-1 y / N) (Cao-Gu template) orders trained test error across architectures",
-        "digest §4 [P], issue 6 item 4", "hypothesis",
-        "toy protocol: Kendall tau of the quantity (infinite-width NTK on the training set) vs test error of the contract network "
-        "trained by full-batch GD (digits even/odd, unit-norm rows)", "tau > 0", "bootstrap 95% CI over architectures",
-        "small population; prefactor C_arch unknown [R]", _cG, 120, needs=("torch", _T), trust="[P]/[R]"),
+        "Zhu et al. 2022 §5 (" + _NO_TEXT + "a hypothesis)", "hypothesis",
+        "paper's protocol: fc networks on the paper's image data (details not available). Run here (a smaller "
+        "stand-in): Kendall tau of the empirical lambda_min at init vs the digits micro-benchmark accuracy (fc and "
+        "NB201-fc-analog nets)", "tau > 0", "bootstrap 95% CI over architectures", "small population", _c17, 60,
+        needs=("torch",)),
+    _mk("G", "sqrt(yT Theta^-1 y / N) (the Cao-Gu generalization bound's data term) orders trained test error across "
+        "architectures — a template of the bound, not the paper's theorem: a toolkit extension",
+        "Cao & Gu 2019 bound template, on which Zhu et al. 2022 §4 builds", "hypothesis",
+        "fc nets: Kendall tau of the quantity (infinite-width NTK on the training set) vs test error of the contract "
+        "network trained by full-batch GD (digits even/odd, unit-norm rows)", "tau > 0",
+        "bootstrap 95% CI over architectures", "small population; the architecture prefactor is unknown", _cG, 120,
+        needs=("torch", _T), role="extension"),
 ]

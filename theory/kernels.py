@@ -1,4 +1,4 @@
-r"""Infinite-width NNGP and NTK Gram matrices of any architecture of the contract (design card §2–§3).
+r"""Infinite-width NNGP and NTK Gram matrices of any architecture of the contract (the spec format: README and :mod:`ntkcheck.spec`).
 
 Notation.  For nodes a, b of the DAG and inputs x, x' we track, in the limit of infinite width n,
 
@@ -18,7 +18,7 @@ For the contract's Gaussian family (``dense`` and ``skip`` edges) every node is 
   pre-activation g = (σ_w/√n)W X^i + σ_b b is Gaussian with P = σ_w² M_ii + σ_b² and NTK Θ_g = P + σ_w² Θ_ii;
   S_e = E[φ(g)φ(g')], mean m_e = E[φ(g)], T_e = E[φ'(g)φ'(g')] ⊙ Θ_g. Its cross-moment with any quantity Z
   that does not contain W_e (another edge, an earlier node) is m_e ⊗ ν_Z, because g is independent of Z in
-  the limit — this is the term Chen et al.'s Lemma 3.2 recursion drops (digest §2.2);
+  the limit — this is the term Chen et al.'s Lemma 3.2 recursion drops;
 * ``skip:β`` from node i carries β·X^i: its moments with anything are β times those of node i;
 * node j (α = 1 for ``merge="sum"``, 1/#non-zero in-edges for ``"mean"``):
   M_jj = α² Σ_{e,e'→j} ⟨e, e'⟩, M_jk = α Σ_{e→j} ⟨e, node k⟩ (k ≠ j), ν_j = α Σ_e ν_e,

@@ -1,6 +1,6 @@
 r"""Infinite-width kernels of NAS-Bench-201 cells, vectorized over a batch of cells.
 
-Each cell is represented by its fully connected analog (design card §2; :data:`ntkcheck.spec.NB201_ANALOG`):
+Each cell is represented by its fully connected analog (:data:`ntkcheck.spec.NB201_ANALOG`):
 none → ``zero``, skip_connect and avg_pool_3x3 → ``skip``, nor_conv_1x1 and nor_conv_3x3 → ``dense:relu``.
 Under the analog the 5⁶ = 15,625 cells fall into 3⁶ = 729 classes of (zero, skip, dense) per edge; the
 kernels are computed once per class and broadcast back, and within a class batch the recursion of

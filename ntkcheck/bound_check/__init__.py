@@ -1,5 +1,5 @@
 """Check a new NTK/NNGP eigenvalue bound before proving it: adversarial search for a certified, shrunk
-counterexample (issue 9; vocabulary of design card §10).  See :mod:`ntkcheck.bound_check.api`."""
+counterexample (vocabulary: ``ntkcheck/bound_check/README.md``). See :mod:`ntkcheck.bound_check.api`."""
 
 from .api import assert_bound_holds, check_bound, describe_counterexample
 from .problem import Configuration, Evaluation, Problem, evaluate, make_problem

@@ -59,11 +59,14 @@ def describe_counterexample(result: SearchResult) -> str:
     ce = result.counterexample
     if ce is None:
         return "no counterexample"
+    import json
+
     c = ce.config
     return (f"certified violation of {result.problem.describe()}: bound {ce.bound_value:.6g} vs "
             f"{result.problem.quantity} {ce.quantity_value:.6g} (slack {ce.slack:.3g}, tolerance {ce.tol:.2g}) "
-            f"on spec {c.spec.to_json()} with N={c.X.shape[0]}, d={c.X.shape[1]}, X={c.X.tolist()}"
-            + (f", width {c.width}" if c.width else "") + f"; found at trial {result.found_at}")
+            f"with N={c.X.shape[0]}, d={c.X.shape[1]}" + (f", width {c.width}" if c.width else "")
+            + f"; found at trial {result.found_at}; spec and data (JSON): "
+            + json.dumps({"spec": c.spec.to_json(), "X": c.X.tolist()}))
 
 
 def assert_bound_holds(quantity: str, **kw: Any) -> SearchResult:

@@ -134,7 +134,7 @@ class Evaluation:
 
     status: ``holds`` | ``violated`` (certified) | ``within_tolerance`` (a negative slack no larger than tol) |
     ``vacuous`` | ``not_evaluable`` (NaN bound or undefined name) | ``excluded`` (an assumption fails) |
-    ``degenerate`` (no input→output path, design card §2: never a counterexample) | ``not_significant``
+    ``degenerate`` (no input→output path: never a counterexample) | ``not_significant``
     (empirical quantity: some seeds violate, but the binomial test does not reject P(violation) ≤ δ).
     """
 
@@ -204,7 +204,7 @@ def evaluate(problem: Problem, config: Configuration) -> Evaluation:
     except NtkcheckError as exc:
         return Evaluation(config, "excluded", note=str(exc))
     if config.spec.is_degenerate:
-        # design card §2: a cell with no input→output path has zero kernels, reported as degenerate
+        #: a cell with no input→output path has zero kernels, reported as degenerate
         return Evaluation(config, "degenerate", note="no input→output path: the kernels are identically 0")
     try:
         q = compute_quantity(problem.quantity, ctx, seeds=problem.seeds, eta=problem.eta)

@@ -1,7 +1,7 @@
 r"""The quantities a bound can be checked against, each with a certified error bound.
 
 =============================  ==========================================================================================
-``ntk_lambda_min``/``_max``    extreme eigenvalue of the infinite-width NTK Θ (design card §3, the lead's engine)
+``ntk_lambda_min``/``_max``    extreme eigenvalue of the infinite-width NTK Θ (:mod:`ntkcheck.theory.kernels`)
 ``nngp_lambda_min``/``_max``   extreme eigenvalue of the infinite-width NNGP K
 ``empirical_ntk_lambda_min``   λ_min of the empirical NTK Θ̂ of the finite network at width n, one value per seed
                                (statistical verdict, see :func:`statistical_violation`)
@@ -9,7 +9,7 @@ r"""The quantities a bound can be checked against, each with a certified error b
                                searched on ``linact`` DAGs (their Eq. 1–2 edges, readout none, raw input)
 =============================  ==========================================================================================
 
-Certification (engineering.md "Numerics"; issue 9 "certified verdict").  An infinite-width kernel entry is
+Certification (engineering.md "Numerics"). An infinite-width kernel entry is
 computed by the dual kernels to the stated quadrature tolerance ``QUAD_RTOL`` (relative to the kernel's scale,
 :mod:`ntkcheck.theory.dual_kernels`); a perturbation E of an N×N matrix moves every eigenvalue by at most
 ‖E‖₂ ≤ N·max|E_ij| (Weyl), so the kernel side is known to within

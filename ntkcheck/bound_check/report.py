@@ -55,7 +55,7 @@ def tightness_figure(result: SearchResult):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     r = np.array([x for x in result.ratios if math.isfinite(x)])
     p = result.problem
     if r.size:
@@ -67,7 +67,7 @@ def tightness_figure(result: SearchResult):
         else:
             ax.hist(r, bins=40, color="tab:blue")
         ax.axvline(1.0, color="tab:red", ls="--", label="bound = quantity")
-        ax.legend()
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no non-vacuous configuration", ha="center", transform=ax.transAxes)
     ax.set_xlabel("bound / quantity")
@@ -75,7 +75,6 @@ def tightness_figure(result: SearchResult):
     side = "lower" if p.direction == "lower" else "upper"
     ax.set_title(f"Tightness of the {side} bound on {p.quantity}\n{p.bound_text}  ({result.tried} tried)",
                  fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -88,29 +87,41 @@ def counterexample_figure(result: SearchResult):
 
     ce = result.counterexample
     p = result.problem
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 4.0))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.0, 4.2), layout="constrained")
     vals = [ce.bound_value, ce.quantity_value]
     a1.bar([0, 1], vals, color=["tab:orange", "tab:blue"], yerr=[0, ce.tol], capsize=6)
     a1.set_xticks([0, 1], ["bound", p.quantity])
     a1.set_title(f"slack {ce.slack:.4g}  (tolerance {ce.tol:.2g})", fontsize=9)
+    a1.set_xlabel("side of the inequality")
+    a1.set_ylabel("value")
+    a2.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))   # indices and seeds are whole numbers
     try:
         from .problem import make_context
         from ntkcheck.theory.spectra import certified_eigvalsh
         if ce.quantity is not None and not ce.quantity.per_seed:
             ev = certified_eigvalsh(make_context(p, ce.config).K).eigenvalues
             a2.plot(range(1, len(ev) + 1), ev, "o-", label="kernel eigenvalues")
+            a2.set_xlim(0.5, len(ev) + 0.5)
             a2.axhline(ce.bound_value, color="tab:orange", ls="--", label="bound")
-            a2.legend(fontsize=8)
+            a2.set_xlabel("eigenvalue index i (ascending)")
+            a2.set_ylabel("λ_i of the kernel")
+            fig.legend(*a2.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8,
+                       frameon=False)
         elif ce.quantity is not None:
             lam = [s[1] for s in ce.quantity.per_seed]
             a2.plot(range(len(lam)), lam, "o", label="λ_min per seed")
+            a2.set_xlim(-0.5, len(lam) - 0.5)
             a2.axhline(ce.bound_value, color="tab:orange", ls="--", label="bound")
-            a2.legend(fontsize=8)
+            a2.set_xlabel("seed of the finite-width network")
+            a2.set_ylabel("λ_min of the empirical NTK")
+            fig.legend(*a2.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8,
+                       frameon=False)
     except Exception as exc:  # noqa: BLE001 - the figure is an aid; the numbers are in the report
         a2.text(0.5, 0.5, f"spectrum unavailable: {exc}", ha="center", transform=a2.transAxes, fontsize=7)
     a2.set_title(f"N = {ce.config.X.shape[0]}, d = {ce.config.X.shape[1]}, L = {ce.config.spec.L}", fontsize=9)
     fig.suptitle(f"Counterexample: {p.describe()}", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -121,7 +132,10 @@ def _md(result: SearchResult, meta: dict[str, Any]) -> str:
          f"- claim: `{p.describe()}`",
          f"- evidence: {result.evidence} evaluated, non-vacuous configurations (minimum {result.min_evidence} for "
          f"'holds')" + (f"; undecided: {result.reason}" if result.verdict == "undecided" else ""), f"- quantity: {p.quantity}; direction: {p.direction}; space: {p.space}",
-         f"- configurations tried: {result.tried} (status counts {dict(result.counts)}); stopped by: "
+         f"- configurations tried: {result.tried} ("
+         + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.tried_counts().items())
+         + (f"; {result.counts['excluded']} more drawn and excluded by the assumptions"
+            if result.counts.get("excluded") else "") + "); stopped by: "
          f"{result.stopped_by}; {result.elapsed:.1f} s",
          f"- seed {result.seed}; trial budget {result.trials}; time budget {result.budget}",
          f"- data: {'unit-norm rows (on the sphere)' if p.unit_norm else 'rows of free norm'}, pairwise distinct",

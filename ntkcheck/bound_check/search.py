@@ -70,6 +70,11 @@ class SearchResult:
     min_evidence: int = 0
     reason: str = ""
 
+    def tried_counts(self) -> dict[str, int]:
+        """One status per tried configuration (they add up to ``tried``); configurations the assumptions
+        excluded are not tried and are counted apart (``counts["excluded"]``)."""
+        return {k: v for k, v in sorted(self.counts.items()) if k != "excluded" and v}
+
     def to_json(self) -> dict[str, Any]:
         ce = self.counterexample
         return {"verdict": self.verdict, "tried": self.tried, "evidence": self.evidence,
@@ -78,7 +83,8 @@ class SearchResult:
                 "found_at": self.found_at, "found_in": self.found_in,
                 "found_before_shrinking": None if self.found is None else self.found.to_json(),
                 "tightest": None if self.tightest is None else self.tightest.to_json(),
-                "counts": dict(self.counts), "shrink_log": list(self.shrink_log), "seed": self.seed,
+                "counts": self.tried_counts(), "excluded": self.counts.get("excluded", 0),
+                "shrink_log": list(self.shrink_log), "seed": self.seed,
                 "trials": self.trials, "budget_s": self.budget, "elapsed_s": self.elapsed,
                 "stopped_by": self.stopped_by, "problem": self.problem.to_json()}
 

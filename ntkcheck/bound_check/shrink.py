@@ -168,7 +168,7 @@ def candidates(cfg: Configuration, problem: Problem) -> Iterator[tuple[str, Conf
     moves += [("hyper-parameter", d) for d in _hyper_candidates(spec)]
     for what, d in moves:
         s = _spec_from(d, spec)
-        # a candidate must stay in the searched space (issue 15): an NB201 cell stays an NB201 cell
+        # a candidate must stay in the searched space: an NB201 cell stays an NB201 cell
         if s is not None and not (s.is_degenerate and not spec.is_degenerate) and member(s, space):
             yield f"{what}: {_diff(spec, s)}", Configuration(s, X, cfg.width, "shrink")
     if cfg.width is not None and cfg.width >= 4:

@@ -1,6 +1,6 @@
 r"""Hypothesis strategies over architectures and data, exported for users' own test suites.
 
-Architectures (design card §2, §7), each strategy yielding a validated :class:`~ntkcheck.spec.ArchSpec`:
+Architectures, each strategy yielding a validated :class:`~ntkcheck.spec.ArchSpec`:
 
 * :func:`fc_specs` — fully connected chains with mixed per-layer activations and an optional deep-skip mask;
 * :func:`residual_specs` — node_l = node_{l−1} + dense(φ_l)(node_{l−1});

@@ -1,4 +1,4 @@
-r"""The vocabulary of a bound (design card §10) and the context object that gives every name a value.
+r"""The vocabulary of a bound and the context object that gives every name a value.
 
 A bound is a sympy expression over the names in :data:`NAMES`, or a Python function ``f(ctx) -> float`` of a
 :class:`BoundContext`.  Both read the same quantities, computed once per configuration and lazily (a name
@@ -20,10 +20,10 @@ Names (exactly the contract's list, plus ``eta`` for the ``convergence_rate`` qu
 ``trace``, ``diag_min``,   of the kernel whose eigenvalue is bounded
 ``diag_max``
 ``eta``                    the learning rate of the ``convergence_rate`` quantity (Chen et al. 2022, Thm 3.1)
-``E_phi(l)``, ``E_phi2``,  Gaussian moments E[φ_l], E[φ_l²], E[φ_l'], E[φ_l'²] at √q(l) z (issue 9's "moments";
-``E_dphi``, ``E_dphi2``    an extension beyond §10); without l, the readout's
+``E_phi(l)``, ``E_phi2``,  Gaussian moments E[φ_l], E[φ_l²], E[φ_l'], E[φ_l'²] at √q(l) z
+``E_dphi``, ``E_dphi2``    (an extension of the kernel vocabulary); without l, the readout's
 ``ntk_lambda_min``, ...    λ_min, λ_max, trace of either infinite-width kernel (``ntk_*``, ``nngp_*``), whichever is
-                           bounded; their certified uncertainty is added to the bound's tolerance (issue 15)
+                           bounded; their certified uncertainty is added to the bound's tolerance
 ``empirical_ntk_lambda_min(w)``, ``empirical_ntk_lambda_max(w)``, ``empirical_nngp_lambda_min(w)``: median over
                            the problem's seeds of networks of width w (1 ≤ w ≤ :data:`MAX_NAMED_WIDTH`)
 =========================  =========================================================================================
@@ -86,12 +86,12 @@ NAMES: dict[str, tuple[Any, str]] = {
     "diag_min": (None, "smallest diagonal entry of the kernel whose eigenvalue is bounded"),
     "diag_max": (None, "largest diagonal entry of the kernel whose eigenvalue is bounded"),
     "eta": (None, "learning rate η of the convergence_rate quantity (Chen et al. 2022, Thm 3.1)"),
-    # Gaussian moments of layer l's activation at its scale q(l) (issue 9 asks for "moments"; not in §10)
+    # Gaussian moments of layer l's activation at its scale q(l) (the Gaussian-moment vocabulary)
     "E_phi": ((0, 1), "E_phi(l) = E[φ_l(√q(l) z)]; without l, the readout's (extension beyond §10)"),
     "E_phi2": ((0, 1), "E_phi2(l) = E[φ_l(√q(l) z)²] (extension beyond §10)"),
     "E_dphi": ((0, 1), "E_dphi(l) = E[φ_l'(√q(l) z)] (extension beyond §10)"),
     "E_dphi2": ((0, 1), "E_dphi2(l) = E[φ_l'(√q(l) z)²] (extension beyond §10)"),
-    # quantities of either kernel, whichever is bounded (relations between two kernels, issue 15)
+    # quantities of either kernel, whichever is bounded (relations between two kernels)
     "ntk_lambda_min": (None, "λ_min of the infinite-width NTK Θ of the configuration"),
     "ntk_lambda_max": (None, "λ_max of the infinite-width NTK Θ"),
     "ntk_trace": (None, "trace of the infinite-width NTK Θ"),
@@ -380,7 +380,7 @@ class BoundContext:
     def diag_max(self) -> float:
         return float(np.max(np.diag(self.K)))
 
-    # -- named quantities of either kernel and of finite width (issue 15) --
+    # -- named quantities of either kernel and of finite width --
     @property
     def names_tol(self) -> float:
         """Certified uncertainty of the kernel quantities the bound named (added to the bound's tolerance)."""

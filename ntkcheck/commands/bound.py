@@ -24,7 +24,7 @@ def _description() -> str:
 
     qs = "\n".join(f"  {k:26s} {v}" for k, v in QUANTITIES.items())
     return (HELP + ".\n\nQuantities (--quantity):\n" + qs +
-            "\n\nVocabulary of EXPR (design card §10), plus sympy's functions and constants "
+            "\n\nVocabulary of EXPR (ntkcheck/bound_check/README.md), plus sympy's functions and constants "
             "(sqrt, log, exp, pi, Min, Max, Abs, Sum((r+1)*mu(r)**2*lam_min_hadamard(r), (r, 0, 4)), ...):\n"
             + vocabulary_help() +
             "\n\nThe search draws unit-norm, pairwise distinct rows unless --free-norm. A violation is certified only "
@@ -32,7 +32,7 @@ def _description() -> str:
             "stays in --space and satisfies every --assume.\n"
             "Verdicts and exit status: holds (0) = no certified violation on at least --min-configs evaluated, "
             "non-vacuous configurations (the count is printed); violated (1) = certified counterexample "
-            "(written to --out); bad input (2); undecided (3) = fewer such configurations, with the reason "
+            "(written to --out; without --out its spec and data are printed as JSON); bad input (2); undecided (3) = fewer such configurations, with the reason "
             "(bound not evaluable, e.g. '0/0' or a relation 'N > 2'; every configuration vacuous, e.g. "
             "--lower 0; assumptions exclude everything, e.g. 'N < 0'; too few trials).\n"
             "True example (exit 0):  ntkcheck bound --quantity ntk_lambda_min --lower nngp_lambda_min "

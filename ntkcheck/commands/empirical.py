@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+
+import numpy as np
 
 from ntkcheck.cli import nonneg_int, positive_int
 
@@ -18,8 +21,11 @@ DESCRIPTION = HELP + ". Exit status 0 on success, 2 for bad input."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC", help="spec: a JSON file, a JSON string or an NB201 string")
-    p.add_argument("data", metavar="X.npy", help="data: an (N, d) float64 .npy file with distinct rows")
+    p.add_argument("spec", metavar="SPEC",
+                   help="spec: a JSON file, a JSON string, an NB201 string, or 'example' (the bundled DAG)")
+    p.add_argument("data", metavar="X.npy",
+                   help="data: an (N, d) .npy file with distinct rows, float64 (float32 and integer data are "
+                        "converted to float64, with a note), or 'example' (20 points on the unit sphere in R^8)")
     p.add_argument("--width", type=positive_int, required=True, help="hidden width n")
     p.add_argument("--seeds", type=positive_int, default=1, help="number of networks (seeds S, S+1, ...; default 1)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="first seed S (default 0)")
@@ -46,18 +52,21 @@ def memory_estimate(spec, N: int, d: int, width: int, itemsize: int, chunk: int 
 
 
 def run(args: argparse.Namespace):
-    import numpy as np
     import torch
 
     import ntkcheck
     from ntkcheck.empirical.ntk import iter_seed_kernels, seed_list
     from ntkcheck.empirical.spectra import certified_spectrum
-    from ntkcheck.io import check_memory, check_output_file, data_shape, load_data, save_npz_atomic, to_jsonable
+    from ntkcheck.io import (check_memory, check_output_file, data_dtype, data_shape, load_data, save_npz_atomic,
+                             to_jsonable)
     from ntkcheck.spec import parse_spec
 
     check_output_file(args.output, suffixes=(".npz",))
     spec = parse_spec(args.spec)
     N, d = data_shape(args.data)               # the header only: memory is checked before anything is loaded
+    dtype = data_dtype(args.data)
+    if dtype != np.float64 and not args.quiet:
+        print(f"ntkcheck empirical: note: {args.data} is {dtype}; converted to float64", file=sys.stderr)
     from ntkcheck.empirical.networks import resolve_device
 
     device = resolve_device(args.device)

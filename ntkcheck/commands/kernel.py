@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +15,17 @@ from ntkcheck.io import (check_memory, check_output_file, data_shape, load_array
 from ntkcheck.meta import run_metadata
 
 HELP = "exact infinite-width NNGP/NTK Gram matrices of an architecture (or of all NB201 cells)"
-DESCRIPTION = (HELP + ". SPEC is a JSON file, a JSON string, or an NB201 cell string; X is an (N, d) .npy "
-               "array. The output .npz holds 'nngp', 'ntk', their certified λ_min/λ_max and a 'meta' JSON string.")
+DESCRIPTION = (HELP + ". SPEC is a JSON file, a JSON string, an NB201 cell string, or 'example'; X is an (N, d) "
+               ".npy array, or (N, C, H, W) images for a convolutional NB201 cell ({\"nb201\": CELL, \"kernel\": "
+               "\"conv\", \"image\": [C, H, W]}). The output .npz holds 'nngp', 'ntk', their certified "
+               "λ_min/λ_max and a 'meta' JSON string. Long convolutional runs show progress with an estimate of "
+               "the time left and stop within about a second of Ctrl-C.")
 
 
 def add_arguments(p) -> None:
     p.add_argument("spec", nargs="?", help="spec JSON file / JSON string / NB201 string ('example' for the bundled DAG)")
-    p.add_argument("data", nargs="?", help="data file X.npy of shape (N, d)")
+    p.add_argument("data", nargs="?", help="data file X.npy of shape (N, d), or (N, C, H, W) for a convolutional "
+                                           "cell; 'example' for the bundled 20 points on the unit sphere in R^8")
     p.add_argument("-o", "--output", help="output .npz (written atomically)")
     p.add_argument("--sphere", nargs=2, type=positive_int, metavar=("N", "D"),
                    help="instead of a data file: N points uniform on the unit sphere in R^D (seeded)")
@@ -38,7 +41,7 @@ def add_arguments(p) -> None:
                         "no BN) instead of the fc analog, on a seeded sample of --sample cells")
     p.add_argument("--sample", type=positive_int, default=100, metavar="N",
                    help="with --nb201-all --conv: number of cells, drawn with --seed (default 100; 15625 = all; "
-                        "the whole space belongs to `ntkcheck sweep --metrics conv_ntk_lambda_min`)")
+                        "the whole space: `ntkcheck sweep conv_ntk_lambda_min --space nb201`)")
     p.add_argument("--image", nargs=3, type=positive_int, metavar=("C", "H", "W"),
                    help="with --nb201-all --conv and flat (N, C·H·W) data: the image shape")
 
@@ -102,11 +105,7 @@ def run(args) -> int:
         raise NtkcheckError("missing SPEC (a JSON file, JSON string, NB201 string, or 'example')")
     if args.data is None and not args.sphere:
         raise NtkcheckError("missing data: give X.npy or --sphere N D")
-    if args.spec == "example":
-        spec_src = resources.files("ntkcheck").joinpath("examples/dag.json").read_text()
-        spec = parse_any_spec(spec_src)
-    else:
-        spec = parse_any_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
+    spec = parse_any_spec(Path(args.spec) if Path(args.spec).suffix == ".json" else args.spec)
     if isinstance(spec, ConvCellSpec):
         return _run_conv(args, spec)
     X, data_desc = _data(args, spec.nodes)
@@ -222,8 +221,18 @@ def _run_conv(args, spec) -> int:
         raise NtkcheckError("--no-cross-terms is not offered for the conv kernel (use the Python API, "
                             "conv_cells_kernels(..., cross_terms=False), for stax's FanInSum kernel)")
     X, data_desc = _images(args, spec.image)
+    n_pairs = X.shape[0] * (X.shape[0] + 1) // 2
+    bar = None
+    if not args.quiet:        # image pairs done, with tqdm's estimate of the time left; Ctrl-C stops between chunks
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_pairs, desc="conv kernel (image pairs)", unit="pair", unit_scale=True, leave=False)
     t0 = time.perf_counter()
-    res = conv_cell_kernels(spec, X)
+    try:
+        res = conv_cell_kernels(spec, X, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
     secs = time.perf_counter() - t0
     specs = {name: certified_extreme_eigvalsh(M) for name, M in (("ntk", res.ntk), ("nngp", res.nngp))}
     summary = {

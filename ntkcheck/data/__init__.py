@@ -25,10 +25,11 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["DATASETS", "SHA256", "SOURCE", "NB201Table", "nb201_table", "nb201_accuracies"]
+__all__ = ["DATASETS", "SHA256", "SOURCE", "NB201Table", "nb201_table", "nb201_accuracies", "nb201_rank"]
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 FILENAME = "natsbench_tss_200ep_test_accuracy.csv.gz"
@@ -93,3 +94,28 @@ def nb201_accuracies(dataset: str) -> dict[str, float]:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     t = nb201_table()
     return dict(zip(t.arch, t.accuracy[dataset].tolist()))
+
+
+def nb201_rank(cell: str, candidates: Iterable[str] = ()) -> dict[str, Any]:
+    """The chosen ``cell`` on the shipped NATS-Bench table: per dataset its 200-epoch test accuracy, rank among
+    all 15,625 cells (1 = best; ties share the better rank), percentile (share of cells strictly below it, in %),
+    the best cell of the space and the best of ``candidates`` (e.g. the cells a search scored).  ``KeyError`` for
+    a string that is not an NB201 cell of the table.  This is how ``ntkcheck search`` judges the cell it finds."""
+    t = nb201_table()
+    pos = {a: i for i, a in enumerate(t.arch)}
+    if cell not in pos:
+        raise KeyError(f"cell {cell} is not in the shipped NATS-Bench table")
+    cand = sorted({pos[c] for c in candidates if c in pos})
+    out: dict[str, Any] = {"source": SOURCE, "n_cells": len(t), "datasets": {}}
+    for d in DATASETS:
+        acc = t.accuracy[d]
+        a = float(acc[pos[cell]])
+        best = int(np.argmax(acc))
+        row = {"accuracy": a, "rank": 1 + int(np.sum(acc > a)), "percentile": 100.0 * float(np.mean(acc < a)),
+               "best_cell": t.arch[best], "best_accuracy": float(acc[best])}
+        if cand:
+            cb = cand[int(np.argmax(acc[cand]))]
+            row.update(best_candidate=t.arch[cb], best_candidate_accuracy=float(acc[cb]),
+                       rank_among_candidates=1 + int(np.sum(acc[cand] > a)), n_candidates=len(cand))
+        out["datasets"][d] = row
+    return out

@@ -444,6 +444,21 @@ def test_c18_permuted_accuracies_or_inverted_filter_fail(monkeypatch):
     assert verdict("chen2022.C18") == "fail"
 
 
+def test_c17_supernet_rule_reading_none_as_skip_fails(monkeypatch):
+    """C17 is a toolkit record: a supernet rule that counts 'none' edges as skips (a wrong op class, so broken
+    routes survive) must fail it."""
+    from ntkcheck.paper_checks import chen2022
+
+    assert verdict("chen2022.C17") == "pass"
+    true = chen2022._prob_depth_width
+
+    def none_as_skip(fracs):
+        return true([{"none": 0.0, 0: f[0] + f["none"], 1: f[1]} for f in fracs])
+
+    monkeypatch.setattr(chen2022, "_prob_depth_width", none_as_skip)
+    assert verdict("chen2022.C17") == "fail"
+
+
 # ---- completeness -------------------------------------------------------------------------------------------
 
 #: Records no perturbation of a measurement can flip, and why.

@@ -64,8 +64,10 @@ def test_report_schema(fakes, tmp_path):
     assert "fake.bad" in md and "- data:" in md
     # the referee's three counts open both files; the exact, shell-quoted command line is recorded
     assert rep["headline"]["toolkit_math_verified"] == 1 and rep["headline"]["toolkit_math_failed"] == 1
-    assert rep["headline"]["paper_claims_not_reproduced"] == 1 and rep["headline"]["errors"] == 1
-    assert md.splitlines()[2].startswith("**1 toolkit math verified / 0 paper claims reproduced / 1 paper claims")
+    assert rep["headline"]["paper_claims_not_reproduced"] == 0 and rep["headline"]["errors"] == 1
+    assert rep["headline"]["hypotheses"] == 1          # a hypothesis is never a paper claim not reproduced
+    assert md.splitlines()[2].startswith("**1 toolkit math verified / 1 toolkit math FAILED; 0 paper claims "
+                                         "reproduced / 0 paper claims not reproduced")
     assert rep["command"] == f"ntkcheck verify --report {tmp_path / 'rep'} --quiet --no-figures --seed 7"
     assert f"`{rep['command']}`" in md
 
@@ -112,7 +114,7 @@ def test_real_quick_checks_and_table(tmp_path, capsys):
     verdicts = {r["id"]: r["verdict"] for r in rep["results"]}
     assert verdicts == {"tenas2021.T6": "pass", "tenas2021.Table1": "consistent", "mok2022.L9": "pass",
                         "mok2022.numbers": "skipped"}
-    assert rep["headline"]["paper_arithmetic_consistent"] == 1 and rep["headline"]["toolkit_math_verified"] == 2
+    assert rep["headline"]["consistency"] == 1 and rep["headline"]["toolkit_math_verified"] == 2
 
 
 def test_monkeypatched_wrong_formula_fails(monkeypatch, tmp_path):
