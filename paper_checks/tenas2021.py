@@ -267,7 +267,8 @@ def _rank(v: np.ndarray, descending: bool) -> np.ndarray:
 
 
 def ranksum_margin(k: np.ndarray, R: np.ndarray, acc: np.ndarray) -> tuple[float, tuple[float, float, float]]:
-    """The digest's form of T4: gain + 0.05 (≥ 0 iff |τ_sum| ≥ max(|τ_κ|, |τ_R|) − 0.05), with (τ_κ, τ_R, τ_sum)."""
+    """The earlier, sign-only form of T4: gain + 0.05 (≥ 0 iff |τ_sum| ≥ max(|τ_κ|, |τ_R|) − 0.05), with
+    (τ_κ, τ_R, τ_sum)."""
     from scipy.stats import kendalltau
 
     s = _rank(k, descending=False) + _rank(R, descending=True)
@@ -307,7 +308,7 @@ def _t4(ctx: Context) -> Outcome:
         test="gain -tau(rank sum) - max(-tau_kappa, tau_R), BCa bootstrap 95% CI over cells (each cell's rank sum "
              "as ranked on the whole sample, as the paper ranks its population); p: Wald with the bootstrap SE",
         details={**_population_details(pop), **per[FIG_DATASET], "per_dataset": per, "size_baselines": base,
-                 "margin_form_of_the_digest": per[FIG_DATASET]["gain"] + 0.05,
+                 "gain_plus_0.05_slack": per[FIG_DATASET]["gain"] + 0.05,
                  "power_note": "MDE of a single Kendall tau at n (the gain is a difference of two positively "
                                "correlated taus, whose variance is smaller: conservative)"})
 
