@@ -71,7 +71,9 @@ class MicrobenchConfig:
         return MicrobenchConfig(seed=seed)
 
     def key(self) -> str:
-        blob = json.dumps({"protocol": PROTOCOL_VERSION, **asdict(self)}, sort_keys=True)
+        from ntkcheck.cache import code_fingerprint    # keyed by the code too: an engine change makes it cold
+
+        blob = json.dumps({"protocol": PROTOCOL_VERSION, "code": code_fingerprint(), **asdict(self)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -360,10 +362,12 @@ def accuracy_table(ctx) -> AccuracyTable:
 
 def cached_json(cache_dir: Path, name: str, key: dict, compute):
     """Disk cache ``cache_dir/<name>-<hash of key>.json`` for small results shared by checks and figures
-    (written atomically; a corrupt file is recomputed)."""
+    (written atomically; a corrupt file is recomputed).  The hash includes the code fingerprint
+    (:func:`ntkcheck.cache.code_fingerprint`), so an engine change never reads an old entry."""
+    from ntkcheck.cache import code_fingerprint
     from ntkcheck.io import write_json_atomic
 
-    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    h = hashlib.sha256(json.dumps({"key": key, "code": code_fingerprint()}, sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"{name}-{h}.json"
     if path.exists():
         try:

@@ -151,12 +151,14 @@ class MetricConfig:
                                                       "batch": self.rn_samples})}
 
     def key(self) -> str:
-        """The cache key: the registry's config hash of each metric (name, version, settings, input fingerprint)."""
+        """The cache key: the registry's config hash of each metric (name, version, settings, input fingerprint)
+        and the code fingerprint (:func:`ntkcheck.cache.code_fingerprint`: an engine change makes it cold)."""
+        from ntkcheck.cache import code_fingerprint
         from ntkcheck.metrics import config_hash
 
         fp = _inputs_fingerprint(self)
         blob = json.dumps({n: config_hash(n, c, fp, "nb201") for n, c in self.registry_configs().items()} |
-                          {"seed": self.seed}, sort_keys=True)
+                          {"seed": self.seed, "code": code_fingerprint()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> str:

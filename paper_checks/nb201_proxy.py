@@ -130,11 +130,12 @@ def analog_lambda_min(ctx, per_class: int = 4) -> dict[str, Any]:
     """Exact infinite-width NTK λ_min (σ_w² = 2, ReLU readout; certified error bound) of the fc analog of every
     NB201 cell on ``10·per_class`` unit-norm digits rows, in NATS-Bench index order; degenerate cells flagged.
     Cached (``analog-<hash>.npz``)."""
+    from ntkcheck.cache import code_fingerprint
     from ntkcheck.io import save_npz_atomic
     from ntkcheck.theory.nb201 import nb201_lambda_min_all
 
     key = {"v": PROTOCOL_VERSION, "what": "analog_lambda_min", "per_class": per_class, "sigma_w2": 2.0,
-           "readout": "relu", "data": "digits"}
+           "readout": "relu", "data": "digits", "code": code_fingerprint()}
     path = Path(ctx.cache_dir) / "nb201_proxy" / f"analog-{_hash(key)}.npz"
     memo = ctx.shared.get(str(path))
     if memo is not None:
@@ -175,7 +176,10 @@ class ProxyConfig:
         return ProxyConfig(seed=seed)
 
     def key(self) -> str:
-        return _hash({"protocol": PROTOCOL_VERSION, **asdict(self)})
+        """Configuration and code fingerprint (:func:`ntkcheck.cache.code_fingerprint`)."""
+        from ntkcheck.cache import code_fingerprint
+
+        return _hash({"protocol": PROTOCOL_VERSION, "code": code_fingerprint(), **asdict(self)})
 
 
 def _load(path: Path) -> dict[str, Any] | None:

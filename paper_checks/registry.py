@@ -14,8 +14,8 @@ import importlib.util
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.paper_checks.check import Check
 
-#: Paper modules in report order.
-PAPER_MODULES = ("zhu2022", "tenas2021", "mok2022", "chen2022", "conv_nb201")
+#: Paper modules in report order (``toolkit_engines``: the engines' own records, paper "ntkcheck").
+PAPER_MODULES = ("zhu2022", "tenas2021", "mok2022", "chen2022", "conv_nb201", "toolkit_engines")
 
 
 def available_papers() -> list[str]:

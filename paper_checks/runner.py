@@ -45,6 +45,7 @@ class VerifyOptions:
     sweep: str | None = None
     figures: bool = True
     cache_dir: str | None = None
+    no_cache: bool = False                  # --no-cache: compute everything afresh, never read or write the cache
     baseline: str | None = None             # an earlier report.json: exit 1 when any verdict differs from it
     argv: tuple[str, ...] = ("verify",)     # the arguments after the program name, as the CLI received them
 
@@ -95,6 +96,16 @@ def make_context(opts: VerifyOptions) -> Context:
         kw["cache_dir"] = Path(opts.cache_dir)
     return Context(scale=opts.scale, seed=opts.seed, device=resolve_device(opts.device), jobs=opts.jobs,
                    accuracy_source="nats-bench" if nb else "microbench", nats_bench=nb, quiet=opts.quiet, **kw)
+
+
+def _verify_without_cache(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
+    """``verify --no-cache``: the run's cached computations (NB201 population, micro-benchmark, searches, conv
+    proxy) go to a scratch directory that starts empty and is removed afterwards, so nothing is read from or
+    written to the user's cache; the checks and figures of the run share the scratch copy."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ntkcheck-no-cache-") as scratch:
+        return verify(dataclasses.replace(opts, cache_dir=scratch))
 
 
 # ---- workers -----------------------------------------------------------------------------------------
@@ -637,6 +648,8 @@ def wrap(text: str) -> str:
 
 def _cache_label(opts: VerifyOptions) -> str:
     """The cache location as the report writes it: never an absolute path of this machine."""
+    if opts.no_cache:
+        return "off (--no-cache)"
     if opts.cache_dir:
         p = Path(opts.cache_dir)
         return str(p) if not p.is_absolute() else "--cache-dir (" + p.name + ")"
@@ -647,6 +660,8 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     """Run the selected checks and write the report; returns (exit code, report).  Every input is checked
     before any work: the options, the selection, the baseline, the report and cache directories (writable or
     creatable) and a ``--sweep`` store; a bad one is a one-line NtkcheckError and nothing is written."""
+    if opts.no_cache and opts.cache_dir is None:
+        return _verify_without_cache(opts)
     t_start = time.perf_counter()
     ctx = make_context(opts)
     checks = select(all_checks(), opts.only)

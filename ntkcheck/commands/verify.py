@@ -58,15 +58,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "sampling; a store of another space or without both metrics is refused")
     p.add_argument("--cache-dir", metavar="DIR", help="cache for expensive measurements: the NB201 sample's "
                    "kappa_N / R_N, the conv proxies, searches (default $NTKCHECK_CACHE or ~/.cache/ntkcheck)")
+    p.add_argument("--no-cache", action="store_true", help="compute everything afresh: do not read or write the "
+                   "cache (caches are keyed by the configuration, the source code and the numpy/scipy/torch versions)")
     p.add_argument("--no-figures", action="store_true", help="do not regenerate the figures")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ntkcheck.errors import NtkcheckError
     from ntkcheck.paper_checks.runner import VerifyOptions, baseline_lines, headline_text, print_table, verify, wrap
 
+    if args.no_cache and args.cache_dir:
+        raise NtkcheckError("--no-cache and --cache-dir exclude each other")
     opts = VerifyOptions(only=args.only, scale=args.scale, device=args.device, seed=args.seed, jobs=args.jobs,
                          report=args.report, quiet=args.quiet, nats_bench=args.nats_bench, sweep=args.sweep,
-                         figures=not args.no_figures, cache_dir=args.cache_dir, baseline=args.baseline,
+                         figures=not args.no_figures, cache_dir=args.cache_dir, no_cache=args.no_cache,
+                         baseline=args.baseline,
                          argv=tuple(getattr(args, "_argv", ()) or ("verify",)))
     code, report = verify(opts)
     if not args.quiet:
