@@ -260,11 +260,13 @@ SIZE_ENGINES: dict[str, Callable[[str, MetricConfig], float]] = {
 
 
 def _size_key(cfg: MetricConfig) -> str:
+    """The size cache's key: the registry's config hashes of ``params`` / ``flops`` and the code fingerprint."""
+    from ntkcheck.cache import code_fingerprint
     from ntkcheck.metrics import config_hash, resolve_config
 
     fp = _inputs_fingerprint(cfg)
     blob = json.dumps({n: config_hash(n, resolve_config(n), fp, "nb201") for n in ("params", "flops")}
-                      | {"n_conv": list(_CONV_OPS)}, sort_keys=True)
+                      | {"n_conv": list(_CONV_OPS), "code": code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -272,7 +274,8 @@ def cell_size_metrics(ctx, cells: Sequence[str], cfg: MetricConfig | None = None
                       save_every: int = 20) -> dict[str, np.ndarray]:
     """``{"params", "flops", "n_conv"}`` arrays over ``cells`` (in order), cached per cell on disk under
     ``<cache dir>/nb201_size/<key>.json`` (the registry's config hashes of ``params`` and ``flops``).  They do not
-    depend on the seed: the benchmark network's size is a function of the cell."""
+    depend on the seed: the benchmark network's size is a function of the cell; an engine change makes the cache
+    cold (:func:`ntkcheck.cache.code_fingerprint`)."""
     from ntkcheck.io import write_json_atomic
 
     cfg = cfg or MetricConfig()
