@@ -21,7 +21,8 @@ Population (K1–K3): a seeded sample of cells with an input→output path; data
 (:func:`ntkcheck.sweep.inputs.natural_images`), 4×4 average-pooled to 3×8×8 and scaled to unit norm (the
 input of the registered ``ntk_lambda_min`` / ``conv_ntk_lambda_min`` metrics); accuracies: the shipped
 NATS-Bench table (:func:`ntkcheck.data.nb201_accuracies`), 200-epoch test accuracy on CIFAR-100.
-Statistic: Kendall τ-b with a percentile bootstrap 95% CI over cells; power from :func:`power_kendall`.
+Statistic: Kendall τ-b with a BCa bootstrap 95% CI over cells (:mod:`ntkcheck.stats`); power from
+:func:`power_kendall`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ import functools
 from typing import Any, Mapping
 
 import numpy as np
-
-from ntkcheck.paper_checks.check import Check, Context, Outcome, power_kendall, verdict_powered
+from ntkcheck.paper_checks.check import (
+    Check,
+    Context,
+    Outcome,
+    power_kendall,
+    verdict_powered,
+)
 
 PAPER = "conv_nb201"
 DATASET = "cifar100"
@@ -51,11 +57,12 @@ CHECK_DATA: dict[str, dict[str, Any]] = {
 
 def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -> dict[str, Any]:
     """Exact conv and fc-analog kernels' λ_min, λ_max and κ_N of ``n_cells`` seeded cells, with accuracies."""
-    from ntkcheck.data import nb201_accuracies
-    from ntkcheck.sweep.inputs import flat_rows, natural_images
-    from ntkcheck.spec import nb201_string
     from ntkcheck.theory.conv_kernels import cell_is_degenerate, conv_lambda_min_table
     from ntkcheck.theory.nb201 import all_nb201_cells, nb201_lambda_min_all
+
+    from ntkcheck.data import nb201_accuracies
+    from ntkcheck.spec import nb201_string
+    from ntkcheck.sweep.inputs import flat_rows, natural_images
 
     live = [c for c in all_nb201_cells() if not cell_is_degenerate(c)]
     pick = np.sort(np.random.default_rng(seed).choice(len(live), n_cells, replace=False))
@@ -72,33 +79,41 @@ def population(n_cells: int, n_images: int, seed: int, dataset: str = DATASET) -
             "dataset": dataset, "note": conv.note}
 
 
-def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: int = 1000, seed: int = 0) -> Outcome:
+def rank_outcome(entry: Mapping[str, Any], pop: Mapping[str, Any], *, n_boot: int = 1000, seed: int = 0,
+                 sizes: Mapping[str, np.ndarray] | None = None) -> Outcome:
     """The verdict of one :data:`CHECK_DATA` entry on a population: Kendall τ(x, acc) (minus τ(other, acc) for a
-    paired comparison) with a percentile bootstrap 95% CI over cells and the design's power."""
+    paired comparison) with a BCa bootstrap 95% CI over cells (:func:`ntkcheck.stats.kendall` /
+    :func:`ntkcheck.stats.bootstrap`, refined when 0 lies within the end points' Monte Carlo error) and the design's
+    power.  ``sizes`` (#params, FLOPs, #conv of the same cells): the size baselines and the partial τ of x given
+    #params beside it (:func:`ntkcheck.paper_checks.nb201_population.size_baselines`)."""
     from scipy.stats import kendalltau
+
+    from ntkcheck import stats
 
     x, acc = np.asarray(pop[entry["x"]], float), np.asarray(pop["acc"], float)
     other = np.asarray(pop[entry["minus"]], float) if "minus" in entry else None
     x = np.where(np.isposinf(x), np.nanmax(np.where(np.isfinite(x), x, np.nan)) * 10, x)  # singular: ranked last
-
-    def stat(i):
-        t = kendalltau(x[i], acc[i])[0]
-        return t - kendalltau(other[i], acc[i])[0] if other is not None else t
-
+    if other is None:
+        est = stats.refine(lambda B: stats.kendall(x, acc, seed=seed, n_resamples=B), [0.0], n_resamples=n_boot)
+    else:
+        est = stats.refine(lambda B: stats.kendall_combination((x, other, acc), lambda t: t(0, 2) - t(1, 2), seed=seed,
+                                                               n_resamples=B,
+                                                               name="difference of Kendall tau-b (paired over cells)"),
+                           [0.0], n_resamples=n_boot)
     n = x.size
-    est = float(stat(np.arange(n)))
-    rng = np.random.default_rng(seed)
-    boots = np.array([stat(rng.integers(0, n, n)) for _ in range(n_boot)])
-    boots = boots[np.isfinite(boots)]
-    ci = [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))]
-    details = {"n": n, "N_images": pop.get("N_images"), "dataset": pop.get("dataset"), "ci95": ci,
+    details = {"N_images": pop.get("N_images"), "dataset": pop.get("dataset"),
                "statistic": "Kendall tau-b" + (" difference (paired bootstrap)" if other is not None else ""),
                "note": pop.get("note"), "seed": pop.get("seed")}
+    if sizes is not None:
+        from ntkcheck.paper_checks.nb201_population import public, size_baselines
+
+        details["size_baselines"] = public(size_baselines(x, acc, dict(sizes), sign=entry["sign"], seed=seed,
+                                                          n_resamples=n_boot))
     if other is not None:
         details["tau_conv_vs_fc_order"] = float(kendalltau(x, other)[0])
         details["tau_fc_vs_acc"] = float(kendalltau(other, acc)[0])
         details["tau_conv_vs_acc"] = float(kendalltau(x, acc)[0])
-    return verdict_powered(est, ci, sign=entry["sign"], power=power_kendall(n, entry["claimed_tau"]),
+    return verdict_powered(est, sign=entry["sign"], power=power_kendall(n, entry["claimed_tau"]),
                            claimed=entry["claimed"], details=details)
 
 
@@ -107,14 +122,17 @@ def _check(label: str, ctx: Context) -> Outcome:
     if key not in ctx.shared:
         ctx.progress("exact conv NTKs of the NB201 sample")
         ctx.shared[key] = population(ctx.pick(60, 400), ctx.pick(12, 32), seed=ctx.seed)
-    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=ctx.pick(500, 2000),
-                        seed=ctx.seed_for("boot", label))
+    from ntkcheck.paper_checks.nb201_population import cell_size_metrics
+
+    sizes = cell_size_metrics(ctx, ctx.shared[key]["cells"])
+    return rank_outcome(CHECK_DATA[label], ctx.shared[key], n_boot=2000, seed=ctx.seed_for("boot", label),
+                        sizes=sizes)
 
 
 _HOW = ("exact infinite-width NTK of the convolutional cell (conv stem, pooling, GAP readout, cross terms, NO BN) "
         "on N natural 3×8×8 images, certified λ_min; Kendall tau-b against the NATS-Bench 200-epoch CIFAR-100 "
         "test accuracy over a seeded sample of cells with an input→output path (small: 60 cells, N = 12; "
-        "paper: 400, N = 32), percentile bootstrap 95% CI")
+        "paper: 400, N = 32), BCa bootstrap 95% CI")
 _c = functools.partial(Check.record, PAPER)
 CHECKS = [
     _c("K1", CHECK_DATA["K1"]["claimed"] + ", transferred to the exact conv kernel without BN",
