@@ -853,8 +853,9 @@ CHECKS = [
        "(10,10)}", "the paper's ordering of the bounds", "none (ordering must hold in every data set)",
        "a qualitative claim", _c8, needs=(_ENGINE,), budget=25),
     _c("C9", "Fig. 4: DAG#3 trains fastest and DAG#2 faster than DAG#1 (training accuracy, early epochs)",
-       "§5.1, Fig. 4", "statistical",
-       "small: stem + DAG + readout on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 10 seeds; paper: "
+       "§5.1, Fig. 4", "hypothesis",
+       "toy protocol (the paper trains width 1024 for 1000 epochs on its own data set); small: stem + DAG + readout "
+       "on 600 digits, width 128, SGD lr 0.02, batch 128, 4 epochs, 10 seeds; paper: "
        "width 1024, lr 1e-5, 1000 epochs, 10 seeds", "per-seed ordering of early-epoch train accuracy",
        "exact 95% interval of the ordered-seed rate above 2/3 → pass; below → fail; else inconclusive",
        "a qualitative trend over seeds (>= 5 seeds); 10 seeds so that the interval can decide both "

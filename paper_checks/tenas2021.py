@@ -836,9 +836,10 @@ CHECKS: list[Check] = [
        "empirical.nas_search.tenas_prune on the NB201 supernet", "counting: 24 + 18 + 12 = 54; 4 → 1 ops in 3 rounds",
        "integer equality", "bookkeeping", _t10, (_SEARCH, _METRICS, _LR, "torch"), 30, "[V]"),
     _c("T11", "Along the pruning trajectory κ_N drops most in the first round while R̂_N falls by < 30%.",
-       "Fig. 5", "statistical",
-       "κ_N and R̂_N of the supernet after each round of tenas_prune on digits (4 seeds small: can refute the rate, "
-       "not establish it; 10 paper)",
+       "Fig. 5", "hypothesis",
+       "toy protocol (the paper prunes the NB201 supernet on CIFAR-10/100 and ImageNet16-120): κ_N and R̂_N of the "
+       "supernet after each round of tenas_prune on digits (4 seeds small: can refute the rate, not establish it; "
+       "10 paper)",
        "Fig. 5 (NB201 panel) shape", "exact 95% interval of the rate above 2/3 → pass; below → fail",
        "qualitative shape at toy scale", _t11,
        (_SEARCH, _METRICS, _LR, "torch"), 60, "[V target]"),
