@@ -67,12 +67,17 @@ ParamSpec = str | Callable[[str, torch.Tensor], bool]
 # ---- the NAS-code kernel -----------------------------------------------------------------------------
 
 def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "weight", output: str = "sum_logits",
-                  bn_train_mode: bool = True) -> torch.Tensor:
+                  bn_train_mode: bool = True, engine: str = "auto") -> torch.Tensor:
     r"""Empirical NTK the way the NAS codes compute it ([TE] §2.2 table, [LGA] §3, §6).
 
     One batched forward pass of all N samples (so train-mode BN statistics couple the samples, as in
-    TE-NAS's ``get_ntk_n``), then one backward pass per differentiated output — the ``"loop"`` engine of
-    :func:`ntkcheck.empirical.ntk.empirical_ntk` without chunking:
+    TE-NAS's ``get_ntk_n``), then the gradient of every differentiated output: ``engine="loop"`` runs one
+    backward pass per output as the released codes do, ``engine="batched"`` all of them in one vectorised
+    backward pass (:func:`ntkcheck.empirical.ntk.empirical_ntk`); the two give the same numbers (tested).  The
+    batch coupling makes every gradient row a backward pass through the whole batch, so both cost about N
+    backward passes of the batch in arithmetic; the vectorised one saves the N sequential launches, which is
+    what a GPU pays for, while on a CPU the loop was as fast or faster (benchmarks/RESULTS.md, κ_N cost).
+    ``engine="auto"``: "batched" when the model's parameters sit on an accelerator, else "loop":
 
     * ``output="sum_logits"``: row i is g_i = ∂/∂θ Σ_c f_c(x_i); returns Θ = G Gᵀ, N×N;
     * ``output="full"``: row (i, c) is ∂f_c(x_i)/∂θ, sample-major order; returns the NC×NC kernel.
@@ -89,10 +94,15 @@ def logit_sum_ntk(model: nn.Module, X: torch.Tensor, *, params: ParamSpec = "wei
         raise NtkcheckError(f"expected a torch module, got {type(model).__name__}")
     if output not in ("sum_logits", "full"):
         raise NtkcheckError(f"unknown output {output!r} for logit_sum_ntk (expected sum_logits or full)")
+    if engine not in ("auto", "batched", "loop"):
+        raise NtkcheckError(f"unknown engine {engine!r} for logit_sum_ntk (expected auto, batched or loop)")
+    if engine == "auto":
+        p = next(model.parameters(), None)
+        engine = "batched" if p is not None and p.device.type != "cpu" else "loop"
     was_training = model.training
     model.train(bn_train_mode)
     try:
-        return empirical_ntk(model, X, params=params, output=output, engine="loop", chunk_size=None)
+        return empirical_ntk(model, X, params=params, output=output, engine=engine, chunk_size=None)
     finally:
         model.train(was_training)
 
@@ -241,7 +251,7 @@ class KappaResult:
 def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] | Callable[[int], torch.Tensor], *,
                 repeats: int = 3, params: ParamSpec = "weight", output: str = "sum_logits",
                 bn_train_mode: bool = True, compat: str = "float64", tol: float | None = None,
-                batch_size: int | None = None, seed: int = 0) -> KappaResult:
+                batch_size: int | None = None, seed: int = 0, engine: str = "auto") -> KappaResult:
     r"""TE-NAS's κ_N ([TE] §2.2): the condition number of the logit-sum NTK, averaged over ``repeats``.
 
     Two protocols, chosen by what ``model`` is:
@@ -257,11 +267,14 @@ def tenas_kappa(model: ModelOrFactory, X: torch.Tensor | Sequence[torch.Tensor] 
     ``X`` may also be a list of one batch per repeat or a callable ``r -> batch`` (used as given; pass
     ``[X] * repeats`` to evaluate one fixed batch repeatedly).  Models returning ``(features, logits)`` are
     read at the logits (:func:`ntkcheck.empirical.outputs.model_logits`).  Defaults follow the code:
-    parameters named 'weight', gradient of the sum of logits, train-mode BN.
+    parameters named 'weight', gradient of the sum of logits, train-mode BN.  ``engine`` as in
+    :func:`logit_sum_ntk` ("batched": one vectorised backward pass per repeat; "loop": the code's per-sample
+    backward passes, same values; "auto": batched on an accelerator, loop on the CPU).
     """
     Xs, idx = _batches(X, repeats, vary=isinstance(model, nn.Module), batch_size=batch_size, seed=seed)
     ms = _models(model, repeats)
-    det = tuple(condition_number(logit_sum_ntk(m, x, params=params, output=output, bn_train_mode=bn_train_mode),
+    det = tuple(condition_number(logit_sum_ntk(m, x, params=params, output=output, bn_train_mode=bn_train_mode,
+                                               engine=engine),
                                  tol=tol, compat=compat) for m, x in zip(ms, Xs))
     vals = tuple(d.value for d in det)
     mean = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf

@@ -10,7 +10,7 @@ figures are not available, so nothing here is a reproduction of a specific figur
 4. ``zhu2022_eigennas``: Eigen-NAS scatter: train-free closed-form score vs exact λ_min and vs the empirical score
    (Kendall τ pooled over the one population of fc nets);
 5. ``zhu2022_eigennas_nb201``: the searches of check ``zhu2022.1`` (same function, same seed): distribution of the
-   NB201 test accuracy of the cell Eigen-NAS selects (fc-analog λ_min score) per dataset, next to the paper's
+   NB201 test accuracy of the cell Eigen-NAS selects (the paper's score, conv empirical NTK λ_min) per dataset, next to the paper's
    number ± the check's tolerance.  Dataset colours as in the Mok figures.
 """
 
@@ -177,10 +177,10 @@ def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool, context: Mapping[str
 
     from ntkcheck.figures.mok2022 import DATASET_COLOURS
     from ntkcheck.paper_checks.check import Context
-    from ntkcheck.paper_checks.zhu2022 import EIGENNAS_REF, EIGENNAS_TOL, eigennas_nb201
+    from ntkcheck.paper_checks.zhu2022 import EIGENNAS_REF, EIGENNAS_TOL, eigennas_population
 
     ctx = Context(scale=scale, seed=seed, quiet=quiet, **(context or {})).for_check("zhu2022.1")
-    res = eigennas_nb201(ctx)
+    res = eigennas_population(ctx)
     keys = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True, layout="constrained")
     cols: dict[str, list] = {"dataset": [], "search": [], "selected_accuracy": []}
@@ -201,6 +201,7 @@ def _fig_eigennas_nb201(scale: str, seed: int, quiet: bool, context: Mapping[str
     fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     return FigureResult("zhu2022_eigennas_nb201", fig,
                         f"Eigen-NAS on NB201 as check zhu2022.1 runs it: {res['searches']} seeded searches, each the "
-                        f"argmax of the exact fc-analog NTK lambda_min among {res['candidates']} random cells; "
+                        f"argmax of the Eigen-NAS score (conv network's empirical NTK lambda_min at init) among "
+                        f"{res['candidates']} cells drawn from the stratified NB201 population; "
                         "histogram of the selected cell's NATS-Bench test accuracy per dataset, the paper's number "
                         "with the check's tolerance band, and the mean of a random cell.", cols)

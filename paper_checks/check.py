@@ -60,9 +60,22 @@ inadequate design into ``underpowered`` (a significant result *against* the clai
     pw = power_kendall(n=100, claimed=-0.42)           # H0: tau = 0; asymptotic Var(tau) = 2(2n+5)/(9n(n-1))
     return verdict_powered(tau, ci95, sign=-1, power=pw, claimed="< 0 (paper -0.42)")
 
-Helpers (all two-sided α = 0.05, power 0.8, normal approximations, formulas in their docstrings):
+Helpers (all two-sided α = 0.05, power 0.8, normal approximations, formulas in their docstrings; defined in
+:mod:`ntkcheck.stats`, the toolkit's one statistics module, and re-exported here):
 :func:`power_kendall`, :func:`power_correlation` (Pearson/Spearman via Fisher's z), :func:`power_mean_difference`
 (two-sample or one-sample z on a mean), :func:`power_proportion` (one-sample binomial rate).
+
+Magnitude, intervals and multiplicity
+-------------------------------------
+Where a paper states an effect (a Kendall τ of −0.42, a gain of +0.14) :func:`verdict_magnitude` needs the paper's
+value inside the 95% interval (or the interval within a stated equivalence margin) *and* the direction
+established; an interval that excludes the paper's value is ``fail`` and the row says whether the direction
+still agrees.  :func:`verdict_fraction` decides on the Clopper–Pearson interval, not the point estimate.  A
+boundary within the bootstrap's Monte Carlo error of an end point gives ``inconclusive`` (never a seed-dependent
+``fail``; :func:`ntkcheck.stats.refine` first re-estimates with more resamples).  Every statistical row carries
+the fields of :func:`statistical_fields` (estimate, interval, n, test, raw p, MDE); after all checks ran the
+runner adjusts the raw p-values of the paper-claim family by Holm and turns a pass or fail whose adjusted p-value
+is ≥ :data:`ALPHA` into ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -80,11 +93,23 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ntkcheck.io import cache_dir as default_cache_dir
+from ntkcheck.stats import (
+    Estimate,
+    Power,
+    binomial_pvalue,
+    magnitude,
+    power_correlation,
+    power_kendall,
+    power_mean_difference,
+    power_proportion,
+    proportion,
+)
 
 __all__ = [
     "KINDS", "SCALES", "VERDICTS", "FAILING_VERDICTS", "HYPOTHESIS_VERDICTS",
     "Check", "CheckResult", "Outcome", "Context", "SkipCheck", "VacuousCheck", "Power", "ROLES",
     "power_kendall", "power_correlation", "power_mean_difference", "power_proportion", "verdict_powered",
+    "verdict_magnitude", "statistical_fields", "ALPHA",
     "verdict_numeric", "verdict_bound", "verdict_sign", "verdict_condition", "verdict_fraction", "skipped", "vacuous",
     "inconclusive", "run_check", "missing_needs", "format_value",
 ]
@@ -306,178 +331,168 @@ def verdict_condition(ok: bool, measured: Any, claimed: Any, *, reason: str = ""
                    reason="" if ok else (reason or "condition not met"))
 
 
+#: Level of every interval decision (two-sided 95 % intervals) and of the multiplicity adjustment.
+ALPHA = 0.05
+
+
+def statistical_fields(*, estimate: float, ci: Sequence[float], n: int, test: str, p_raw: float | None,
+                       mde: float | None, decides: str | None) -> dict[str, Any]:
+    """The fields every statistical row carries (report.json ``details``): estimate, 95 % interval, n, the test,
+    the raw p-value of the test that decides the verdict, its Holm-adjusted value (``p_adjusted``, filled by the
+    runner over the paper-claim family), and the design's minimum detectable effect.  ``decides``: which verdict
+    the p-value backs ("pass" or "fail"; None when it decides nothing) — the runner turns that verdict into
+    ``inconclusive`` when the adjusted p-value is ≥ :data:`ALPHA`."""
+    return {"estimate": estimate, "ci95": [float(ci[0]), float(ci[1])], "n": int(n), "test": test,
+            "p_raw": None if p_raw is None or not math.isfinite(float(p_raw)) else float(p_raw),
+            "p_adjusted": None, "p_decides": decides, "mde": mde}
+
+
 def verdict_fraction(successes: int, trials: int, *, required: float, claimed: Any = None,
                      details: Mapping[str, Any] | None = None) -> Outcome:
-    """For qualitative claims run over seeds or a population ("holds in ≥ ``required`` of the runs").
+    """For qualitative claims run over seeds or a population ("holds in ≥ ``required`` of the runs"), decided on
+    the exact (Clopper–Pearson) 95% interval [lo, hi] of the success probability (:func:`ntkcheck.stats.proportion`):
 
-    Three-way, like :func:`verdict_sign`, with the exact (Clopper–Pearson) 95% interval [lo, hi] of the success
-    probability: **pass** when the observed fraction p ≥ required; **fail** only when hi < required (the runs
-    contradict the claimed rate at 95% confidence); otherwise **inconclusive**.  The digests call such claims
-    "[qual]: a direction that small-scale runs may violate at random", so a shortfall within sampling error is
-    not a failure.  A design too small to ever fail (even 0 successes out of ``trials`` would leave hi ≥ required)
-    is *underpowered*: verdict ``underpowered`` whatever it measured, so that no check can pass without
-    being able to fail.
+    * **pass** when lo ≥ required (the runs establish the rate at 95% confidence); for ``required = 1`` (a
+      universal claim, which no finite sample can establish) when every run succeeds;
+    * **fail** when hi < required (the runs contradict the claimed rate at 95% confidence);
+    * **inconclusive** otherwise — a point estimate above the rate is not evidence for it;
+    * **underpowered** when the design cannot decide: even ``trials`` successes out of ``trials`` would leave
+      lo < required (it cannot pass), or even 0 successes would leave hi ≥ required (it cannot fail) — unless the
+      interval already contradicts the claim (``fail`` stands).
+
+    The raw p-value is the exact two-sided binomial test against ``required`` (:func:`ntkcheck.stats.binomial_pvalue`,
+    which never disagrees with the interval).
     """
-    from scipy.stats import binomtest
-
     det = dict(details or {})
     if trials <= 0:
         return Outcome("skipped", reason="no trials ran", details=det)
-    p = successes / trials
-    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=0.95, method="exact")
-    lo, hi = float(ci.low), float(ci.high)
-    worst = float(binomtest(0, int(trials)).proportion_ci(confidence_level=0.95, method="exact").high)
-    det.update({"successes": successes, "trials": trials, "clopper_pearson95": [lo, hi],
-                "can_fail": worst < required})
-    measured = f"{successes}/{trials} = {p:.2f}"
+    k, n = int(successes), int(trials)
+    est = proportion(k, n, p0=required)
+    lo, hi = est.low, est.high
+    universal = required >= 1.0
+    can_fail = proportion(0, n).high < required
+    can_pass = universal or proportion(n, n).low >= required
+    det.update({"successes": k, "trials": n, "clopper_pearson95": [lo, hi], "can_fail": can_fail,
+                "can_pass": can_pass})
+    measured = f"{k}/{n} = {k / n:.2f}"
     claimed = claimed if claimed is not None else f">= {required:.2f}"
-    pw = power_proportion(int(trials), float(required), None,
+    pw = power_proportion(n, float(required), None,
                           test=f"exact binomial (Clopper-Pearson 95%) vs the required rate {required:.2f}")
-    if worst >= required:
-        return Outcome("underpowered", measured, claimed, det, power=pw,
-                       reason=f"underpowered: with {trials} runs even 0 successes would not contradict {required:.2f}")
-    if p >= required:
-        return Outcome("pass", measured, claimed, det, power=pw)
+    test = f"exact binomial test vs {required:.2f} (two-sided); Clopper-Pearson 95% interval"
+    p = binomial_pvalue(k, n, required)
     if hi < required:
+        det.update(statistical_fields(estimate=k / n, ci=(lo, hi), n=n, test=test, p_raw=p, mde=pw.min_detectable,
+                                      decides="fail"))
         return Outcome("fail", measured, claimed, det, power=pw,
-                       reason=f"success fraction {p:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] below {required:.2f}")
+                       reason=f"success fraction {k / n:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] below {required:.2f}")
+    passed = (k == n) if universal else lo >= required
+    det.update(statistical_fields(estimate=k / n, ci=(lo, hi), n=n, test=test, p_raw=None if universal else p,
+                                  mde=pw.min_detectable, decides="pass" if passed and not universal else None))
+    if not (can_fail and can_pass):
+        why = ("even 0 successes would not contradict" if not can_fail
+               else f"even {n}/{n} successes would not establish")
+        return Outcome("underpowered", measured, claimed, det, power=pw,
+                       reason=f"underpowered: with {n} runs {why} the rate {required:.2f} at 95% confidence")
+    if passed:
+        return Outcome("pass", measured, claimed, det, power=pw,
+                       reason="every run succeeded (a universal claim)" if universal else "")
     return Outcome("inconclusive", measured, claimed, det, power=pw,
-                   reason=f"success fraction {p:.2f} < {required:.2f} but 95% CI [{lo:.2f}, {hi:.2f}] contains it")
+                   reason=f"success fraction {k / n:.2f}, 95% CI [{lo:.2f}, {hi:.2f}] contains {required:.2f}")
 
 
-def verdict_sign(estimate: float, ci: Sequence[float], *, sign: int, claimed: Any = None,
-                 details: Mapping[str, Any] | None = None) -> Outcome:
-    """A directional statistical claim ("τ < 0"): pass when the 95% CI lies on the claimed side of 0,
-    fail when it lies on the other side, inconclusive when it contains 0 (or the estimate is nan)."""
+def _estimate_from(estimate: float | Estimate, ci: Sequence[float] | None) -> Estimate:
+    if isinstance(estimate, Estimate):
+        return estimate
+    lo, hi = (float(ci[0]), float(ci[1])) if ci is not None else (math.nan, math.nan)
+    return Estimate(float(estimate), lo, hi, 0, math.nan, "")
+
+
+def verdict_sign(estimate: float | Estimate, ci: Sequence[float] | None = None, *, sign: int, claimed: Any = None,
+                 details: Mapping[str, Any] | None = None, test: str = "") -> Outcome:
+    """A directional statistical claim ("τ < 0"): pass when the 95% CI lies on the claimed side of 0, fail when it
+    lies on the other side, inconclusive when it contains 0 (or the estimate is nan), and inconclusive when 0 lies
+    within the bootstrap's Monte Carlo error of an end point (an :class:`~ntkcheck.stats.Estimate` with its
+    ``mc_error``: the decision would depend on the seed; see :func:`ntkcheck.stats.refine`).
+
+    ``estimate`` is an Estimate (its interval, n, p-value and method are used) or a float with ``ci``.  The raw
+    p-value is the estimator's own test against 0; it backs a pass or a fail (see :func:`statistical_fields`)."""
+    est = _estimate_from(estimate, ci)
     det = dict(details or {})
-    lo, hi = float(ci[0]), float(ci[1])
-    det.setdefault("ci95", [lo, hi])
+    lo, hi, t = est.low, est.high, est.statistic
     claimed = claimed if claimed is not None else ("> 0" if sign > 0 else "< 0")
-    if not (math.isfinite(estimate) and math.isfinite(lo) and math.isfinite(hi)):
-        return Outcome("inconclusive", estimate, claimed, det, reason="statistic undefined (nan)")
+    p = est.pvalue if math.isfinite(est.pvalue) else det.get("p_value")      # a float estimate: its test's p
+    fields = lambda decides: statistical_fields(estimate=t, ci=(lo, hi), n=est.n or det.get("n", 0),
+                                                test=test or est.method, p_raw=p, mde=None, decides=decides)
+    if not (math.isfinite(t) and math.isfinite(lo) and math.isfinite(hi)):
+        det.update(fields(None))
+        return Outcome("inconclusive", t, claimed, det, reason="statistic undefined (nan)")
+    if est.near(0.0):
+        det.update(fields(None))
+        return Outcome("inconclusive", t, claimed, det,
+                       reason=f"0 lies within the bootstrap's Monte Carlo error ({est.mc_error:.2g}) of the 95% CI "
+                              f"[{lo:.3f}, {hi:.3f}]")
     if (sign > 0 and lo > 0) or (sign < 0 and hi < 0):
-        return Outcome("pass", estimate, claimed, det)
+        det.update(fields("pass"))
+        return Outcome("pass", t, claimed, det)
     if (sign > 0 and hi < 0) or (sign < 0 and lo > 0):
-        return Outcome("fail", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] has the opposite sign")
-    return Outcome("inconclusive", estimate, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] contains 0")
+        det.update(fields("fail"))
+        return Outcome("fail", t, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] has the opposite sign")
+    det.update(fields(None))
+    return Outcome("inconclusive", t, claimed, det, reason=f"95% CI [{lo:.3f}, {hi:.3f}] contains 0")
 
 
-# ---- power -------------------------------------------------------------------------------------------
-
-_Z_ALPHA = 1.959963984540054      # z_{1 - 0.05/2}
-_Z_POWER = 0.8416212335729143     # z_{0.8}
-
-
-def _z_sum(alpha: float, power: float) -> float:
-    from scipy.stats import norm
-
-    if alpha == 0.05 and power == 0.8:
-        return _Z_ALPHA + _Z_POWER
-    return float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
-
-
-@dataclass(frozen=True)
-class Power:
-    """The power of a statistical design: the smallest effect it detects with probability ``power`` at level
-    ``alpha`` (two-sided), next to the paper's claimed effect in the same units.
-
-    ``effect`` is the distance of the claimed value from the null (|claimed − null|); ``adequate`` is True iff
-    effect ≥ min_detectable; ``None`` when the paper states no effect size (the claim is only a direction).
-    """
-
-    test: str
-    n: int
-    min_detectable: float
-    claimed_effect: float | None
-    null: float = 0.0
-    alpha: float = 0.05
-    power: float = 0.8
-    method: str = ""
-
-    @property
-    def effect(self) -> float | None:
-        return None if self.claimed_effect is None else abs(float(self.claimed_effect) - float(self.null))
-
-    @property
-    def adequate(self) -> bool | None:
-        if self.effect is None:
-            return None
-        return bool(math.isfinite(self.min_detectable) and self.effect >= self.min_detectable)
-
-    def summary(self) -> str:
-        adequate = {True: "detectable", False: "NOT detectable", None: "no effect size claimed"}[self.adequate]
-        eff = "" if self.effect is None else f"; claimed effect {self.effect:.3g} {adequate}"
-        return f"{self.test}, n={self.n}, min detectable {self.min_detectable:.3g} (80% power, α=0.05){eff}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"test": self.test, "n": int(self.n), "min_detectable": float(self.min_detectable),
-                "claimed_effect": None if self.claimed_effect is None else float(self.claimed_effect),
-                "null": float(self.null), "effect": self.effect, "alpha": self.alpha, "power": self.power,
-                "adequate": self.adequate, "method": self.method, "summary": self.summary()}
+def verdict_powered(estimate: float | Estimate, ci: Sequence[float] | None = None, *, sign: int, power: Power,
+                    claimed: Any = None, details: Mapping[str, Any] | None = None, test: str = "",
+                    smallest_effect: tuple[float, str] | None = None) -> Outcome:
+    """:func:`verdict_sign` plus the design's :class:`~ntkcheck.stats.Power`.  An inadequate design (claimed
+    effect below the smallest detectable one) gives ``underpowered`` unless its interval contradicts the claim
+    (``fail``).  A direction-only claim is gated on ``smallest_effect`` = (effect, why that effect) when given:
+    the smallest effect of interest stands in for the effect the paper does not state."""
+    if smallest_effect is not None:
+        power = power.with_smallest_effect(*smallest_effect)
+    out = verdict_sign(estimate, ci, sign=sign, claimed=claimed, details=details, test=test)
+    return _apply_power(out, power)
 
 
-def power_kendall(n: int, claimed: float | None, *, null: float = 0.0, alpha: float = 0.05,
-                  power: float = 0.8) -> Power:
-    r"""Kendall τ against ``null``: the smallest detectable |τ − null| is (z_{1−α/2} + z_{power})·σ₀ with the
-    asymptotic null standard deviation σ₀² = 2(2n + 5) / (9n(n − 1)) (Kendall 1938; no ties).  Under an
-    alternative τ ≠ 0 the variance of τ̂ is smaller, so this is conservative for ``null`` ≠ 0 too."""
-    n = int(n)
-    sd = math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))) if n >= 2 else math.inf
-    return Power("Kendall tau-b vs %g (two-sided)" % null, n, _z_sum(alpha, power) * sd, claimed, null, alpha, power,
-                 "asymptotic normal, Var(tau) = 2(2n+5)/(9n(n-1))")
+def verdict_magnitude(est: Estimate, *, paper: float, power: Power, claimed: Any = None, margin: float | None = None,
+                      margin_reason: str = "", details: Mapping[str, Any] | None = None, test: str = "") -> Outcome:
+    """A claim that states an effect (a Kendall τ of −0.42, a gain of +0.14): decided on magnitude, not only sign
+    (:func:`ntkcheck.stats.magnitude`).
 
+    * **pass** (reproduced): the interval excludes 0 on the paper's side *and* contains the paper's value (or lies
+      within paper ± ``margin``, an equivalence margin stated with ``margin_reason``);
+    * **fail** (not reproduced): the interval excludes the paper's value and equivalence is not shown; the row
+      shows both numbers and says whether the direction still agrees ("direction reproduced, magnitude not");
+    * **inconclusive**: the paper's value is compatible but the direction is not established, or a boundary lies
+      within the bootstrap's Monte Carlo error of an end point (never a seed-dependent fail);
+    * **underpowered**: as :func:`verdict_powered` (the design's MDE above the paper's effect), unless ``fail``.
 
-def power_correlation(n: int, claimed: float | None, *, null: float = 0.0, name: str = "Pearson r",
-                      alpha: float = 0.05, power: float = 0.8) -> Power:
-    r"""A correlation coefficient against ``null`` through Fisher's z = atanh(r), SE 1/√(n − 3): the smallest
-    detectable correlation above ``null`` is tanh(atanh(null) + (z_{1−α/2} + z_{power})/√(n − 3)) − null."""
-    n = int(n)
-    dz = _z_sum(alpha, power) / math.sqrt(n - 3) if n > 3 else math.inf
-    mde = math.tanh(math.atanh(null) + dz) - null if math.isfinite(dz) else math.inf
-    eff = claimed
-    if claimed is not None and n > 3:       # compare on the z scale, report on the r scale
-        eff_z = abs(math.atanh(max(-0.999999, min(0.999999, claimed))) - math.atanh(null))
-        eff = null + math.copysign(math.tanh(math.atanh(null) + eff_z) - null, claimed - null) if eff_z else null
-    return Power(f"{name} vs {null:g} (two-sided)", n, mde, eff, null, alpha, power,
-                 "Fisher z-transform, SE 1/sqrt(n-3)")
-
-
-def power_mean_difference(n1: int, sd: float, claimed: float | None, *, n2: int = 0, null: float = 0.0,
-                          test: str = "", alpha: float = 0.05, power: float = 0.8) -> Power:
-    r"""A mean (``n2 = 0``: one sample of size n1) or a difference of two means (sizes n1, n2) against ``null``,
-    with standard deviation ``sd`` per observation: smallest detectable difference
-    (z_{1−α/2} + z_{power})·sd·√(1/n1 + 1/n2) (z test; the t correction is < 5 % for n ≥ 30)."""
-    se = sd * math.sqrt(1 / n1 + (1 / n2 if n2 else 0.0)) if n1 > 0 else math.inf
-    name = test or ("difference of two means (z test)" if n2 else "mean vs %g (z test)" % null)
-    return Power(name, int(n1 + n2), _z_sum(alpha, power) * se, claimed, null, alpha, power,
-                 f"normal approximation, sd {sd:.3g}")
-
-
-def power_proportion(n: int, p0: float, claimed: float | None, *, alpha: float = 0.05, power: float = 0.8,
-                     test: str = "") -> Power:
-    r"""A success rate over n independent trials against p0: smallest detectable |p − p0| is
-    (z_{1−α/2}·√(p0(1−p0)) + z_{power}·√(p1(1−p1)))/√n, solved for p1 by fixed-point iteration
-    (normal approximation to the binomial)."""
-    n = int(n)
-    za, zb = _z_sum(alpha, power) - _Z_POWER, _Z_POWER
-    d = (za + zb) * math.sqrt(max(p0 * (1 - p0), 1e-12) / max(n, 1))
-    for _ in range(50):
-        p1 = min(max(p0 - d if (claimed is not None and claimed < p0) else p0 + d, 0.0), 1.0)
-        d = (za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) / math.sqrt(max(n, 1))
-    return Power(test or f"binomial rate vs {p0:g} (two-sided)", n, d, claimed, p0, alpha, power,
-                 "normal approximation to the binomial")
-
-
-def verdict_powered(estimate: float, ci: Sequence[float], *, sign: int, power: Power, claimed: Any = None,
-                    details: Mapping[str, Any] | None = None) -> Outcome:
-    """:func:`verdict_sign` plus the design's :class:`Power`.  An inadequate design (claimed effect below the
-    smallest detectable one) gives ``underpowered`` unless its interval contradicts the claim (``fail``)."""
-    out = verdict_sign(estimate, ci, sign=sign, claimed=claimed, details=details)
+    The raw p-value: for a pass, the estimator's test against 0 (the direction); for a fail, the Wald test of
+    H₀: θ = paper with the bootstrap standard error.  Both are Holm-adjusted by the runner."""
+    mg = magnitude(est, paper, margin=margin)
+    det = dict(details or {})
+    claimed = claimed if claimed is not None else f"{paper:+.3g}"
+    det.update({"paper_value": paper, "paper_value_inside_ci95": mg.inside, "direction": mg.direction,
+                "magnitude": mg.line, "magnitude_test": mg.to_json()})
+    if margin is not None:
+        det["equivalence_margin"] = {"margin": margin, "reason": margin_reason}
+    if mg.reproduced is True:
+        verdict, decides, p, reason = "pass", "pass", mg.p_direction, ""
+    elif mg.reproduced is False:
+        verdict, decides, p, reason = "fail", "fail", mg.p_paper, mg.line
+    else:
+        verdict, decides, p, reason = "inconclusive", None, mg.p_direction, mg.line
+    det.update(statistical_fields(estimate=est.statistic, ci=est.ci, n=est.n, test=test or est.method, p_raw=p,
+                                  mde=power.min_detectable, decides=decides))
+    det["p_paper_value"] = None if not math.isfinite(mg.p_paper) else mg.p_paper
+    out = Outcome(verdict, est.statistic, claimed, det, reason=reason)
     return _apply_power(out, power)
 
 
 def _apply_power(out: Outcome, power: Power | None) -> Outcome:
     out.power = power
+    if power is not None and "mde" in out.details:
+        out.details["mde"] = float(power.min_detectable)
     if power is not None and power.adequate is False and out.verdict in ("pass", "supported", "inconclusive"):
         out.details.setdefault("verdict_before_power", out.verdict)
         out.reason = f"underpowered: {power.summary()}"

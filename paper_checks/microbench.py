@@ -380,69 +380,51 @@ def cached_json(cache_dir: Path, name: str, key: dict, compute):
 
 # ---- correlation statistics --------------------------------------------------------------------------------
 
+def _finite_rank(x: np.ndarray) -> np.ndarray:
+    """κ = inf (a singular kernel) ranked as the largest value."""
+    fin = np.isfinite(x)
+    return np.where(np.isposinf(x), (np.nanmax(x[fin]) * 10 if fin.any() else 1.0), x)
+
+
+def _as_dict(est, method: str, n_boot: int) -> dict[str, Any]:
+    return {"method": method, "value": est.statistic, "ci95": [est.low, est.high], "n": int(est.n),
+            "p_value": est.pvalue, "n_boot": int(n_boot), "se": est.se, "mc_error": est.mc_error,
+            "protocol": est.method}
+
+
 def stratified_kendall(x: Sequence[float], y: Sequence[float], groups: Sequence[str], *, n_boot: int = 1000,
                        seed: int = 0) -> dict[str, Any]:
     """Kendall τ within groups (network families), combined as the pair-count-weighted mean of the per-group
-    τ-b, with a bootstrap 95% CI that resamples architectures within each group.  Pooling families would
-    mostly measure the accuracy gap *between* families (e.g. fc vs conv nets), not the metric's ranking
-    power within a space, so the statistical checks use this stratified form and report the pooled τ too."""
-    from scipy.stats import kendalltau
+    τ-b, with a bootstrap 95% CI that resamples architectures within each group
+    (:func:`ntkcheck.stats.stratified_kendall`).  Pooling families would mostly measure the accuracy gap *between*
+    families (e.g. fc vs conv nets), not the metric's ranking power within a space, so the statistical checks use
+    this stratified form and report the pooled τ too."""
+    from ntkcheck import stats
 
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    g = np.asarray(groups)
-    fin = np.isfinite(x)
-    x = np.where(np.isposinf(x), (np.nanmax(x[fin]) * 10 if fin.any() else 1.0), x)
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y, g = x[keep], y[keep], g[keep]
-    idx = {k: np.flatnonzero(g == k) for k in sorted(set(g.tolist())) if np.sum(g == k) >= 4}
-
-    def combine(sel: dict[str, np.ndarray]) -> float:
-        num = den = 0.0
-        for k, i in sel.items():
-            if np.ptp(x[i]) == 0 or np.ptp(y[i]) == 0:
-                continue
-            t = kendalltau(x[i], y[i])[0]
-            if math.isfinite(t):
-                w = len(i) * (len(i) - 1) / 2
-                num += w * t
-                den += w
-        return num / den if den else math.nan
-
-    val = combine(idx)
-    per = {k: float(kendalltau(x[i], y[i])[0]) for k, i in idx.items()}
-    rng = np.random.default_rng(seed)
-    boots = [combine({k: rng.choice(i, size=len(i), replace=True) for k, i in idx.items()}) for _ in range(n_boot)]
-    boots = np.asarray([b for b in boots if math.isfinite(b)])
-    ci = [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))] if boots.size else [math.nan] * 2
-    return {"method": "stratified kendall", "value": float(val), "ci95": ci, "per_group": per,
-            "n": int(sum(len(i) for i in idx.values())), "n_boot": int(boots.size)}
+    est, per = stats.stratified_kendall(_finite_rank(np.asarray(x, dtype=float)), np.asarray(y, dtype=float),
+                                        groups, seed=seed, n_resamples=n_boot)
+    return {**_as_dict(est, "stratified kendall", n_boot), "per_group": per}
 
 
 def correlation(x: Sequence[float], y: Sequence[float], *, method: str = "kendall", n_boot: int = 1000,
                 seed: int = 0) -> dict[str, Any]:
-    """Kendall τ-b or Spearman ρ with a percentile bootstrap 95% CI (resampling architectures), on the
-    pairs where both values are finite (κ = inf for a singular kernel is ranked as the largest value)."""
-    from scipy import stats
+    """Kendall τ-b or Spearman ρ with a BCa bootstrap 95% CI (resampling architectures; :func:`ntkcheck.stats.kendall`
+    / :func:`ntkcheck.stats.spearman`), on the pairs where both values are finite (κ = inf for a singular kernel is
+    ranked as the largest value).  ``n_boot = 0``: the point value and p-value only (no interval)."""
+    from scipy import stats as sps
 
-    x = np.asarray(x, dtype=float)
+    from ntkcheck import stats
+
+    x = _finite_rank(np.asarray(x, dtype=float))
     y = np.asarray(y, dtype=float)
-    x = np.where(np.isposinf(x), np.nanmax(np.where(np.isfinite(x), x, np.nan)) * 10 if np.isfinite(x).any() else 1.0, x)
     keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    n = int(x.size)
-    if n < 4:
-        return {"method": method, "value": math.nan, "ci95": [math.nan, math.nan], "n": n, "p_value": math.nan}
-    f = stats.kendalltau if method == "kendall" else stats.spearmanr
-    res = f(x, y)
-    val, p = float(res[0]), float(res[1])
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = rng.integers(0, n, size=n)
-        if np.ptp(x[i]) == 0 or np.ptp(y[i]) == 0:
-            continue
-        boots.append(float(f(x[i], y[i])[0]))
-    boots = np.asarray([b for b in boots if math.isfinite(b)])
-    ci = [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))] if boots.size else [math.nan] * 2
-    return {"method": method, "value": val, "ci95": ci, "n": n, "p_value": p, "n_boot": int(boots.size)}
+    if int(keep.sum()) < 4:
+        return {"method": method, "value": math.nan, "ci95": [math.nan, math.nan], "n": int(keep.sum()),
+                "p_value": math.nan}
+    if n_boot <= 0:
+        f = sps.kendalltau if method == "kendall" else sps.spearmanr
+        r = f(x[keep], y[keep])
+        return {"method": method, "value": float(r[0]), "ci95": [math.nan, math.nan], "n": int(keep.sum()),
+                "p_value": float(r[1]), "n_boot": 0}
+    f = stats.kendall if method == "kendall" else stats.spearman
+    return _as_dict(f(x, y, seed=seed, n_resamples=n_boot), method, n_boot)

@@ -186,9 +186,10 @@ def _l3(ctx: Context) -> Outcome:
 def _tau_verdict(x: np.ndarray, t, ctx: Context, key: str, claimed: str) -> Outcome:
     from ntkcheck.paper_checks.nb201_proxy import combine_datasets, kendall_per_dataset
 
-    cs = kendall_per_dataset(x, t.index, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for(key))
+    cs = kendall_per_dataset(x, t.index, n_boot=ctx.pick(1000, 2000), seed=ctx.seed_for(key), sign=1)
     outs = {d: verdict_powered(c["value"], c["ci95"], sign=1, power=power_kendall(c["n"], None), claimed=claimed,
-                               details={"n": c["n"], "p_value": c["p_value"]})
+                               details={"n": c["n"], "p_value": c["p_value"],
+                                        **({"size_baselines": c["size_baselines"]} if "size_baselines" in c else {})})
             for d, c in cs.items()}
     out = combine_datasets(outs)
     out.details["proxy"] = t.describe()

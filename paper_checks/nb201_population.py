@@ -35,7 +35,9 @@ import numpy as np
 from ntkcheck.data import DATASETS
 
 __all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
-           "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population"]
+           "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population",
+           "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public",
+           "census_sizes", "PER_CONV"]
 
 
 def population_size(scale: str) -> int:
@@ -223,6 +225,152 @@ def cell_metrics(ctx, cells: Sequence[str], cfg: MetricConfig, *, save_every: in
         if (k + 1) % save_every == 0 or k + 1 == len(missing):
             write_json_atomic(path, {"config": asdict(cfg), "cells": dict(sorted(store.items()))})
     return {name: np.array([store[c][name] for c in cells], dtype=float) for name in METRICS}
+
+
+# ---- size baselines (the first thing a referee compares a training-free metric with) ----------------------
+
+#: Per-cell size metrics: registry metrics ``params`` and ``flops`` (the NB201 benchmark network, C=16, N=5) and
+#: the number of convolutions in the cell string.
+SIZE_METRICS = ("params", "flops", "n_conv")
+_CONV_OPS = ("nor_conv_1x1", "nor_conv_3x3")
+
+
+def conv_op_count(cell: str) -> int:
+    """Number of convolution edges (nor_conv_1x1, nor_conv_3x3) in an NB201 cell string."""
+    from ntkcheck.spec import parse_nb201
+
+    return sum(op in _CONV_OPS for op in parse_nb201(cell))
+
+
+def _registry_size(name: str, cell: str, cfg: MetricConfig) -> float:
+    from ntkcheck.metrics import Arch, evaluate, resolve_config
+
+    r = evaluate(name, Arch(cell, "nb201"), _inputs_for(cfg), 0, resolve_config(name))
+    if r.status == "error":
+        raise RuntimeError(f"metric {name} on {cell}: {r.message}")
+    return float(r.value)
+
+
+#: The size engine: metric name -> function(cell, cfg) (tests replace it with cheap stand-ins).
+SIZE_ENGINES: dict[str, Callable[[str, MetricConfig], float]] = {
+    "params": lambda cell, cfg: _registry_size("params", cell, cfg),
+    "flops": lambda cell, cfg: _registry_size("flops", cell, cfg),
+    "n_conv": lambda cell, cfg: float(conv_op_count(cell)),
+}
+
+
+def _size_key(cfg: MetricConfig) -> str:
+    """The size cache's key: the registry's config hashes of ``params`` / ``flops`` and the code fingerprint."""
+    from ntkcheck.cache import code_fingerprint
+    from ntkcheck.metrics import config_hash, resolve_config
+
+    fp = _inputs_fingerprint(cfg)
+    blob = json.dumps({n: config_hash(n, resolve_config(n), fp, "nb201") for n in ("params", "flops")}
+                      | {"n_conv": list(_CONV_OPS), "code": code_fingerprint()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cell_size_metrics(ctx, cells: Sequence[str], cfg: MetricConfig | None = None, *,
+                      save_every: int = 20) -> dict[str, np.ndarray]:
+    """``{"params", "flops", "n_conv"}`` arrays over ``cells`` (in order), cached per cell on disk under
+    ``<cache dir>/nb201_size/<key>.json`` (the registry's config hashes of ``params`` and ``flops``).  They do not
+    depend on the seed: the benchmark network's size is a function of the cell; an engine change makes the cache
+    cold (:func:`ntkcheck.cache.code_fingerprint`)."""
+    from ntkcheck.io import write_json_atomic
+
+    cfg = cfg or MetricConfig()
+    path = Path(ctx.cache_dir) / "nb201_size" / f"{_size_key(cfg)}.json"
+    store: dict[str, dict[str, float]] = {}
+    if path.exists():
+        try:
+            store = json.loads(path.read_text())["cells"]
+        except (OSError, ValueError, KeyError, TypeError):
+            store = {}
+    from tqdm import tqdm
+
+    missing = [c for c in cells if c not in store or set(SIZE_METRICS) - set(store[c])]
+    for k, c in enumerate(tqdm(missing, desc="NB201 #params / FLOPs", unit="cell", disable=ctx.quiet or not missing,
+                               file=sys.stderr, leave=False)):
+        store[c] = {name: SIZE_ENGINES[name](c, cfg) for name in SIZE_METRICS}
+        if (k + 1) % save_every == 0 or k + 1 == len(missing):
+            write_json_atomic(path, {"metrics": list(SIZE_METRICS), "cells": dict(sorted(store.items()))})
+    return {name: np.array([store[c][name] for c in cells], dtype=float) for name in SIZE_METRICS}
+
+
+def population_sizes(ctx) -> dict[str, np.ndarray]:
+    """The size metrics of the run's population (:func:`population`), memoised in ``ctx.shared``: the registry
+    metrics (cached per cell) for a sampled population, :func:`census_sizes` for a sweep store's."""
+    memo = ctx.shared.get("nb201_population_sizes")
+    if memo is None:
+        pop = population(ctx)
+        # a sweep population may hold the whole space: the closed form (equal to the registry, tested) costs nothing
+        memo = ctx.shared["nb201_population_sizes"] = (census_sizes(pop["cells"]) if ctx.sweep else
+                                                       cell_size_metrics(ctx, pop["cells"], pop.get("config")))
+    return memo
+
+
+#: Per conv edge of the NB201 benchmark network (C = 16, 32, 64 over three stages of N = 5 cells; 32², 16², 8²
+#: maps): a ReLU-Conv(C→C, k×k, no bias)-BN(C, affine) edge holds k²C² + 2C parameters and costs 2k²C²HW FLOPs per
+#: image, summed over the 15 cells: 3×3 → 5·(9·5376 + 2·112) = 243,040 parameters and 3·5·2·9·C²HW = 70,778,880
+#: FLOPs; 1×1 → 28,000 and 7,864,320.  Pooling and skip edges hold no parameters and no counted FLOPs.
+PER_CONV = {"params": {"nor_conv_3x3": 243_040.0, "nor_conv_1x1": 28_000.0},
+            "flops": {"nor_conv_3x3": 70_778_880.0, "nor_conv_1x1": 7_864_320.0}}
+_NO_CONV_CELL = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+
+
+def census_sizes(cells: Sequence[str], cfg: MetricConfig | None = None) -> dict[str, np.ndarray]:
+    """#params, FLOPs and #conv of many cells (the whole table) in closed form: the registry's value for a cell
+    without convolutions (stem, reductions, classifier) plus :data:`PER_CONV` per conv edge — equal to the registry
+    metrics ``params`` / ``flops`` on every cell (a test compares them), at no cost per cell."""
+    from ntkcheck.spec import parse_nb201
+
+    cfg = cfg or MetricConfig()
+    base = {k: _registry_size(k, _NO_CONV_CELL, cfg) for k in ("params", "flops")}
+    ops = [parse_nb201(c) for c in cells]
+    n3 = np.array([o.count("nor_conv_3x3") for o in ops], float)
+    n1 = np.array([o.count("nor_conv_1x1") for o in ops], float)
+    return {k: base[k] + PER_CONV[k]["nor_conv_3x3"] * n3 + PER_CONV[k]["nor_conv_1x1"] * n1
+            for k in ("params", "flops")} | {"n_conv": n3 + n1}
+
+
+def size_baselines(metric: Sequence[float], acc: Sequence[float], sizes: dict[str, np.ndarray], *, sign: int,
+                   seed: int = 0, n_resamples: int = 2000, size_taus: dict | None = None) -> dict[str, Any]:
+    """What a referee asks first of a metric that predicts accuracy: on the same cells and dataset, Kendall τ of
+    #params, FLOPs and #conv ops with accuracy, and the metric's partial τ with accuracy given #params
+    (:func:`ntkcheck.stats.partial_kendall`).  "adds beyond size" is "yes" iff the partial τ's 95% interval
+    excludes 0 on the side of the metric's claimed direction ``sign`` (and 0 is not within its Monte Carlo error).
+
+    Returns a JSON-able dict (``line`` is the one-line summary a row shows) plus two private keys: ``_partial`` (the
+    partial τ :class:`~ntkcheck.stats.Estimate`) and ``_size_taus`` (the size τ's, reusable via ``size_taus`` for
+    other metrics on the same cells and dataset)."""
+    from ntkcheck import stats
+
+    taus = size_taus or {name: stats.kendall(v, acc, seed=seed, n_resamples=n_resamples) for name, v in sizes.items()}
+    part = stats.refine(lambda b: stats.partial_kendall(metric, acc, sizes["params"], seed=seed, n_resamples=b),
+                        [0.0], n_resamples=n_resamples)
+    on_side = (sign > 0 and part.low > 0) or (sign < 0 and part.high < 0)
+    opposite = (sign > 0 and part.high < 0) or (sign < 0 and part.low > 0)
+    adds = "yes" if on_side and not part.near(0.0) else "no"
+    why = ("partial tau's 95% CI excludes 0 on the claimed side" if adds == "yes" else
+           "partial tau's 95% CI has the opposite sign" if opposite else
+           "partial tau's 95% CI contains 0 (or 0 is within its Monte Carlo error)")
+
+    def f(e):
+        return f"{e.statistic:+.3f} [{e.low:+.3f}, {e.high:+.3f}]"
+
+    line = (f"tau(#params) = {f(taus['params'])}, tau(FLOPs) = {f(taus['flops'])}, tau(#conv) = {f(taus['n_conv'])}; "
+            f"partial tau(metric, acc | #params) = {f(part)}; adds beyond size: {adds}")
+    return {"tau_params": taus["params"].to_json(), "tau_flops": taus["flops"].to_json(),
+            "tau_n_conv": taus["n_conv"].to_json(), "partial_tau_given_params": part.to_json(),
+            "adds_beyond_size": adds, "adds_beyond_size_reason": why, "line": line,
+            "size_definitions": "#params and FLOPs: registry metrics 'params' / 'flops' of the NB201 benchmark "
+                                "network (C=16, N=5, one 3x32x32 image); #conv: nor_conv_1x1 + nor_conv_3x3 edges of "
+                                "the cell", "_partial": part, "_size_taus": taus}
+
+
+def public(baselines: dict[str, Any]) -> dict[str, Any]:
+    """:func:`size_baselines` without its private keys (for report details)."""
+    return {k: v for k, v in baselines.items() if not k.startswith("_")}
 
 
 def population(ctx) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
-from ntkcheck.paper_checks.check import (Check, CheckResult, Context, VERDICTS, format_value,
+from ntkcheck.paper_checks.check import (ALPHA, Check, CheckResult, Context, VERDICTS, format_value,
                                          missing_needs, run_check)
 from ntkcheck.paper_checks.registry import all_checks, select
 
@@ -231,6 +231,55 @@ def make_figures(scale: str, seed: int, quiet: bool, outdir: Path, papers: Seque
         if written and written[-1]["paper"] == p:
             written[-1]["seconds_for_paper"] = round(time.perf_counter() - t0, 2)
     return written, errors
+
+
+# ---- multiplicity ------------------------------------------------------------------------------------
+
+#: What the multiplicity adjustment covers, for the report.
+MULTIPLICITY_RULE = ("Holm's step-down adjustment (family-wise error rate 5%) over the paper-claim family of this "
+                     "run: every result with role 'paper' and kind 'statistical' that reports the p-value of its "
+                     "deciding test; a pass or fail whose adjusted p-value is >= 0.05 becomes inconclusive")
+
+
+def in_claim_family(r: CheckResult) -> bool:
+    """A member of the paper-claim family: a statistical paper claim with the raw p-value of its deciding test."""
+    p = (r.details or {}).get("p_raw")
+    return r.role == "paper" and r.kind == "statistical" and p is not None
+
+
+def adjust_for_multiplicity(results: Sequence[CheckResult]) -> dict[str, Any]:
+    """Holm over the paper-claim family (:func:`ntkcheck.stats.holm`): store the adjusted p-value next to the raw
+    one in each member's details, and re-derive the verdicts that are significance decisions — a ``pass`` or
+    ``fail`` backed by its p-value (``details["p_decides"]``) whose adjusted p-value is ≥ α becomes
+    ``inconclusive`` (the verdict before is kept in ``details["verdict_before_multiplicity"]``).  Returns the
+    family's description for report.json.  Runs after all checks, in the order of ``results`` (the adjustment
+    does not depend on the order, so neither on ``--jobs``)."""
+    from ntkcheck.stats import holm
+
+    fam = [r for r in results if in_claim_family(r)]
+    adjusted = holm([float(r.details["p_raw"]) for r in fam]) if fam else []
+    for r, a in zip(fam, adjusted):
+        a = float(a)
+        r.details["p_adjusted"] = a
+        r.details["multiplicity"] = f"Holm over the {len(fam)} paper-claim tests of this run"
+        if r.verdict in ("pass", "fail") and r.details.get("p_decides") == r.verdict and not a < ALPHA:
+            r.details["verdict_before_multiplicity"] = r.verdict
+            what = "reproduced" if r.verdict == "pass" else "contradicted"
+            r.reason = (f"{what} at the raw level (p = {float(r.details['p_raw']):.2g}) but not after Holm over "
+                        f"{len(fam)} paper claims (adjusted p = {a:.2g} >= {ALPHA:g})"
+                        + (f"; {r.reason}" if r.reason else ""))
+            r.verdict = "inconclusive"
+    return {"method": "Holm", "alpha": ALPHA, "rule": MULTIPLICITY_RULE, "family_size": len(fam),
+            "members": [r.id for r in fam]}
+
+
+def _p_cell(r: Mapping[str, Any]) -> str:
+    """'raw / adjusted' p-values of a result ("—" when it reports none)."""
+    d = r.get("details") or {}
+    raw, adj = d.get("p_raw"), d.get("p_adjusted")
+    if raw is None:
+        return "—"
+    return f"{raw:.2g} / {adj:.2g}" if adj is not None else f"{raw:.2g} / —"
 
 
 # ---- report ------------------------------------------------------------------------------------------
@@ -494,7 +543,12 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"figures {report['timings']['figures_s']:.1f} s)",
              "- verdicts: " + ", ".join(f"{k}: {v}" for k, v in report["summary"].items()),
              f"- exit status {meaning}. Exit 1 means the toolkit is wrong (or, with `--baseline`, that a verdict "
-             "changed); paper findings never change it.", "", "## What each section decides", ""]
+             "changed); paper findings never change it.",
+             "- Multiplicity: " + (report.get("multiplicity") or {}).get("rule", MULTIPLICITY_RULE)
+             + f" (family size {(report.get('multiplicity') or {}).get('family_size', 0)}). Where a paper states an "
+             "effect, `pass` needs the paper's value inside the 95% interval (and the direction established); an "
+             "interval that excludes it is `fail`, with both numbers and whether the direction agrees.",
+             "", "## What each section decides", ""]
     lines += [f"- **{title.split(':')[0]}**: {text}" for title, _, text in ROLE_TEXT] + [""]
     if report.get("baseline"):
         lines += ["## Changes against the baseline", ""] + [f"- {x.strip()}" for x in baseline_lines(report["baseline"])]
@@ -505,12 +559,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             continue
         lines += [f"## {title}", ""]
         if key in ("paper", "hypothesis", "extension"):
-            lines += ["| check | kind | paper value | measured [95% interval] | n | power | verdict |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| check | kind | paper value | measured [95% interval] | n | power | p raw / Holm | verdict |",
+                      "|---|---|---|---|---|---|---|---|"]
             for r in rows:
                 n = (r.get("power") or {}).get("n", "—")
                 lines.append(f"| `{r['id']}` | {r['kind']} | {_md(format_value(r['claimed']))} | "
-                             f"{_md(_measured_cell(r))} | {n} | {_md(_power_cell(r))} | **{r['verdict']}** |")
+                             f"{_md(_measured_cell(r))} | {n} | {_md(_power_cell(r))} | {_p_cell(r)} | "
+                             f"**{r['verdict']}** |")
         else:
             lines += ["| check | kind | measured | claimed | verdict | time (s) |", "|---|---|---|---|---|---|"]
             for r in rows:
@@ -525,6 +580,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                   f"- claimed: {r['how_claimed']}", f"- tolerance: {r['tolerance']} — {r['tolerance_reason']}"]
         if r.get("power"):
             lines.append(f"- power: {r['power']['summary']} ({r['power']['method']})")
+        d = r.get("details") or {}
+        if d.get("p_raw") is not None:
+            lines.append(f"- test: {d.get('test', '')}; p raw {d['p_raw']:.3g}"
+                         + (f", Holm-adjusted {d['p_adjusted']:.3g}" if d.get("p_adjusted") is not None else ""))
+        if d.get("magnitude"):
+            lines.append(f"- magnitude: {d['magnitude']}")
+        if d.get("size_baselines"):
+            lines.append(f"- size baselines: {d['size_baselines'].get('line', '')}")
         if r.get("reason"):
             lines.append(f"- reason: {r['reason']}")
         if r.get("error"):
@@ -561,13 +624,14 @@ def print_table(results: Sequence[CheckResult]) -> None:
     t.add_column("role", no_wrap=True)
     t.add_column("measured [95%] / reason", overflow="fold", ratio=3)
     t.add_column("claimed", overflow="fold", ratio=2)
+    t.add_column("p raw / Holm", no_wrap=True)
     t.add_column("verdict", no_wrap=True)
     for r in results:
         row = dataclasses.asdict(r)
         shown = r.reason if r.verdict in ("skipped", "error") and (r.reason or r.error) else _measured_cell(row)
         shown = shown or r.error
         role = "hypothesis" if (r.kind == "hypothesis" and r.role == "paper") else r.role
-        t.add_row(r.id, role, shown, format_value(r.claimed),
+        t.add_row(r.id, role, shown, format_value(r.claimed), _p_cell(row),
                   f"[{colour.get(r.verdict, 'white')}]{r.verdict}[/]")
     Console(stderr=False).print(t)
 
@@ -616,6 +680,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     t_pop = time.perf_counter() - t0
     t0 = time.perf_counter()
     results = run_checks(checks, ctx)
+    multiplicity = adjust_for_multiplicity(results)
     t_checks = time.perf_counter() - t0
     figs: list[dict[str, Any]] = []
     fig_errors: list[str] = []
@@ -648,6 +713,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
         "headline": headline(results),
         "data_sources": data_sources(acc_info, results),
         "summary": summarize(results),
+        "multiplicity": multiplicity,
         "failed": failed,
         "baseline": base,
         "exit_code": code,

@@ -31,13 +31,27 @@ def _eps(cell: str, salt: str) -> float:
     return float(np.random.default_rng(h).standard_normal())
 
 
+def zscore(cell: str) -> float:
+    """The normal score of the cell's CIFAR-100 accuracy rank."""
+    global _Z
+    if _Z is None:
+        _Z = _z()
+    return _Z[cell]
+
+
 def oracle(sign: float, sigma: float, salt: str = "k", scale: float = 1.0):
     def fn(cell, cfg):
-        global _Z
-        if _Z is None:
-            _Z = _z()
-        return scale * float(np.exp(sign * _Z[cell] + sigma * _eps(cell, salt)))
+        return scale * float(np.exp(sign * zscore(cell) + sigma * _eps(cell, salt)))
     return fn
+
+
+def size_params(cell, cfg) -> float:
+    """A cheap stand-in for #params of the NB201 benchmark network: a 3×3 conv edge holds 9×, a 1×1 edge 1× the
+    weights of a unit (the stem and classifier are the same for every cell)."""
+    from ntkcheck.spec import parse_nb201
+
+    ops = parse_nb201(cell)
+    return 1e4 + 1e3 * (9 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1"))
 
 
 def install(monkeypatch, tmp_path, *, kappa=None, R=None, n=None):
@@ -47,6 +61,8 @@ def install(monkeypatch, tmp_path, *, kappa=None, R=None, n=None):
 
     monkeypatch.setattr(P, "METRICS", {"kappa": kappa or oracle(-1, SIGMA_KAPPA, "k", 1e3),
                                        "R_N": R or oracle(+1, SIGMA_R, "r", 1e2)})
+    monkeypatch.setattr(P, "SIZE_ENGINES", {"params": size_params, "flops": lambda c, cfg: 3e2 * size_params(c, cfg),
+                                            "n_conv": lambda c, cfg: float(P.conv_op_count(c))})
     if n is not None:
         monkeypatch.setattr(P, "population_size", lambda scale: n)
     return Context(scale="small", seed=0, cache_dir=tmp_path / "cache")

@@ -222,3 +222,18 @@ def test_top_k_retention_by_hand():
     assert S.top_k_retention(score2, target, 0.3) == pytest.approx(1 / 3)   # top-3 by score: 0, 1, 9
     with pytest.raises(ValueError):
         S.top_k_retention(score, target, 0.0)
+
+
+def test_resample_count_form_of_tau_equals_tau_on_the_resampled_data():
+    # the fast bootstrap statistic (index counts through the pair-sign matrices) against τ-b and partial τ of the
+    # resampled data themselves, with ties in the data and duplicated rows in every resample
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 6, 40).astype(float)
+    y = x + rng.integers(0, 3, 40)
+    z = rng.normal(size=40).round(1)
+    rt = S._ResampledTau(x, y, z)
+    idx = rng.integers(0, 40, (30, 40))
+    np.testing.assert_allclose(rt.kendall(idx), [_tau_b_brute(x[i], y[i]) for i in idx], atol=1e-12)
+    np.testing.assert_allclose(rt.partial(idx), S._partial_tau(x[idx], y[idx], z[idx]), atol=1e-12)
+    loo = np.array([np.delete(np.arange(40), k) for k in range(5)])          # the jackknife's samples
+    np.testing.assert_allclose(rt.kendall(loo), [_tau_b_brute(x[i], y[i]) for i in loo], atol=1e-12)

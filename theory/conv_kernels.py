@@ -66,7 +66,7 @@ from .dual_kernels import _relu_dual_block
 from .spectra import certified_eigvalsh_batch
 
 __all__ = ["ConvKernels", "conv_cell_kernels", "conv_cells_kernels", "conv_lambda_min_table", "ConvLambdaTable",
-           "as_images", "stax_exact", "cell_is_degenerate", "BN_NOTE"]
+           "as_images", "stax_exact", "cell_is_degenerate", "conv_cell_class", "conv_cell_classes", "BN_NOTE"]
 
 #: Every conv-kernel result carries this note.
 BN_NOTE = ("exact infinite-width kernel of the convolutional NB201 cell WITHOUT batch normalization "
@@ -122,6 +122,38 @@ def stax_exact(cell: Sequence[str] | str) -> bool:
 def cell_is_degenerate(cell: Sequence[str] | str) -> bool:
     """True when the cell has no input→output path (node 3 is identically 0): both kernels are 0."""
     return 3 in _zero_nodes(parse_nb201(cell) if isinstance(cell, str) else tuple(cell))
+
+
+def conv_cell_class(cell: Sequence[str] | str) -> str | None:
+    """Canonical expression of the cell's output (node 3); cells with equal expressions compute the same
+    distribution of functions, so their exact NNGP and NTK agree.  ``None`` for a degenerate cell.
+
+    Formed bottom-up: node 0 is ``x``; node j is the sorted multiset of terms ``op(source expression)`` over
+    its in-edges, written ``[t1+t2+…]``, where ``none`` edges and edges out of an identically-zero node are
+    dropped (a conv of 0 is 0: no biases); a node with no term is zero.  ``skip_connect``, ``avg_pool_3x3``,
+    ``nor_conv_1x1`` and ``nor_conv_3x3`` stay distinct ops (skip is not flattened into its source).
+    Why equal expressions mean equal distributions: each term names its source node unambiguously — a term
+    of node 2 with a non-``x`` source comes from node 1, and two terms of node 3 with the same non-``x``
+    source expression come from nodes 1 and 2 only when node 2 has no live edge from node 1 (otherwise its
+    expression strictly contains node 1's), and then the two nodes are exchangeable.  So equal expressions
+    give the same computation graph up to relabelling, with fresh weights on every conv edge.
+    """
+    ops = parse_nb201(cell) if isinstance(cell, str) else tuple(cell)
+    expr: dict[int, str | None] = {0: "x"}
+    for j in (1, 2, 3):
+        terms = sorted(f"{o}({expr[s]})" for (s, t), o in zip(NB201_EDGES, ops)
+                       if t == j and o != "none" and expr[s] is not None)
+        expr[j] = "[" + "+".join(terms) + "]" if terms else None
+    return expr[3]
+
+
+def conv_cell_classes(cells: Iterable[Sequence[str] | str]) -> dict[str | None, list[int]]:
+    """``{canonical expression: positions of its cells in ``cells``}`` (:func:`conv_cell_class`), classes in
+    order of first appearance; the degenerate cells under the key ``None``."""
+    out: dict[str | None, list[int]] = {}
+    for k, c in enumerate(cells):
+        out.setdefault(conv_cell_class(c), []).append(k)
+    return out
 
 
 def _zero_nodes(ops: Sequence[str]) -> set[int]:

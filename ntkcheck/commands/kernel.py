@@ -41,7 +41,11 @@ def add_arguments(p) -> None:
                         "no BN) instead of the fc analog, on a seeded sample of --sample cells")
     p.add_argument("--sample", type=positive_int, default=100, metavar="N",
                    help="with --nb201-all --conv: number of cells, drawn with --seed (default 100; 15625 = all; "
-                        "the whole space: `ntkcheck sweep conv_ntk_lambda_min --space nb201`)")
+                        "the whole space: --table, or `ntkcheck sweep conv_ntk_lambda_min --space nb201`)")
+    p.add_argument("--table", metavar="OUT.csv.gz",
+                   help="with --nb201-all --conv: all 15,625 cells (isomorphic cells computed once), written as the "
+                        "gzip CSV the package ships (NATS-Bench index order) plus OUT_images.npy; default data: "
+                        "the table's 16 natural 3×8×8 images; resumable (finished chunks are cached)")
     p.add_argument("--image", nargs=3, type=positive_int, metavar=("C", "H", "W"),
                    help="with --nb201-all --conv and flat (N, C·H·W) data: the image shape")
 
@@ -97,7 +101,13 @@ def run(args) -> int:
             raise NtkcheckError("--nb201-all computes every NB201 cell: give no SPEC, only X.npy or --sphere")
         if args.no_cross_terms:
             raise NtkcheckError("--no-cross-terms does not apply to --nb201-all")
+        if args.table:
+            if not args.conv:
+                raise NtkcheckError("--table goes with --nb201-all --conv")
+            return _run_conv_table(args)
         return _run_nb201_conv(args) if args.conv else _run_nb201(args)
+    if args.table:
+        raise NtkcheckError("--table goes with --nb201-all --conv")
     if args.conv or args.image:
         raise NtkcheckError("--conv/--image go with --nb201-all; for one cell put \"kernel\": \"conv\" and "
                             "\"image\" in the spec")
@@ -285,3 +295,49 @@ def _run_nb201_conv(args) -> int:
                "best_cell_by_ntk_lambda_min": tab.cells[best], "best_ntk_lambda_min": float(tab.ntk_lambda_min[best]),
                "note": tab.note}
     return _write_table(args, "kernel --nb201-all --conv", summary, tab, seed=args.seed)
+
+
+def _run_conv_table(args) -> int:
+    """``--nb201-all --conv --table OUT.csv.gz``: the exact conv-kernel table of all 15,625 cells."""
+    import gzip
+    import hashlib
+    import resource
+
+    from ntkcheck.data import nb201_table
+    from ntkcheck.data.conv_kernel_table import build_conv_kernel_table, table_csv, table_images
+    from ntkcheck.io import atomic_path, write_bytes_atomic
+
+    out = Path(args.table)
+    if not out.name.endswith(".csv.gz"):
+        raise NtkcheckError(f"--table must name a .csv.gz file, got {out.name}")
+    check_output_file(out)
+    img_path = out.with_name(out.name[:-len(".csv.gz")] + "_images.npy")
+    if args.data or args.sphere:
+        X, data_desc = _images(args, tuple(args.image) if args.image else None)
+    else:
+        X, data_desc = table_images(), "bundled natural images (16, seed 0), 3x8x8, unit norm"
+    tab = nb201_table()
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = [0]
+
+    def progress(k: int, total: int) -> None:
+        if not args.quiet and k - done[0] >= 500 or k == total:
+            print(f"  classes {k}/{total}  {time.perf_counter() - t0:.0f}s", flush=True)
+            done[0] = k
+
+    cols = build_conv_kernel_table(X, tab.arch, progress=progress)
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    raw = table_csv(tab.index, tab.arch, cols)
+    write_bytes_atomic(out, gzip.compress(raw, mtime=0))
+    with atomic_path(img_path) as tmp:
+        np.save(tmp, np.asarray(X, dtype=np.float64), allow_pickle=False)
+    summary = {"data": data_desc, "N": X.shape[0], "image": list(X.shape[1:]), "cells": len(tab.arch),
+               "classes": int(cols["n_classes"]), "degenerate_cells": int(cols["degenerate"].sum()),
+               "seconds": secs, "cpu_seconds": cpu,
+               "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               "csv_sha256": hashlib.sha256(raw).hexdigest(),
+               "images_sha256": hashlib.sha256(img_path.read_bytes()).hexdigest()}
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    print(f"wrote {out} and {img_path}")
+    return 0, {**summary, "command_line": getattr(args, "command_line", None)}

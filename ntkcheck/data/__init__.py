@@ -1,6 +1,9 @@
-"""Reference data shipped with ntkcheck: the NAS-Bench-201 accuracy table.
+"""Reference data shipped with ntkcheck: the NAS-Bench-201 accuracy table and the exact conv-kernel table.
 
 ``nb201_accuracies(dataset)`` — the 200-epoch test accuracy (percent) of all 15,625 NAS-Bench-201 cells.
+``nb201_conv_kernel_table()`` — λ_min, λ_max and κ of the exact infinite-width NTK and NNGP of the
+convolutional version of every cell, and the images they were computed on (computed by this toolkit; see
+:mod:`ntkcheck.data.conv_kernel_table`).
 
 Source
 ------
@@ -29,7 +32,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["DATASETS", "SHA256", "SOURCE", "NB201Table", "nb201_table", "nb201_accuracies", "nb201_rank"]
+__all__ = ["DATASETS", "SHA256", "SOURCE", "NB201Table", "nb201_table", "nb201_accuracies", "nb201_rank",
+           "ConvKernelTable", "nb201_conv_kernel_table", "CONV_TABLE_SHA256", "CONV_IMAGES_SHA256"]
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 FILENAME = "natsbench_tss_200ep_test_accuracy.csv.gz"
@@ -59,13 +63,22 @@ class NB201Table:
         return len(self.arch)
 
 
+def _verified_bytes(filename: str, sha256: str, *, gz: bool) -> bytes:
+    """The shipped file's (decompressed) bytes, after checking their SHA-256 against the recorded one."""
+    raw = resources.files(__name__).joinpath(filename).read_bytes()
+    if gz:
+        raw = gzip.decompress(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != sha256:
+        raise DataIntegrityError(f"{filename}: sha256 {digest} does not match the recorded {sha256}")
+    return raw
+
+
 @lru_cache(maxsize=1)
 def nb201_table() -> NB201Table:
     """Load, checksum-verify and parse the shipped table (cached per process; arrays are read-only)."""
-    raw = gzip.decompress(resources.files(__name__).joinpath(FILENAME).read_bytes())
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != SHA256:
-        raise DataIntegrityError(f"{FILENAME}: sha256 {digest} does not match the recorded {SHA256}")
+    raw = _verified_bytes(FILENAME, SHA256, gz=True)
+    digest = SHA256
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
     header, body = rows[0], rows[1:]
     expected = ["index", "arch", *DATASETS]
@@ -119,3 +132,79 @@ def nb201_rank(cell: str, candidates: Iterable[str] = ()) -> dict[str, Any]:
                        rank_among_candidates=1 + int(np.sum(acc[cand] > a)), n_candidates=len(cand))
         out["datasets"][d] = row
     return out
+
+
+CONV_TABLE_FILENAME = "nb201_conv_kernels.csv.gz"
+CONV_IMAGES_FILENAME = "nb201_conv_kernels_images.npy"
+#: SHA-256 of the decompressed conv-kernel CSV and of the images .npy (printed by the command that made them).
+CONV_TABLE_SHA256 = "8adbb290d00c5b1fc9dc6fdacc373ef4905d5fcb8e968a6832ae7342be69821e"
+CONV_IMAGES_SHA256 = "f53c46532b9f2476264218e582307d25d2a8e65947826faf84d77adc91f67dd3"
+#: How the conv-kernel table was made (repeated in every report that uses it).
+CONV_SOURCE = ("exact infinite-width NTK/NNGP of the convolutional NB201 cells (conv stem, pooling, GAP readout, "
+               "cross terms between linear paths, NTK parametrization, sigma_w^2 = 2, no biases, no batch "
+               "normalization) on 16 natural 3x8x8 unit-norm images (bundled photo crops, seed 0); made by "
+               f"`ntkcheck kernel --nb201-all --conv --table {CONV_TABLE_FILENAME}`; shipped as "
+               f"ntkcheck/data/{CONV_TABLE_FILENAME} (sha256 verified on load)")
+
+
+@dataclass(frozen=True)
+class ConvKernelTable:
+    """The exact conv-kernel table of all 15,625 NB201 cells (NATS-Bench index order).
+
+    ``arch``: cell strings; ``ntk_lambda_min``, ``nngp_lambda_min`` (certified, with ``*_error`` bounds),
+    ``ntk_lambda_max``, ``nngp_lambda_max``, ``ntk_kappa``, ``nngp_kappa`` = λ_max/λ_min (+inf where λ_min is
+    within its error bound of 0); all NaN for the ``degenerate`` cells (no input→output path: zero kernels).
+    ``images``: the (16, 3, 8, 8) float64 images the kernels were computed on."""
+
+    arch: tuple[str, ...]
+    ntk_lambda_min: np.ndarray
+    ntk_lambda_min_error: np.ndarray
+    ntk_lambda_max: np.ndarray
+    nngp_lambda_min: np.ndarray
+    nngp_lambda_min_error: np.ndarray
+    nngp_lambda_max: np.ndarray
+    ntk_kappa: np.ndarray
+    nngp_kappa: np.ndarray
+    degenerate: np.ndarray
+    images: np.ndarray
+    sha256: str
+    source: str = CONV_SOURCE
+
+    def __len__(self) -> int:
+        return len(self.arch)
+
+
+@lru_cache(maxsize=1)
+def nb201_conv_kernel_table() -> ConvKernelTable:
+    """Load and checksum-verify the shipped exact conv-kernel table and its images (cached; arrays read-only).
+
+    Any row recomputes with ``ntkcheck kernel '{"nb201": ARCH, "kernel": "conv", "image": [3, 8, 8]}' IMAGES.npy``
+    on the table's ``images`` saved as .npy."""
+    raw = _verified_bytes(CONV_TABLE_FILENAME, CONV_TABLE_SHA256, gz=True)
+    img_raw = _verified_bytes(CONV_IMAGES_FILENAME, CONV_IMAGES_SHA256, gz=False)
+    images = np.load(io.BytesIO(img_raw), allow_pickle=False)
+    images.setflags(write=False)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    from .conv_kernel_table import COLUMNS, kappa
+
+    if tuple(rows[0]) != COLUMNS:
+        raise DataIntegrityError(f"{CONV_TABLE_FILENAME}: columns {rows[0]}, expected {list(COLUMNS)}")
+    body = rows[1:]
+    index = np.array([int(r[0]) for r in body], dtype=np.int64)
+    if not np.array_equal(index, np.arange(len(body))):
+        raise DataIntegrityError(f"{CONV_TABLE_FILENAME}: rows are not in NB201 index order 0..{len(body) - 1}")
+    arch = tuple(r[1] for r in body)
+    if arch != nb201_table().arch:
+        raise DataIntegrityError(f"{CONV_TABLE_FILENAME}: cells differ from the accuracy table's")
+    cols = {}
+    for j, name in enumerate(COLUMNS[3:], start=3):
+        a = np.array([float(r[j]) for r in body], dtype=np.float64)
+        a.setflags(write=False)
+        cols[name] = a
+    for name in ("ntk", "nngp"):
+        k = kappa(cols[f"{name}_lambda_min"], cols[f"{name}_lambda_min_error"], cols[f"{name}_lambda_max"])
+        k.setflags(write=False)
+        cols[f"{name}_kappa"] = k
+    deg = np.array([r[2] == "1" for r in body])
+    deg.setflags(write=False)
+    return ConvKernelTable(arch=arch, **cols, degenerate=deg, images=images, sha256=CONV_TABLE_SHA256)

@@ -4,7 +4,10 @@
 module                                     metrics
 =========================================  ==================================================================
 :mod:`ntkcheck.metrics.tenas`              TE-NAS κ_N (``kappa``) and linear regions R̂_N (``regions``)
-:mod:`ntkcheck.metrics.zero_cost`          zero-cost proxies at initialisation (``naswot``, ...)
+:mod:`ntkcheck.metrics.zero_cost`          zero-cost proxies at initialisation, NAS-Bench-Suite-Zero's names
+                                           (``naswot``/``nwot``, ``synflow``, ``snip``, ``grasp``, ``fisher``,
+                                           ``grad_norm``, ``jacov``, ``l2_norm``, ``epe_nas``, ``zen``, ``plain``)
+                                           and ``zico``, ``meco``
 :mod:`ntkcheck.metrics.size`               size baselines (``params``, ``flops``, ``conv_ops``, ...)
 :mod:`ntkcheck.metrics.mok`                Mok et al. (``lga``, ``knas``, ``ntk_fnorm``, ``ntk_cond``)
 :mod:`ntkcheck.metrics.kernels`            exact and finite-width kernel spectra (``ntk_lambda_min``, ...)

@@ -25,8 +25,16 @@ def _tenas_batch_size(cfg: dict) -> dict:
           config={"mode": "paper", "C": 3, "N": 1, "batch": 0, "repeats": 3})
 def _kappa(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     """paper: fresh Kaiming-normal (fan_out) weights per repeat, float64, certified eigenvalues; code: the released
-    code (PyTorch default init drawn once — bug B1 —, fp32 network, fp32 eigvalsh, NaN → 1e5); a new batch of the
-    input source per repeat in both, the same batches for every architecture."""
+    code (PyTorch default init drawn once, the code's init bug; fp32 network, fp32 eigvalsh, NaN → 1e5); a new
+    batch of the input source per repeat in both, the same batches for every architecture.  The gradient rows of
+    a repeat come from one batch-coupled forward pass and one backward pass per sample (on an accelerator all of
+    them in one vectorised backward pass: the same numbers, tested)."""
+    return kappa_value(arch, inputs, seed, cfg)
+
+
+def kappa_value(arch: Arch, inputs: Inputs, seed: int, cfg: dict, engine: str = "auto"):
+    """The ``kappa`` metric's value with the NTK engine ``engine`` of :func:`ntkcheck.empirical.metrics.logit_sum_ntk`
+    ("auto", "batched" or the per-sample "loop")."""
     from ntkcheck.empirical.metrics import tenas_kappa
 
     R, B = cfg["repeats"], cfg["batch"]
@@ -36,7 +44,7 @@ def _kappa(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
     else:
         model, dtype, compat = _conv_net(arch, cfg, seed, "default", dtype="float32"), "float32", "tenas"
     X = [_torch_batch(inputs.batch(B, r)[0], arch, dtype) for r in range(R)]
-    res = tenas_kappa(model, X, repeats=R, params="weight", compat=compat)
+    res = tenas_kappa(model, X, repeats=R, params="weight", compat=compat, engine=engine)
     if cfg["mode"] == "paper" and not math.isfinite(res.mean):
         return Value(math.inf, "singular", "the NTK of at least one repeat is singular (certified λ_min ≤ its bound)")
     return res.mean

@@ -40,9 +40,9 @@ def _fake_zhu(monkeypatch, rng):
         return rows
     monkeypatch.setattr(fz, "_depth_data", depth_data)
     monkeypatch.setattr(eigen_nas, "eigen_nas_score", lambda s, X, **k: {"score": float(rng.uniform(0.01, 1))})
-    monkeypatch.setattr(pz, "eigennas_nb201", lambda ctx: {
+    monkeypatch.setattr(pz, "eigennas_population", lambda ctx: {
         "selected": {d: rng.uniform(40, 90, 200) for d in DATASETS},
-        "random_sample_mean": {d: 60.0 for d in DATASETS}, "searches": 200, "candidates": 100, "analog": {}})
+        "random_sample_mean": {d: 60.0 for d in DATASETS}, "searches": 200, "candidates": 100})
 
 
 def _fake_chen(monkeypatch, rng):
@@ -98,7 +98,29 @@ def _fake_tenas(monkeypatch, rng):
         "n_evaluations": 54})
 
 
-FAKES = {"zhu2022": _fake_zhu, "chen2022": _fake_chen, "mok2022": _fake_mok, "tenas2021": _fake_tenas}
+def _fake_conv_nb201(monkeypatch, rng):
+    from ntkcheck.paper_checks import conv_nb201 as pk
+
+    def rows(names):
+        out = []
+        for q in names:
+            for d in DATASETS:
+                t = float(rng.uniform(-0.6, 0.6))
+                out.append({"quantity": q, "dataset": d, "tau": t, "ci95": [t - 0.05, t + 0.05],
+                            "partial_given_params": {"tau": 0.7 * t}})
+        return out
+    monkeypatch.setattr(pk, "_space", lambda ctx: {"n": 15284, "rows": rows(
+        ["ntk_kappa", "ntk_lambda_min", "nngp_kappa", "nngp_lambda_min", "params", "conv_ops"])})
+    monkeypatch.setattr(pk, "_population", lambda ctx: {"cells": ["c"] * 220, "rows": rows(
+        ["exact_ntk_kappa", "kappa_N", "eigennas", "no_cross_ntk_kappa"])})
+    n = 60
+    acc = {d: rng.uniform(30, 90, n) for d in DATASETS}
+    monkeypatch.setattr(pk, "_width", lambda ctx: {"widths": [16, 64, 256], "exact": rng.uniform(1, 100, n),
+                                                   "accuracy": acc,
+                                                   "kappa": {w: rng.uniform(1, 100, n) for w in (16, 64, 256)}})
+
+
+FAKES = {"conv_nb201": _fake_conv_nb201, "zhu2022": _fake_zhu, "chen2022": _fake_chen, "mok2022": _fake_mok, "tenas2021": _fake_tenas}
 
 
 @pytest.mark.parametrize("paper", sorted(FAKES))

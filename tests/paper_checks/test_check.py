@@ -44,16 +44,26 @@ def test_verdict_sign_and_fraction():
     assert verdict_sign(0.3, (0.1, 0.5), sign=-1).verdict == "fail"
     assert verdict_sign(-0.1, (-0.4, 0.2), sign=-1).verdict == "inconclusive"
     assert verdict_sign(math.nan, (math.nan, math.nan), sign=1).verdict == "inconclusive"
-    assert verdict_fraction(4, 5, required=0.8).verdict == "pass"
-    # 3/5 < 0.8 but the exact 95% interval [0.15, 0.95] contains 0.8: too few runs to call it a failure
-    assert verdict_fraction(3, 5, required=0.8).verdict == "inconclusive"
+    # decided on the exact 95% interval, not the point estimate: 25/30 = 0.83 >= 0.8 but the interval [0.65, 0.94]
+    # contains 0.8 — inconclusive; 29/30 has its lower end at beta.ppf(0.025, 29, 2) = 0.83 >= 0.8 — pass
+    assert verdict_fraction(25, 30, required=0.8).verdict == "inconclusive"
+    assert verdict_fraction(29, 30, required=0.8).verdict == "pass"
+    # 4/4 at 2/3 (the interval [0.40, 1]) can never establish the rate: underpowered whatever it measured
+    assert verdict_fraction(4, 4, required=2 / 3).verdict == "underpowered"
+    assert "establish" in verdict_fraction(4, 4, required=2 / 3).reason
+    # 5 runs cannot establish 0.8 either (5/5 gives [0.48, 1])
+    assert verdict_fraction(4, 5, required=0.8).verdict == "underpowered"
     # underpowered designs can neither pass nor fail: 0/3 leaves the interval's top at 0.71 >= 2/3
     assert verdict_fraction(3, 3, required=2 / 3).verdict == "underpowered"
     assert verdict_fraction(0, 3, required=2 / 3).verdict == "underpowered"
-    assert "underpowered" in verdict_fraction(3, 3, required=2 / 3).reason
-    # with 4 runs 0/4 (top 0.60) would fail, so 4/4 may pass
+    # an interval that contradicts the claim fails even in a design too small to pass: 0/4 (top 0.60 < 2/3)
     assert verdict_fraction(0, 4, required=2 / 3).verdict == "fail"
-    assert verdict_fraction(4, 4, required=2 / 3).verdict == "pass"
+    # ten runs can decide a 2/3 rate both ways
+    assert verdict_fraction(10, 10, required=2 / 3).verdict == "pass"
+    assert verdict_fraction(7, 10, required=2 / 3).verdict == "inconclusive"
+    # a universal claim ("in every run") passes only when all runs succeed and fails on one counterexample
+    assert verdict_fraction(5, 5, required=1.0).verdict == "pass"
+    assert verdict_fraction(4, 5, required=1.0).verdict == "fail"
     # 5/30: interval [0.06, 0.35] lies below 0.8 — the runs contradict the claimed rate
     assert verdict_fraction(5, 30, required=0.8).verdict == "fail"
     lo, hi = verdict_fraction(5, 30, required=0.8).details["clopper_pearson95"]

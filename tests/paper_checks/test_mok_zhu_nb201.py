@@ -110,12 +110,23 @@ print(json.dumps(out, sort_keys=True, default=str))
     assert outs[0] == outs[1]
 
 
+def _fake_eigennas_population(monkeypatch, score, acc=None):
+    """A 220-cell population with the given Eigen-NAS scores (no network is built) for zhu2022.1."""
+    from ntkcheck.paper_checks import conv_nb201_space, nb201_population
+
+    rng = np.random.default_rng(1)
+    acc = acc or {d: rng.uniform(10, 90, score.size) for d in ("cifar10", "cifar100", "ImageNet16-120")}
+    cells = [f"cell{k}" for k in range(score.size)]
+    monkeypatch.setattr(nb201_population, "population",
+                        lambda ctx: {"cells": cells, "accuracy": acc, "sampling": "synthetic"})
+    monkeypatch.setattr(conv_nb201_space, "eigennas_values", lambda ctx, c: np.asarray(score, float))
+
+
 def test_zhu_nb201_figure_shows_its_checks_searches(monkeypatch, tmp_path):
     from ntkcheck.figures import zhu2022 as fz
     from ntkcheck.paper_checks import zhu2022
 
-    lam = np.random.default_rng(0).permutation(np.repeat(np.linspace(0.0, 1.0, 625), 25))
-    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx, per_class=4: {"lambda_min": lam, "config": {}})
+    _fake_eigennas_population(monkeypatch, np.random.default_rng(0).permutation(220) / 219.0)
     fig = fz._fig_eigennas_nb201("small", 0, True)
     r = run_check(next(c for c in zhu2022.CHECKS if c.id == "zhu2022.1"), Context(cache_dir=tmp_path))
     sel = np.array(fig.columns["selected_accuracy"])[np.array(fig.columns["dataset"]) == "cifar10"]

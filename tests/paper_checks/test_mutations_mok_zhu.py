@@ -191,15 +191,19 @@ def test_l10_kernel_times_105_fails(monkeypatch, tmp_path):
 # ---- Zhu --------------------------------------------------------------------------------------------------
 
 def test_zhu1_can_pass_and_fail(monkeypatch, tmp_path):
-    lam = np.random.default_rng(0).permutation(np.repeat(np.linspace(0.0, 1.0, 625), 25))   # tied classes, as the analog
-    monkeypatch.setattr(nb201_proxy, "analog_lambda_min", lambda ctx, per_class=4: {"lambda_min": lam, "config": {}})
-    rank = np.argsort(np.argsort(lam, kind="stable"), kind="stable") / (lam.size - 1)
+    """zhu2022.1 on the paper's score over a synthetic 220-cell population (no network is built): accuracies under
+    which the argmax of the score lands on the paper's numbers pass; the reversed score selects the worst cells."""
+    from ntkcheck.paper_checks import conv_nb201_space, nb201_population
+
+    score = np.random.default_rng(0).permutation(220) / 219.0
     ref = {"cifar10": 93.46, "cifar100": 71.42, "ImageNet16-120": 45.54}
-    # accuracies under which the argmax of the score lands on the paper's numbers
-    monkeypatch.setattr(nb201_proxy, "accuracies", lambda d: ref[d] - 30 * (1 - rank) ** 4)
+    acc = {d: ref[d] - 30 * (1 - score) ** 4 for d in ref}
+    cells = [f"cell{k}" for k in range(score.size)]
+    monkeypatch.setattr(nb201_population, "population",
+                        lambda ctx: {"cells": cells, "accuracy": acc, "sampling": "synthetic"})
+    monkeypatch.setattr(conv_nb201_space, "eigennas_values", lambda ctx, c: score)
     assert _run("zhu2022.1", tmp_path) == "supported"
-    # argmin for argmax: the same search now selects the worst cells
-    monkeypatch.setattr(nb201_proxy, "accuracies", lambda d: ref[d] - 30 * rank ** 4)
+    monkeypatch.setattr(conv_nb201_space, "eigennas_values", lambda ctx, c: -score)
     assert _run("zhu2022.1", tmp_path) == "not supported"
 
 

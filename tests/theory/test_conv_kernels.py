@@ -289,3 +289,54 @@ def test_registered_conv_metrics_match_the_engine():
     assert r.status == "ok" and r.value == pytest.approx(np.linalg.eigvalsh(T[0])[0], rel=1e-10)
     r = evaluate("conv_nngp_lambda_min", Arch(cell, "nb201"), inputs, 0, {"n": 8})
     assert r.status == "ok" and r.value == pytest.approx(np.linalg.eigvalsh(K[0])[0], rel=1e-8)
+
+
+# ---- isomorphism classes (conv_cell_class): one computation per class in the whole-space table ----------
+
+def test_class_counts_over_the_whole_space():
+    from ntkcheck.theory.conv_kernels import cell_is_degenerate, conv_cell_classes
+    from ntkcheck.theory.nb201 import all_nb201_cells
+
+    cells = all_nb201_cells()
+    classes = conv_cell_classes(cells)
+    assert sorted(classes[None]) == [k for k, c in enumerate(cells) if cell_is_degenerate(c)]
+    assert len(classes[None]) == 341                       # 5⁶ − cells with an input→output path
+    assert len(classes) - 1 == 8764                         # the count the shipped table states
+
+
+def test_members_of_a_class_have_equal_kernels_on_a_sample():
+    """Every member of 30 seeded random multi-member classes: the engine's kernels agree to rounding (1e-12
+    relative: summation order only); a canonical form that merged different functions differs at O(1)."""
+    from ntkcheck.theory.conv_kernels import conv_cell_classes
+    from ntkcheck.theory.nb201 import all_nb201_cells
+
+    cells = all_nb201_cells()
+    multi = [m for k, m in conv_cell_classes(cells).items() if k is not None and len(m) > 1]
+    rng = np.random.default_rng(0)
+    pick = [multi[i] for i in rng.choice(len(multi), 30, replace=False)]
+    X = _images(N=3, C=2, H=3, W=3)
+    members = [cells[i] for m in pick for i in m[:4]]
+    K, T = conv_cells_kernels(members, X, workers=1)
+    s = 0
+    for m in pick:
+        n = min(4, len(m))
+        for k in range(1, n):
+            assert _rel(K[s + k], K[s]) < 1e-12 and _rel(T[s + k], T[s]) < 1e-12, [cells[i] for i in m]
+        s += n
+
+
+def test_shared_and_independent_convs_are_different_classes():
+    """node 3 = skip(node 1) + skip(node 2) with node 2 = conv(x) (independent of node 1 = conv(x)) versus
+    node 2 = skip(node 1) (the same conv twice: variance doubles): different expressions, different kernels."""
+    from ntkcheck.theory.conv_kernels import conv_cell_class
+
+    indep = ("nor_conv_3x3", "nor_conv_3x3", "none", "none", "skip_connect", "skip_connect")
+    shared = ("nor_conv_3x3", "none", "skip_connect", "none", "skip_connect", "skip_connect")
+    # nodes 1 and 2 exchanged (no edge between them): the same function distribution
+    a = ("nor_conv_1x1", "nor_conv_3x3", "none", "none", "skip_connect", "avg_pool_3x3")
+    b = ("nor_conv_3x3", "nor_conv_1x1", "none", "none", "avg_pool_3x3", "skip_connect")
+    assert conv_cell_class(indep) != conv_cell_class(shared)
+    assert conv_cell_class(a) == conv_cell_class(b)
+    K, T = conv_cells_kernels([indep, shared, a, b], _images(N=3, C=2, H=3, W=3), workers=1)
+    assert _rel(K[0], K[1]) > 0.1
+    assert _rel(K[2], K[3]) < 1e-12 and _rel(T[2], T[3]) < 1e-12
