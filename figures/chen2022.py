@@ -6,7 +6,7 @@ r"""Figures for Chen et al. 2022 ("Deep Architecture Connectivity Matters for It
 * ``chen2022_fig4_convergence``: Fig. 4 analog at small scale — full-batch GD loss L_k/L_0 of the three DAGs
   (width n, N digits) with the exact-NTK linearized prediction (dashed) and Theorem 3.1's bound (dotted).
 * ``chen2022_fig5_dbar_mbar``: Fig. 5 — the 32 (d̄, m̄) groups of NB201 (size = number of cells) coloured by
-  group-mean NATS-Bench accuracy, one panel per dataset, with the statistic of check C16 (R, permutation p,
+  group-mean NATS-Bench accuracy, one panel per dataset, with the census effects of check C16 (R, top-1% enrichment,
   central − extreme gap) in the titles; the code's window and the paper's ½-radius window drawn.
 
 The three DAGs have the same colours (C0, C1, C2) in Figs. 3 and 4; the windows the same colours in every panel.
@@ -122,7 +122,7 @@ def fig4_convergence(scale: str = "small", seed: int = 0, quiet: bool = True) ->
 def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
                    context: Mapping[str, Any] | None = None) -> FigureResult:
     """Fig. 5 on the real NB201 accuracies, one panel per dataset, from check C16's own computation (same group
-    means, same R and permutation p-values)."""
+    means, same R and top-1% enrichment)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,7 +154,7 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
         ax.add_patch(Rectangle((d0, m0), d1 - d0, m1 - m0, fill=False, ec="red", lw=1.5, label="code window"))
         ax.add_patch(Rectangle((c[0] - r[0] / 2, c[1] - r[1] / 2), r[0], r[1], fill=False, ec="blue", ls="--",
                                lw=1.5, label="paper rule, ½ radius"))
-        ax.set_title(f"{ds}\nR = {per['R_quadratic']:.3f} (permutation p = {per['R_perm_p']:.2g})\n"
+        ax.set_title(f"{ds}\nR = {per['R_quadratic']:.3f}, top-1% enrichment {per['enrichment']:.2f}\n"
                      f"central − extreme = {per['central_minus_extreme']:.2f} points", fontsize=8)
         ax.set_xlabel("effective depth d̄")
         cols.update({f"{ds}_d_bar": gd.tolist(), f"{ds}_m_bar": gm.tolist(), f"{ds}_n_cells": cnt.tolist(),
@@ -168,8 +168,9 @@ def fig5_dbar_mbar(scale: str = "small", seed: int = 0, quiet: bool = True,
                         "Chen et al. 2022 Fig. 5: NB201 cells grouped by (effective depth, effective width) under the "
                         "official code's rule, one panel per dataset; colour = the group's mean NATS-Bench accuracy "
                         "as a rank among the groups (one scale for all panels), size = number of cells. Titles: the "
-                        "statistic of check C16 over all cells (quadratic multiple correlation R with its "
-                        "permutation p-value; mean accuracy of central minus extreme cells). Red: the official "
+                        "census effect sizes of check C16 over all cells (quadratic multiple correlation R; the "
+                        "share of the best 1% of cells that is central over the central share of all cells; mean "
+                        "accuracy of central minus extreme cells). Red: the official "
                         "code's window; blue dashed: the paper's ½-radius rule (d̄ = 0 excluded from the range).",
                         cols)
 

@@ -612,28 +612,39 @@ def _md(s: str) -> str:
 
 def print_table(results: Sequence[CheckResult]) -> None:
     """The verdict table, as wide as the terminal (80 columns when not a terminal); long cells wrap at word
-    boundaries."""
+    boundaries.  Below 140 columns the measured value and the claim go on a second line under the check's id,
+    so that no column is squeezed to nothing."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     colour = {"pass": "green", "fail": "red bold", "error": "red bold", "vacuous": "yellow", "skipped": "dim",
               "supported": "cyan", "not supported": "magenta", "inconclusive": "yellow", "underpowered": "yellow",
               "consistent": "blue", "inconsistent": "magenta"}
-    t = Table(title="ntkcheck verify", show_lines=False)
-    t.add_column("check", no_wrap=True)
+    console = Console(stderr=False)
+    wide = console.width >= 140
+    t = Table(title="ntkcheck verify", show_lines=not wide)
+    t.add_column("check" if wide else "check: measured [95%] / reason; claimed", no_wrap=wide,
+                 overflow="fold", ratio=None if wide else 1)
     t.add_column("role", no_wrap=True)
-    t.add_column("measured [95%] / reason", overflow="fold", ratio=3)
-    t.add_column("claimed", overflow="fold", ratio=2)
+    if wide:
+        t.add_column("measured [95%] / reason", overflow="fold", ratio=3)
+        t.add_column("claimed", overflow="fold", ratio=2)
     t.add_column("p raw / Holm", no_wrap=True)
     t.add_column("verdict", no_wrap=True)
     for r in results:
         row = dataclasses.asdict(r)
         shown = r.reason if r.verdict in ("skipped", "error") and (r.reason or r.error) else _measured_cell(row)
-        shown = shown or r.error
+        shown = shown or r.error or ""
+        claimed = format_value(r.claimed)
         role = "hypothesis" if (r.kind == "hypothesis" and r.role == "paper") else r.role
-        t.add_row(r.id, role, shown, format_value(r.claimed), _p_cell(row),
-                  f"[{colour.get(r.verdict, 'white')}]{r.verdict}[/]")
-    Console(stderr=False).print(t)
+        verdict = f"[{colour.get(r.verdict, 'white')}]{r.verdict}[/]"
+        if wide:
+            t.add_row(r.id, role, escape(shown), escape(claimed), _p_cell(row), verdict)
+        else:
+            detail = escape(shown) + (f"; claimed {escape(claimed)}" if claimed and claimed != "—" else "")
+            t.add_row(f"{r.id}\n[dim]{detail}[/]" if detail else r.id, role, _p_cell(row), verdict)
+    console.print(t)
 
 
 def wrap(text: str) -> str:

@@ -63,7 +63,7 @@ def _fake_chen(monkeypatch, rng):
         for ds in pc.NB201_DATASETS:
             groups = {f"({d}, {m})": {"n": int(rng.integers(1, 2000)), "mean": float(rng.uniform(10, 90))}
                       for d in (0.0, 1.0, 1.5, 2.0, 2.5, 3.0) for m in (1.0, 2.0, 3.0, 4.0) if rng.uniform() < 0.8}
-            per[ds] = {"group_means": groups, "R_quadratic": 0.41, "R_perm_p": 0.005, "central_minus_extreme": 3.2}
+            per[ds] = {"group_means": groups, "R_quadratic": 0.41, "enrichment": 1.37, "central_minus_extreme": 3.2}
         return types.SimpleNamespace(details={"per_dataset": per})
     monkeypatch.setattr(pc, "_c16", c16)
 
