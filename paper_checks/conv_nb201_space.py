@@ -33,6 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ntkcheck.threads import pin_torch_threads
+
 __all__ = ["QUANTITIES", "WIDTHS", "size_covariates", "whole_space", "population_quantities", "width_sweep",
            "tau_rows"]
 
@@ -223,7 +225,7 @@ def width_sweep(ctx, cells: Sequence[str], widths: Sequence[int] = WIDTHS, *, se
     path = Path(ctx.cache_dir) / "nb201_conv_width" / f"{tag}.json"
     store = _json_cache(path)
     Xt = torch.tensor(X.reshape(X.shape[0], -1))   # a copy: the table's arrays are read-only
-    torch.set_num_threads(1)
+    pin_torch_threads()
     for w in widths:
         key = str(w)
         if key in store and len(store[key]) == len(cells):

@@ -25,7 +25,6 @@ a cached value does not depend on ``--jobs``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from ntkcheck.threads import one_torch_thread
 
 __all__ = ["ProxyConfig", "stratified_cells", "conv_proxy", "ProxyTable", "analog_lambda_min", "accuracies",
            "kendall_per_dataset", "combine_datasets", "DATASETS", "PAPER_PROTOCOL", "high_accuracy_stratum",
@@ -204,18 +205,6 @@ def stratified_cells(n: int, strata: int, seed: int) -> np.ndarray:
     return np.array(sorted(pos[c] for c in draw(SimpleNamespace(seed=seed, nats_bench=None), n, strata=strata)))
 
 
-@contextlib.contextmanager
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def _measure(cell: str, cfg: ProxyConfig, seed: int) -> dict[str, np.ndarray]:
     import torch
 
@@ -304,7 +293,7 @@ def seed_replicates(ctx, t: ProxyTable, positions: Sequence[int], n_seeds: int) 
     cfg = t.config
     folder = Path(ctx.cache_dir) / "nb201_proxy" / cfg.key()
     out = []
-    with _one_thread():
+    with one_torch_thread():
         for p in positions:
             i = int(t.index[p])
             runs = [t.kernels[p]]
@@ -338,7 +327,7 @@ def conv_proxy(ctx) -> ProxyTable:
     # order of computation is free: odd process ids walk the sample backwards, so two --jobs workers that both
     # need a cold population meet in the middle instead of computing it twice.
     walk = list(idx[::-1]) if os.getpid() % 2 else list(idx)
-    with _one_thread():
+    with one_torch_thread():
         for k, i in enumerate(tqdm(walk, desc="NB201 conv proxy", unit="cell", disable=ctx.quiet, leave=False)):
             path = folder / f"{int(i):05d}.npz"
             if _load(path) is None:

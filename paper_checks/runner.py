@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
+from ntkcheck.threads import pin_torch_threads
 from ntkcheck.paper_checks.check import (ALPHA, Check, CheckResult, Context, VERDICTS, format_value,
                                          missing_needs, run_check)
 from ntkcheck.paper_checks.registry import all_checks, select
@@ -110,19 +111,9 @@ def _verify_without_cache(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
 
 # ---- workers -----------------------------------------------------------------------------------------
 
-def _set_threads(jobs: int) -> None:
-    """One torch thread per process: the checks' networks are tiny, so intra-op threads only add overhead
-    (and OpenMP spin-waiting on a shared, oversubscribed machine); use ``--jobs`` for parallelism."""
-    if importlib.util.find_spec("torch") is None:
-        return
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _worker(check_id: str, ctx_fields: dict[str, Any]) -> CheckResult:
     """Process-pool entry point: look the check up by id (functions need not be picklable)."""
-    _set_threads(ctx_fields.get("jobs", 1))
+    pin_torch_threads()
     ctx = Context(**ctx_fields)
     check = next(c for c in all_checks() if c.id == check_id)
     return run_check(check, ctx)
@@ -682,7 +673,7 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     probe_directory(Path(ctx.cache_dir), "--cache-dir" if opts.cache_dir else "the cache directory")
     if ctx.sweep:
         check_sweep_store(ctx)
-    _set_threads(1)
+    pin_torch_threads()
     t0 = time.perf_counter()
     acc_info = accuracy_source_info(ctx, checks)
     t_acc = time.perf_counter() - t0

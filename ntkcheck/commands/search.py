@@ -225,9 +225,9 @@ def run(args: argparse.Namespace) -> int:
         from ntkcheck.io import cache_dir, check_writable_dir
 
         check_writable_dir(args.cache_dir or cache_dir())
-    from ntkcheck.paper_checks.runner import _set_threads
+    from ntkcheck.threads import pin_torch_threads
 
-    _set_threads(1)                            # one torch thread, exactly as `verify` runs its checks
+    pin_torch_threads()                        # one torch thread, exactly as `verify` and `sweep` run
     t0 = time.perf_counter()
     est = _estimate(method, args.scale, n_cand, args.toy_accuracy)
     if est >= 10 and not args.quiet:

@@ -43,6 +43,7 @@ from typing import Any, Callable, Mapping
 
 
 from ntkcheck.errors import NtkcheckError
+from ntkcheck.threads import pin_torch_threads, single_threaded
 from ntkcheck.sweep.inputs import Inputs
 from ntkcheck.spec import ArchSpec, parse_spec
 
@@ -221,29 +222,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}"[:300]
 
 
-_CONTROLLERS: dict[bool, Any] = {}
-
-
-def _thread_controller():
-    """threadpoolctl's view of the loaded BLAS/OpenMP libraries, found once per process (finding them reads
-    /proc/self/maps, ~8 ms, more than a closed-form metric costs) and again once torch has been imported (it
-    brings its own OpenMP)."""
-    import sys
-
-    from threadpoolctl import ThreadpoolController
-
-    key = "torch" in sys.modules
-    if key not in _CONTROLLERS:
-        _CONTROLLERS[key] = ThreadpoolController()
-    return _CONTROLLERS[key]
-
-
-def single_threaded():
-    """A context in which BLAS/OpenMP run one thread (what :func:`evaluate` enters unless its caller already has,
-    e.g. :func:`ntkcheck.sweep.engine.run_task` once per task rather than once per value)."""
-    return _thread_controller().limit(limits=1)
-
-
 def evaluate(name: str, arch: Arch, inputs: Inputs, seed: int, cfg: Mapping[str, Any], *,
              limit_threads: bool = True) -> Result:
     """Run one metric on one architecture; any exception becomes status "error" with a one-line message.
@@ -256,9 +234,7 @@ def evaluate(name: str, arch: Arch, inputs: Inputs, seed: int, cfg: Mapping[str,
             raise NtkcheckError(f"metric {name} is not defined on the {arch.space} space")
         with single_threaded() if limit_threads else contextlib.nullcontext():
             if "torch" in m.needs:
-                import torch
-
-                torch.set_num_threads(1)
+                pin_torch_threads()
             out = m.fn(arch, inputs, int(seed), dict(cfg))
         v = out if isinstance(out, Value) else Value(float(out))
         return Result(float(v.value), v.status, v.message, time.perf_counter() - t0, arch.device)

@@ -44,6 +44,7 @@ import numpy as np
 from ntkcheck.errors import NtkcheckError
 from ntkcheck.metrics.registry import Arch, register
 from ntkcheck.sweep.inputs import Inputs
+from ntkcheck.threads import pin_torch_threads
 
 __all__ = ["NB201Macro", "NB201Size", "nb201_size", "nb201_cell_ops", "CIFAR10", "CIFAR100", "IMAGENET16_120"]
 
@@ -147,12 +148,10 @@ def _macro(cfg: dict) -> NB201Macro:
 
 
 def _fc_torch(arch: Arch, cfg: dict):
-    import torch
-
     from ntkcheck.metrics.networks import _fc_net
     from ntkcheck.sweep.inputs import FLAT_DIM
 
-    torch.set_num_threads(1)
+    pin_torch_threads()
     return _fc_net(arch, cfg, 0, FLAT_DIM), FLAT_DIM
 
 
