@@ -156,6 +156,7 @@ class ResultsStore:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level="DEFERRED")
+    conn.execute("PRAGMA trusted_schema=OFF")  # a crafted store cannot run SQL functions from its schema
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed transaction survives a killed process
     return conn
