@@ -28,7 +28,7 @@ import sys
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from ntkcheck.data import DATASETS
 __all__ = ["DATASETS", "MetricConfig", "METRICS", "accuracies", "accuracy_lookup", "available_datasets",
            "stratified_cells", "cell_metrics", "population", "population_size", "sweep_population",
            "SIZE_METRICS", "conv_op_count", "cell_size_metrics", "population_sizes", "size_baselines", "public",
-           "census_sizes", "PER_CONV"]
+           "census_sizes"]
 
 
 def population_size(scale: str) -> int:
@@ -207,24 +207,33 @@ METRICS: dict[str, Callable[[str, MetricConfig], float]] = {"kappa": kappa_of_ce
 
 def cell_metrics(ctx, cells: Sequence[str], cfg: MetricConfig, *, save_every: int = 10) -> dict[str, np.ndarray]:
     """``{"kappa": array, "R_N": array}`` over ``cells`` (in order), cached per cell on disk."""
+    path = Path(ctx.cache_dir) / "nb201_metrics" / f"{cfg.key()}.json"
+    return _cached_per_cell(ctx, path, cells, {name: (lambda c, fn=fn: fn(c, cfg)) for name, fn in METRICS.items()},
+                            "NB201 kappa_N / R_N", {"config": asdict(cfg)}, save_every)
+
+
+def _cached_per_cell(ctx, path: Path, cells: Sequence[str], engines: Mapping[str, Callable[[str], float]],
+                     desc: str, header: Mapping[str, Any], save_every: int) -> dict[str, np.ndarray]:
+    """``{name: array over cells}`` of ``engines[name](cell)``, cached per cell in the JSON file ``path`` (whose
+    name carries the code-keyed configuration); finished cells are written every ``save_every`` cells, so a killed
+    run resumes without loss.  An unreadable cache file counts as empty."""
+    from tqdm import tqdm
+
     from ntkcheck.io import write_json_atomic
 
-    path = Path(ctx.cache_dir) / "nb201_metrics" / f"{cfg.key()}.json"
     store: dict[str, dict[str, float]] = {}
     if path.exists():
         try:
             store = json.loads(path.read_text())["cells"]
         except (OSError, ValueError, KeyError, TypeError):
             store = {}
-    from tqdm import tqdm
-
-    missing = [c for c in cells if c not in store or set(METRICS) - set(store[c])]
-    for k, c in enumerate(tqdm(missing, desc="NB201 kappa_N / R_N", unit="cell", disable=ctx.quiet or not missing,
+    missing = [c for c in cells if c not in store or set(engines) - set(store[c])]
+    for k, c in enumerate(tqdm(missing, desc=desc, unit="cell", disable=ctx.quiet or not missing,
                                file=sys.stderr, leave=False)):
-        store[c] = {name: fn(c, cfg) for name, fn in METRICS.items()}
+        store[c] = {name: fn(c) for name, fn in engines.items()}
         if (k + 1) % save_every == 0 or k + 1 == len(missing):
-            write_json_atomic(path, {"config": asdict(cfg), "cells": dict(sorted(store.items()))})
-    return {name: np.array([store[c][name] for c in cells], dtype=float) for name in METRICS}
+            write_json_atomic(path, {**header, "cells": dict(sorted(store.items()))})
+    return {name: np.array([store[c][name] for c in cells], dtype=float) for name in engines}
 
 
 # ---- size baselines (the first thing a referee compares a training-free metric with) ----------------------
@@ -276,25 +285,11 @@ def cell_size_metrics(ctx, cells: Sequence[str], cfg: MetricConfig | None = None
     ``<cache dir>/nb201_size/<key>.json`` (the registry's config hashes of ``params`` and ``flops``).  They do not
     depend on the seed: the benchmark network's size is a function of the cell; an engine change makes the cache
     cold (:func:`ntkcheck.cache.code_fingerprint`)."""
-    from ntkcheck.io import write_json_atomic
-
     cfg = cfg or MetricConfig()
     path = Path(ctx.cache_dir) / "nb201_size" / f"{_size_key(cfg)}.json"
-    store: dict[str, dict[str, float]] = {}
-    if path.exists():
-        try:
-            store = json.loads(path.read_text())["cells"]
-        except (OSError, ValueError, KeyError, TypeError):
-            store = {}
-    from tqdm import tqdm
-
-    missing = [c for c in cells if c not in store or set(SIZE_METRICS) - set(store[c])]
-    for k, c in enumerate(tqdm(missing, desc="NB201 #params / FLOPs", unit="cell", disable=ctx.quiet or not missing,
-                               file=sys.stderr, leave=False)):
-        store[c] = {name: SIZE_ENGINES[name](c, cfg) for name in SIZE_METRICS}
-        if (k + 1) % save_every == 0 or k + 1 == len(missing):
-            write_json_atomic(path, {"metrics": list(SIZE_METRICS), "cells": dict(sorted(store.items()))})
-    return {name: np.array([store[c][name] for c in cells], dtype=float) for name in SIZE_METRICS}
+    return _cached_per_cell(ctx, path, cells, {name: (lambda c, name=name: SIZE_ENGINES[name](c, cfg))
+                                               for name in SIZE_METRICS},
+                            "NB201 #params / FLOPs", {"metrics": list(SIZE_METRICS)}, save_every)
 
 
 def population_sizes(ctx) -> dict[str, np.ndarray]:
@@ -309,28 +304,14 @@ def population_sizes(ctx) -> dict[str, np.ndarray]:
     return memo
 
 
-#: Per conv edge of the NB201 benchmark network (C = 16, 32, 64 over three stages of N = 5 cells; 32², 16², 8²
-#: maps): a ReLU-Conv(C→C, k×k, no bias)-BN(C, affine) edge holds k²C² + 2C parameters and costs 2k²C²HW FLOPs per
-#: image, summed over the 15 cells: 3×3 → 5·(9·5376 + 2·112) = 243,040 parameters and 3·5·2·9·C²HW = 70,778,880
-#: FLOPs; 1×1 → 28,000 and 7,864,320.  Pooling and skip edges hold no parameters and no counted FLOPs.
-PER_CONV = {"params": {"nor_conv_3x3": 243_040.0, "nor_conv_1x1": 28_000.0},
-            "flops": {"nor_conv_3x3": 70_778_880.0, "nor_conv_1x1": 7_864_320.0}}
-_NO_CONV_CELL = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
-
-
 def census_sizes(cells: Sequence[str], cfg: MetricConfig | None = None) -> dict[str, np.ndarray]:
-    """#params, FLOPs and #conv of many cells (the whole table) in closed form: the registry's value for a cell
-    without convolutions (stem, reductions, classifier) plus :data:`PER_CONV` per conv edge — equal to the registry
-    metrics ``params`` / ``flops`` on every cell (a test compares them), at no cost per cell."""
-    from ntkcheck.spec import parse_nb201
+    """#params, FLOPs (the NAS-Bench-201 API's MFLOPs) and #conv of many cells (the whole table) from the closed
+    form of :func:`ntkcheck.metrics.size.nb201_size` — the same function the registry metrics ``params`` /
+    ``flops`` call, equal to torch's count on every cell (tests/sweep/test_size.py) — at no cost per cell."""
+    from ntkcheck.metrics.size import nb201_size
 
-    cfg = cfg or MetricConfig()
-    base = {k: _registry_size(k, _NO_CONV_CELL, cfg) for k in ("params", "flops")}
-    ops = [parse_nb201(c) for c in cells]
-    n3 = np.array([o.count("nor_conv_3x3") for o in ops], float)
-    n1 = np.array([o.count("nor_conv_1x1") for o in ops], float)
-    return {k: base[k] + PER_CONV[k]["nor_conv_3x3"] * n3 + PER_CONV[k]["nor_conv_1x1"] * n1
-            for k in ("params", "flops")} | {"n_conv": n3 + n1}
+    s = nb201_size(cells)
+    return {"params": s.params.astype(float), "flops": s.flops.astype(float), "n_conv": s.conv_ops.astype(float)}
 
 
 def size_baselines(metric: Sequence[float], acc: Sequence[float], sizes: dict[str, np.ndarray], *, sign: int,

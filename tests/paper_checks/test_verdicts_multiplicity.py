@@ -160,8 +160,9 @@ def test_report_shows_raw_and_adjusted_p(monkeypatch, tmp_path):
 # ---- size baselines ---------------------------------------------------------------------------------------------
 
 def test_census_sizes_equal_the_registry_metrics():
-    """The closed form (no-conv cell + k²C² + 2C parameters and 2k²C²HW FLOPs per conv edge) against the registry's
-    'params' / 'flops' (which build the network and count) on cells of every kind, a degenerate one included."""
+    """The whole-table path (census_sizes) against the per-cell registry metrics 'params' / 'flops' that the
+    sampled population uses, on cells of every kind, a degenerate one included (the closed form itself is checked
+    against torch's count of the built network in tests/sweep/test_size.py)."""
     from ntkcheck.paper_checks import nb201_population as P
 
     cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
