@@ -21,7 +21,8 @@ from ntkcheck.safe_pickle import _numeric, load_restricted, read_cifar_batch
 from ntkcheck.sweep.inputs import read_cifar
 
 SPEC = '{"fc": ["relu", "relu"]}'
-SWEEP = ["sweep", "params", "--space", "fc:L=3,acts=relu/tanh,skips=1", "--sample", "2", "--n-images", "4"]
+SWEEP = ["sweep", "ntk_lambda_min", "--set", "ntk_lambda_min.n=4", "--space", "fc:L=3,acts=relu/tanh,skips=1",
+         "--sample", "2", "--n-images", "4"]   # a metric that reads the images
 
 
 # ---- payloads: objects whose unpickling would create a marker file -----------------------------------------

@@ -10,7 +10,9 @@ FAST = ("C1", "C2", "C3", "C5", "C6", "C7", "C11", "C12", "C13", "C14", "C17", "
 
 
 def test_ids_cover_c1_to_c20():
-    assert [c.id for c in CHECKS] == [f"chen2022.C{i}" for i in range(1, 21)]
+    ids = [f"chen2022.C{i}" for i in range(1, 21)]
+    ids.insert(ids.index("chen2022.C16") + 1, "chen2022.C16_size")     # does (d̄, m̄) add beyond size (extension)
+    assert [c.id for c in CHECKS] == ids
 
 
 @pytest.mark.parametrize("label", FAST)
