@@ -370,11 +370,19 @@ class DaskEngine:
         self.gpu_resources = True
         self.address = address
         self.inputs = None
+        self._generation = 0
 
     def start(self, inputs: Inputs) -> "DaskEngine":
         """Send the inputs to every worker once (tasks refer to them by their future)."""
+        self._inputs = inputs
         self.inputs = self.client.scatter(inputs, broadcast=True, hash=False)
         return self
+
+    def recover(self) -> None:
+        """After a lost task: send the inputs again (a worker that joined after :meth:`start` holds no copy, so
+        killing the workers that did loses the scattered inputs — the scheduler's "lost dependencies")."""
+        self.inputs = self.client.scatter(self._inputs, broadcast=True, hash=False)
+        self._generation += 1     # resubmitted tasks get new keys (the scheduler keeps the lost ones' errors)
 
     def describe(self) -> str:
         return f"Dask cluster at {self.address}"
@@ -385,7 +393,8 @@ class DaskEngine:
         return sum(1 for w in workers.values() if (w.get("resources") or {}).get("GPU", 0) >= 1)
 
     def submit(self, task: Task):
-        return self.client.submit(run_task, task, self.inputs, self.device, key=task.key, pure=False,
+        key = task.key if not self._generation else f"{task.key}-r{self._generation}"
+        return self.client.submit(run_task, task, self.inputs, self.device, key=key, pure=False,
                                   resources={"GPU": 1} if task.gpu and self.device != "cpu" and self.gpu_resources
                                   else None)
 
@@ -417,6 +426,11 @@ class SweepSummary:
     interrupted: bool = False
 
 
+#: How often a task the engine lost is resubmitted (after :meth:`DaskEngine.recover`) before it counts as failed
+#: (it is then computed by the next run of the same command).
+MAX_RESUBMITS = 2
+
+
 def run_sweep(store: ResultsStore, engine, tasks: Sequence[Task], *,
               progress: Callable[[list[Row]], None] | None = None, poll: float = 0.2) -> SweepSummary:
     """Submit ``tasks`` (at most ``engine.window`` in flight), commit each finished task's rows in one transaction.
@@ -425,18 +439,25 @@ def run_sweep(store: ResultsStore, engine, tasks: Sequence[Task], *,
     s = SweepSummary(planned=sum(len(t.archs) * len(t.metrics) for t in tasks))
     queue = list(tasks)[::-1]
     inflight: dict[Any, Task] = {}
+    attempts: dict[str, int] = {}
     try:
         while queue or inflight:
             while queue and len(inflight) < engine.window:
                 t = queue.pop()
                 inflight[engine.submit(t)] = t
             for f in engine.wait(inflight, poll):
-                inflight.pop(f)
+                inflight_task = inflight.pop(f)
                 try:
                     rows = f.result()
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as exc:  # noqa: BLE001 - the engine lost the task: nothing is written
+                    t = inflight_task
+                    attempts[t.key] = attempts.get(t.key, 0) + 1
+                    if hasattr(engine, "recover") and attempts[t.key] <= MAX_RESUBMITS:
+                        engine.recover()          # e.g. the workers holding the scattered inputs died
+                        queue.append(t)
+                        continue
                     s.failed_tasks += 1
                     s.failure = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:200]
                     continue

@@ -45,3 +45,52 @@ def test_estimate_line_and_image_free_metrics_survive_other_image_settings(tmp_p
     r = run_cli("dbar,params", "--sample", "24", "--out", "s.sqlite", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "(stored)" in [ln for ln in r.stdout.splitlines() if ln.startswith("estimate:")][0]
+
+
+class _LosingEngine:
+    """A fake engine whose first attempt at every task is lost (as when the workers holding the scattered inputs
+    die); ``recover`` counts the re-sends.  Without ``recover`` the task counts as failed, to be computed next run."""
+
+    window = 4
+
+    def __init__(self, with_recover: bool):
+        self.seen: dict[str, int] = {}
+        self.recovered = 0
+        if with_recover:
+            self.recover = self._recover
+
+    def _recover(self):
+        self.recovered += 1
+
+    def submit(self, task):
+        self.seen[task.key] = self.seen.get(task.key, 0) + 1
+        first = self.seen[task.key] == 1
+
+        class F:
+            def result(self):
+                if first:
+                    raise RuntimeError("lost dependencies")
+                return []
+        return F()
+
+    def wait(self, futures, timeout):
+        return set(futures)
+
+    def close(self, abort=False):
+        pass
+
+
+def test_a_lost_task_is_resubmitted_after_the_engine_recovers():
+    from ntkcheck.sweep.engine import Task, run_sweep
+
+    class Store:
+        def add(self, rows):
+            return len(rows)
+
+    tasks = [Task("nb201", (f"cell{i}",), (("dbar", (), "h"),), 0, False) for i in range(3)]
+    eng = _LosingEngine(with_recover=True)
+    s = run_sweep(Store(), eng, tasks)
+    assert s.failed_tasks == 0 and eng.recovered == 3 and all(n == 2 for n in eng.seen.values())
+    eng = _LosingEngine(with_recover=False)                 # the local pool: a lost task is not retried here
+    s = run_sweep(Store(), eng, tasks)
+    assert s.failed_tasks == 3 and all(n == 1 for n in eng.seen.values())
