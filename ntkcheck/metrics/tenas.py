@@ -63,7 +63,7 @@ def _regions_defaults(cfg: dict) -> dict:
           "(higher is better) [TE] Eq. 5", needs={"torch", "gpu"}, direction="max", spaces=("nb201",),
           resolve=_regions_defaults, config={"mode": "paper", "samples": 0, "batch": 1000, "repeats": 3})
 def _regions(arch: Arch, inputs: Inputs, seed: int, cfg: dict):
-    """paper: fresh Kaiming-normal (fan_in) weights per repeat; code: default init drawn once (bug B1); patches:
+    """paper: fresh Kaiming-normal (fan_in) weights per repeat; code: default init drawn once (the released code's `init_model` matches none of its names); patches:
     random one-channel 3×3 crops of the input images, new ones per repeat ([TE] §2.3)."""
     from ntkcheck.empirical.linear_regions import tenas_region_count
     from ntkcheck.empirical.nb201_conv import thin_config

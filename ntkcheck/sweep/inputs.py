@@ -127,7 +127,7 @@ def load_inputs(images: str | Path | None, n: int = 512, *, seed: int = 0) -> In
 
 
 def image_patches(inputs: Inputs, n: int, *, seed: int) -> np.ndarray:
-    """TE-NAS's R_N inputs (digest §2.3): ``n`` random 3×3 crops (no padding) of one random colour channel of
+    """TE-NAS's R_N inputs (TE-NAS §2.3): ``n`` random 3×3 crops (no padding) of one random colour channel of
     the (already normalised) images, shape (n, 1, 3, 3) float32."""
     rng = np.random.default_rng([seed, 3])
     m = inputs.images.shape[0]
