@@ -545,9 +545,17 @@ def bootstrap(data: Sequence[Sequence[float]], statistic: Callable[..., np.ndarr
     t = float(statistic(*arrs, axis=-1))
     if not math.isfinite(t):
         return _degenerate(n, name)
-    lo, hi, dist, m = _interval(arrs, statistic, seed=seed, n_resamples=n_resamples, confidence=confidence,
+    return _wald_estimate(t, arrs, statistic, n, name=name, seed=seed, n_resamples=n_resamples,
+                          confidence=confidence, method=method, null=null)
+
+
+def _wald_estimate(point: float, data: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray], n: int, *,
+                   name: str, seed: int, n_resamples: int, confidence: float, method: str, null: float) -> Estimate:
+    """The bootstrap interval of ``statistic`` over ``data`` and the Wald p-value of ``point`` against ``null``
+    with the bootstrap standard error, as one :class:`Estimate`."""
+    lo, hi, dist, m = _interval(data, statistic, seed=seed, n_resamples=n_resamples, confidence=confidence,
                                 method=method)
-    return _finish(t, lo, hi, n, wald_pvalue(t, dist, null),
+    return _finish(point, lo, hi, n, wald_pvalue(point, dist, null),
                    _protocol(name, confidence, m, n_resamples, seed,
                              f"Wald z with the bootstrap standard error, against {null:g}"),
                    dist, n_resamples, confidence)
@@ -606,12 +614,8 @@ def kendall_combination(columns: Sequence[Sequence[float]], combine: Callable[[C
         point = float(statistic(*cols))
     if not math.isfinite(point):
         return _degenerate(n, name)
-    lo, hi, dist, m = _interval(data, statistic, seed=seed, n_resamples=n_resamples, confidence=confidence,
-                                method=method)
-    return _finish(point, lo, hi, n, wald_pvalue(point, dist, null),
-                   _protocol(name, confidence, m, n_resamples, seed,
-                             f"Wald z with the bootstrap standard error, against {null:g}"),
-                   dist, n_resamples, confidence)
+    return _wald_estimate(point, data, statistic, n, name=name, seed=seed, n_resamples=n_resamples,
+                          confidence=confidence, method=method, null=null)
 
 
 def stratified_kendall(x: Sequence[float], y: Sequence[float], groups: Sequence[Any], *, seed: int = 0,
