@@ -259,27 +259,27 @@ def _numeric_pairs(act: Activation, q1, c, q2, derivative):
     # Gauss–Hermite only for smooth activations at moderate variance: with a kink it converges algebraically,
     # and two successive orders can agree without having converged.
     gh_ok = (np.maximum(q1, q2) <= _GH_MAX_VARIANCE) & (not act.kinks)
-    todo = np.flatnonzero(gh_ok)
+    pending = np.flatnonzero(gh_ok)
     direct = np.flatnonzero(~gh_ok)
-    prev = _gh_pairs(f, q1[todo], c[todo], q2[todo], _GH_ORDERS[0]) if todo.size else np.empty(0)
+    prev = _gh_pairs(f, q1[pending], c[pending], q2[pending], _GH_ORDERS[0]) if pending.size else np.empty(0)
     for n in _GH_ORDERS[1:]:
-        if todo.size == 0:
+        if pending.size == 0:
             break
-        cur = _gh_pairs(f, q1[todo], c[todo], q2[todo], n)
+        cur = _gh_pairs(f, q1[pending], c[pending], q2[pending], n)
         diff = np.abs(cur - prev)
-        ok = diff <= 0.1 * tol[todo]
-        val[todo[ok]] = cur[ok]
-        err[todo[ok]] = diff[ok]
-        todo, prev = todo[~ok], cur[~ok]
-    todo = np.concatenate([todo, direct])
-    if todo.size:
-        hi = _panel_pairs(f, act.kinks, q1[todo], c[todo], q2[todo], _GL_ORDER)
-        lo = _panel_pairs(f, act.kinks, q1[todo], c[todo], q2[todo], _GL_CHECK_ORDER)
-        val[todo] = hi
-        err[todo] = np.abs(hi - lo)
-        bad = err[todo] > tol[todo]
+        ok = diff <= 0.1 * tol[pending]
+        val[pending[ok]] = cur[ok]
+        err[pending[ok]] = diff[ok]
+        pending, prev = pending[~ok], cur[~ok]
+    pending = np.concatenate([pending, direct])
+    if pending.size:
+        hi = _panel_pairs(f, act.kinks, q1[pending], c[pending], q2[pending], _GL_ORDER)
+        lo = _panel_pairs(f, act.kinks, q1[pending], c[pending], q2[pending], _GL_CHECK_ORDER)
+        val[pending] = hi
+        err[pending] = np.abs(hi - lo)
+        bad = err[pending] > tol[pending]
         if np.any(bad):
-            i = todo[np.argmax(bad)]
+            i = pending[np.argmax(bad)]
             raise NtkcheckError(
                 f"quadrature for the dual kernel of {act.name} did not reach tolerance {QUAD_RTOL:g} at "
                 f"(q1, c, q2) = ({q1[i]:.3g}, {c[i]:.3g}, {q2[i]:.3g}); the activation may have features "
@@ -629,9 +629,9 @@ class _MehlerTable:
         arho = np.abs(rho)
         with np.errstate(divide="ignore"):
             lr = np.log(arho)
-        todo = np.ones(i.size, dtype=bool)
+        pending = np.ones(i.size, dtype=bool)
         for n, K in enumerate(self.degrees):
-            t = np.flatnonzero(todo)
+            t = np.flatnonzero(pending)
             b = np.full(i.size, np.inf)
             b[t] = np.exp((K + 1) * lr[t]) * np.sqrt(self.tail[i[t], n] * self.tail[j[t], n]) + coef[t]
             ok = b <= 0.5 * tol
@@ -646,8 +646,8 @@ class _MehlerTable:
                     acc += prod[k]
                 val[s] = acc
                 bound[s] = b[s] + (K + 1) * _EPS * self.norm[i[s]] * self.norm[j[s]]
-                todo &= ~ok
-            if not np.any(todo):
+                pending &= ~ok
+            if not np.any(pending):
                 break
         return val, bound
 

@@ -68,9 +68,9 @@ def _verified_bytes(filename: str, sha256: str, *, gz: bool) -> bytes:
     raw = resources.files(__name__).joinpath(filename).read_bytes()
     if gz:
         raw = gzip.decompress(raw)
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != sha256:
-        raise DataIntegrityError(f"{filename}: sha256 {digest} does not match the recorded {sha256}")
+    checksum = hashlib.sha256(raw).hexdigest()
+    if checksum != sha256:
+        raise DataIntegrityError(f"{filename}: sha256 {checksum} does not match the recorded {sha256}")
     return raw
 
 
@@ -78,7 +78,7 @@ def _verified_bytes(filename: str, sha256: str, *, gz: bool) -> bytes:
 def nb201_table() -> NB201Table:
     """Load, checksum-verify and parse the shipped table (cached per process; arrays are read-only)."""
     raw = _verified_bytes(FILENAME, SHA256, gz=True)
-    digest = SHA256
+    checksum = SHA256
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
     header, body = rows[0], rows[1:]
     expected = ["index", "arch", *DATASETS]
@@ -94,7 +94,7 @@ def nb201_table() -> NB201Table:
         a.setflags(write=False)
         acc[d] = a
     index.setflags(write=False)
-    return NB201Table(index=index, arch=arch, accuracy=acc, sha256=digest)
+    return NB201Table(index=index, arch=arch, accuracy=acc, sha256=checksum)
 
 
 def nb201_accuracies(dataset: str) -> dict[str, float]:
