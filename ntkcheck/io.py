@@ -55,15 +55,16 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
-def check_writable_dir(path: str | os.PathLike) -> Path:
-    """Fail early (before any work) when ``path`` cannot become a writable output directory."""
+def check_writable_dir(path: str | os.PathLike, what: str = "the output directory") -> Path:
+    """Fail early (before any work) when ``path`` cannot become a writable directory; ``what`` names it in the
+    one-line error (e.g. ``"--report"``).  Nothing is created or left behind."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise NtkcheckError(f"output directory {path} exists and is not a directory")
+        raise NtkcheckError(f"{what} {path} exists and is not a directory")
     base = _nearest_existing(path)
     if not base.is_dir():
-        raise NtkcheckError(f"cannot create the output directory {path}: {base} is not a directory")
-    _probe(base, f"output directory {path}")
+        raise NtkcheckError(f"cannot create {what} {path}: {base} is not a directory")
+    _probe(base, f"{what} {path}")
     return path
 
 

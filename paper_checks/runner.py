@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ntkcheck.errors import NtkcheckError
+from ntkcheck.io import check_writable_dir
 from ntkcheck.threads import pin_torch_threads
 from ntkcheck.paper_checks.check import (ALPHA, Check, CheckResult, Context, VERDICTS, format_value,
                                          missing_needs, run_check)
@@ -409,29 +410,6 @@ def baseline_lines(b: Mapping[str, Any]) -> list[str]:
 
 # ---- probing outputs before any work ---------------------------------------------------------------------
 
-def probe_directory(path: Path, what: str) -> None:
-    """Refuse (one-line :class:`NtkcheckError`) a directory that cannot be written or created: the path or an
-    ancestor is a file, or the nearest existing ancestor is not writable (tested by creating and removing a
-    temporary file there, so nothing is left behind).  Nothing is created."""
-    import tempfile
-
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise NtkcheckError(f"{what} {path} exists and is not a directory")
-    anc = path
-    while not anc.exists():
-        if anc.parent == anc:
-            break
-        anc = anc.parent
-    if not anc.is_dir():
-        raise NtkcheckError(f"{what} {path} cannot be created: {anc} is not a directory")
-    try:
-        with tempfile.TemporaryFile(dir=anc):
-            pass
-    except OSError as exc:
-        raise NtkcheckError(f"{what} {path} is not writable ({anc}: {exc.strerror or type(exc).__name__})") from None
-
-
 def check_sweep_store(ctx: Context) -> None:
     """``--sweep STORE``: refuse (one line, before any work) a store that is missing, not a results store, of
     another search space, or without both ``kappa`` and ``regions`` of NB201 cells; keeps the loaded population
@@ -669,8 +647,8 @@ def verify(opts: VerifyOptions) -> tuple[int, dict[str, Any]]:
     checks = select(all_checks(), opts.only)
     old = load_baseline(opts.baseline) if opts.baseline else None
     outdir = Path(opts.report)
-    probe_directory(outdir, "--report")
-    probe_directory(Path(ctx.cache_dir), "--cache-dir" if opts.cache_dir else "the cache directory")
+    check_writable_dir(outdir, "--report")
+    check_writable_dir(ctx.cache_dir, "--cache-dir" if opts.cache_dir else "the cache directory")
     if ctx.sweep:
         check_sweep_store(ctx)
     pin_torch_threads()
