@@ -129,28 +129,25 @@ def _json_cache(path: Path) -> dict:
 def eigennas_values(ctx, cells: Sequence[str], cfg_over: dict | None = None) -> np.ndarray:
     """Eigen-NAS score (registry metric ``eigennas``) of each cell on the population's inputs, cached per cell
     (keyed by the metric's config hash, the seed and the code fingerprint)."""
-    from ntkcheck.io import write_json_atomic
+    from ntkcheck.cache import code_fingerprint
     from ntkcheck.metrics import Arch, config_hash, evaluate, resolve_config
-    from ntkcheck.paper_checks.nb201_population import MetricConfig, _cell_seed, _inputs_for
+    from ntkcheck.paper_checks.nb201_population import MetricConfig, _cached_per_cell, _cell_seed, _inputs_for
 
     pcfg = MetricConfig.for_scale(ctx.scale, ctx.seed)
     inputs = _inputs_for(pcfg)
     cfg = resolve_config("eigennas", dict(EIGENNAS_CPU if cfg_over is None else cfg_over))
-    from ntkcheck.cache import code_fingerprint
-
     key = config_hash("eigennas", cfg, inputs.fingerprint, "nb201")
     key = hashlib.sha256(f"{key}|{ctx.seed}|{code_fingerprint()}".encode()).hexdigest()[:16]
-    path = Path(ctx.cache_dir) / "nb201_eigennas" / f"{key}.json"
-    store = _json_cache(path)
-    missing = [c for c in cells if c not in store]
-    for k, c in enumerate(missing):
+
+    def score(c: str) -> float:
         r = evaluate("eigennas", Arch(c, "nb201"), inputs, _cell_seed(pcfg, c), cfg)
         if r.status == "error":
             raise RuntimeError(f"eigennas on {c}: {r.message}")
-        store[c] = float(r.value)
-        if (k + 1) % 20 == 0 or k + 1 == len(missing):
-            write_json_atomic(path, dict(sorted(store.items())))
-    return np.array([store[c] for c in cells], dtype=float)
+        return float(r.value)
+
+    path = Path(ctx.cache_dir) / "nb201_eigennas" / f"{key}.json"
+    return _cached_per_cell(ctx, path, cells, {"eigennas": score}, "NB201 Eigen-NAS score", {"config": cfg},
+                            save_every=20)["eigennas"]
 
 
 def no_cross_term_values(ctx, cells: Sequence[str]) -> dict[str, np.ndarray]:
